@@ -1,0 +1,1 @@
+"""One module per ``safexp`` subcommand (see :mod:`safexp.cli`)."""
