@@ -1,0 +1,352 @@
+"""Lagrange multipliers as pluggable parts of a constrained learner.
+
+A multiplier turns an estimate of the expected episode cost J_c into a penalty weight λ ≥ 0 for one
+constraint ``J_c ≤ d`` (``d`` = ``cost_limit``, per episode, undiscounted). Every multiplier offers:
+
+- ``update(ep_cost) -> float``: feed one J_c estimate, get the new λ;
+- ``value``: the current λ;
+- ``state_dict()`` / ``load_state_dict(state)``: the full internal state as plain Python floats and lists
+  (picklable, so it survives stable-baselines3's ``save``/``load``, which drops torch-saved attributes from
+  the pickle);
+- ``diagnostics()``: a flat ``name -> float`` dict for logging (the PID terms, for example).
+
+Two variants (reference: constrained-rl.md §3):
+
+- :class:`GradientMultiplier`: gradient descent on the loss ``-p·(J_c - d)`` with Adam or plain SGD, the
+  parameter ``p`` mapped to λ either by ``softplus`` (safety-starter-agents) or by clamping at zero
+  (OmniSafe, SafePO). Adam on a scalar moves λ by about ``lr`` per update whatever the size of the
+  violation; SGD moves it by ``lr·(J_c - d)``.
+- :class:`PIDMultiplier`: the PID Lagrangian of Stooke et al. (2020).
+
+:func:`make_multiplier` builds one from a named preset (:data:`MULTIPLIER_PRESETS`) plus overrides.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from safexp.errors import ParameterError, SafexpError, choices_hint
+
+
+class NonFiniteError(SafexpError, FloatingPointError):
+    """A learner quantity (a loss, an advantage, a multiplier, an episode cost) became NaN or infinite."""
+
+
+def check_finite(name: str, value: float) -> float:
+    """Return ``value`` unchanged, or raise :class:`NonFiniteError` naming ``name`` if it is NaN or ±inf."""
+    if not math.isfinite(value):
+        raise NonFiniteError(f"{name} is {value}; refusing to train on a non-finite value")
+    return value
+
+
+class LagrangeMultiplier(Protocol):
+    """What a constrained learner needs from a multiplier (see the module docstring)."""
+
+    cost_limit: float
+
+    @property
+    def value(self) -> float: ...
+
+    def update(self, ep_cost: float) -> float: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+    def diagnostics(self) -> dict[str, float]: ...
+
+
+def _softplus(x: float) -> float:
+    return math.log1p(math.exp(-abs(x))) + max(x, 0.0)
+
+
+def _inverse_softplus(y: float) -> float:
+    if y <= 0.0:
+        raise ParameterError(f"a softplus multiplier needs a positive initial value, got {y}")
+    return y + math.log(-math.expm1(-y))
+
+
+class GradientMultiplier:
+    """λ from gradient steps on the multiplier loss ``L(p) = -p·(J_c - d)``.
+
+    The gradient ``dL/dp = -(J_c - d)`` raises ``p`` while the constraint is violated and lowers it while it
+    holds (the softplus variant differentiates with respect to ``p`` itself, as safety-starter-agents does).
+
+    :param cost_limit: ``d``, the episode cost limit.
+    :param init: the initial λ (for ``softplus`` it must be > 0; ``p`` starts at softplus⁻¹(init)).
+    :param lr: step size of the optimiser.
+    :param parameterisation: ``"softplus"`` (λ = softplus(p), always > 0) or ``"clamp"`` (λ = p, clamped to
+        ``[0, max_value]`` after every step).
+    :param optimizer: ``"adam"`` (β₁ 0.9, β₂ 0.999, ε 1e-8, as torch's defaults) or ``"sgd"``.
+    :param max_value: an upper bound on λ, or ``None`` for none.
+    """
+
+    PARAMETERISATIONS = ("softplus", "clamp")
+    OPTIMIZERS = ("adam", "sgd")
+    ADAM_BETAS = (0.9, 0.999)
+    ADAM_EPS = 1e-8
+
+    def __init__(
+        self,
+        cost_limit: float,
+        init: float = 1.0,
+        lr: float = 0.05,
+        parameterisation: str = "softplus",
+        optimizer: str = "adam",
+        max_value: float | None = None,
+    ) -> None:
+        if parameterisation not in self.PARAMETERISATIONS:
+            raise ParameterError(
+                f"unknown multiplier parameterisation '{parameterisation}'; "
+                f"{choices_hint(parameterisation, self.PARAMETERISATIONS)}"
+            )
+        if optimizer not in self.OPTIMIZERS:
+            raise ParameterError(f"unknown multiplier optimizer '{optimizer}'; {choices_hint(optimizer, self.OPTIMIZERS)}")
+        if init < 0.0:
+            raise ParameterError(f"multiplier init must be >= 0, got {init}")
+        if lr < 0.0:
+            raise ParameterError(f"multiplier lr must be >= 0, got {lr}")
+        if max_value is not None and max_value < init:
+            raise ParameterError(f"multiplier max_value {max_value} is below its init {init}")
+        self.cost_limit = float(cost_limit)
+        self.lr = float(lr)
+        self.parameterisation = parameterisation
+        self.optimizer = optimizer
+        self.max_value = max_value
+        self._param = _inverse_softplus(init) if parameterisation == "softplus" else float(init)
+        self._adam_m = 0.0
+        self._adam_v = 0.0
+        self._adam_t = 0
+        self._last_violation = 0.0
+
+    @property
+    def value(self) -> float:
+        """The current λ."""
+        lam = _softplus(self._param) if self.parameterisation == "softplus" else self._param
+        return lam if self.max_value is None else min(lam, self.max_value)
+
+    def update(self, ep_cost: float) -> float:
+        """One optimiser step on ``-p·(J_c - d)`` for ``J_c = ep_cost``; returns the new λ."""
+        violation = check_finite("episode cost estimate J_c", float(ep_cost)) - self.cost_limit
+        self._last_violation = violation
+        grad = -violation
+        if self.optimizer == "adam":
+            beta1, beta2 = self.ADAM_BETAS
+            self._adam_t += 1
+            self._adam_m = beta1 * self._adam_m + (1.0 - beta1) * grad
+            self._adam_v = beta2 * self._adam_v + (1.0 - beta2) * grad * grad
+            m_hat = self._adam_m / (1.0 - beta1**self._adam_t)
+            v_hat = self._adam_v / (1.0 - beta2**self._adam_t)
+            step = m_hat / (math.sqrt(v_hat) + self.ADAM_EPS)
+        else:
+            step = grad
+        self._param -= self.lr * step
+        if self.parameterisation == "clamp":
+            self._param = max(0.0, self._param)
+            if self.max_value is not None:
+                self._param = min(self._param, self.max_value)
+        return check_finite("Lagrange multiplier", self.value)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The multiplier parameter and the optimiser moments, as plain floats."""
+        return {"param": self._param, "adam_m": self._adam_m, "adam_v": self._adam_v, "adam_t": self._adam_t,
+                "last_violation": self._last_violation}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self._param = float(state["param"])
+        self._adam_m = float(state["adam_m"])
+        self._adam_v = float(state["adam_v"])
+        self._adam_t = int(state["adam_t"])
+        self._last_violation = float(state["last_violation"])
+
+    def diagnostics(self) -> dict[str, float]:
+        """``{"violation": J_c - d}`` of the last update."""
+        return {"violation": self._last_violation}
+
+
+class PIDMultiplier:
+    """The PID Lagrangian of Stooke, Achiam and Abbeel (2020), on the violation ``Δ = J_c - d``.
+
+    Per update::
+
+        I   ← max(0, I + ki·Δ)
+        P   ← ema·P + (1 - ema)·Δ                  (smoothed proportional term)
+        C_d ← ema_d·C_d + (1 - ema_d)·J_c           (smoothed cost for the derivative)
+        D   = max(0, C_d - C_d[d_delay updates ago])
+        λ   = min(max_value, max(0, kp·P + I + kd·D))
+
+    :param cost_limit: ``d``, the episode cost limit.
+    :param kp: proportional gain.
+    :param ki: integral gain.
+    :param kd: derivative gain.
+    :param d_delay: how many updates back the derivative compares the smoothed cost with.
+    :param ema: smoothing factor of the proportional term (``0`` = no smoothing).
+    :param ema_d: smoothing factor of the cost used by the derivative term.
+    :param max_value: the largest λ (the penalty maximum).
+    :param init: the initial λ (the integral term starts here, so that λ starts at ``init``).
+    """
+
+    def __init__(
+        self,
+        cost_limit: float,
+        kp: float = 0.1,
+        ki: float = 0.01,
+        kd: float = 0.01,
+        d_delay: int = 10,
+        ema: float = 0.95,
+        ema_d: float = 0.95,
+        max_value: float = 100.0,
+        init: float = 0.0,
+    ) -> None:
+        for name, gain in (("kp", kp), ("ki", ki), ("kd", kd), ("init", init)):
+            if gain < 0.0:
+                raise ParameterError(f"PID multiplier {name} must be >= 0, got {gain}")
+        for name, factor in (("ema", ema), ("ema_d", ema_d)):
+            if not 0.0 <= factor < 1.0:
+                raise ParameterError(f"PID multiplier {name} must be in [0, 1), got {factor}")
+        if int(d_delay) < 1:
+            raise ParameterError(f"PID multiplier d_delay must be >= 1, got {d_delay}")
+        if max_value <= 0.0:
+            raise ParameterError(f"PID multiplier max_value must be > 0, got {max_value}")
+        self.cost_limit = float(cost_limit)
+        self.kp, self.ki, self.kd = float(kp), float(ki), float(kd)
+        self.d_delay = int(d_delay)
+        self.ema, self.ema_d = float(ema), float(ema_d)
+        self.max_value = float(max_value)
+        self._integral = float(init)
+        self._proportional = 0.0
+        self._smoothed_cost = 0.0
+        self._derivative = 0.0
+        self._cost_history: deque[float] = deque([0.0], maxlen=self.d_delay)
+        self._value = min(float(init), self.max_value)
+
+    @property
+    def value(self) -> float:
+        """The current λ."""
+        return self._value
+
+    def update(self, ep_cost: float) -> float:
+        """One PID step for ``J_c = ep_cost``; returns the new λ."""
+        cost = check_finite("episode cost estimate J_c", float(ep_cost))
+        violation = cost - self.cost_limit
+        self._integral = max(0.0, self._integral + self.ki * violation)
+        self._proportional = self.ema * self._proportional + (1.0 - self.ema) * violation
+        self._smoothed_cost = self.ema_d * self._smoothed_cost + (1.0 - self.ema_d) * cost
+        self._derivative = max(0.0, self._smoothed_cost - self._cost_history[0])
+        output = self.kp * self._proportional + self._integral + self.kd * self._derivative
+        self._value = min(self.max_value, max(0.0, output))
+        self._cost_history.append(self._smoothed_cost)
+        return check_finite("Lagrange multiplier", self._value)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The three terms, the smoothed cost and its delay line, as plain floats and a list."""
+        return {"integral": self._integral, "proportional": self._proportional, "smoothed_cost": self._smoothed_cost,
+                "derivative": self._derivative, "cost_history": list(self._cost_history), "value": self._value}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self._integral = float(state["integral"])
+        self._proportional = float(state["proportional"])
+        self._smoothed_cost = float(state["smoothed_cost"])
+        self._derivative = float(state["derivative"])
+        self._cost_history = deque((float(c) for c in state["cost_history"]), maxlen=self.d_delay)
+        self._value = float(state["value"])
+
+    def diagnostics(self) -> dict[str, float]:
+        """The PID terms of the last update: ``pid_p`` (kp·P), ``pid_i`` (I), ``pid_d`` (kd·D)."""
+        return {"pid_p": self.kp * self._proportional, "pid_i": self._integral, "pid_d": self.kd * self._derivative}
+
+
+@dataclass(frozen=True)
+class MultiplierSettings:
+    """Every setting a multiplier can take; ``kind`` picks the class, the others are its arguments.
+
+    Gradient settings (``init``, ``lr``, ``parameterisation``, ``optimizer``, ``max_value``) and PID settings
+    (``kp``, ``ki``, ``kd``, ``d_delay``, ``ema``, ``ema_d``, ``max_value``, ``init``) are documented on
+    :class:`GradientMultiplier` and :class:`PIDMultiplier`.
+    """
+
+    kind: str
+    init: float = 0.0
+    lr: float = 0.0
+    parameterisation: str = "clamp"
+    optimizer: str = "adam"
+    max_value: float | None = None
+    kp: float = 0.0
+    ki: float = 0.0
+    kd: float = 0.0
+    d_delay: int = 1
+    ema: float = 0.0
+    ema_d: float = 0.0
+
+
+GRADIENT_SETTINGS = ("init", "lr", "parameterisation", "optimizer", "max_value")
+PID_SETTINGS = ("kp", "ki", "kd", "d_delay", "ema", "ema_d", "max_value", "init")
+
+MULTIPLIER_PRESETS: dict[str, MultiplierSettings] = {
+    "safety_starter_agents": MultiplierSettings(
+        kind="gradient", init=1.0, lr=0.05, parameterisation="softplus", optimizer="adam"),
+    "omnisafe": MultiplierSettings(kind="gradient", init=0.001, lr=0.035, parameterisation="clamp", optimizer="adam"),
+    "sgd": MultiplierSettings(kind="gradient", init=0.0, lr=0.01, parameterisation="clamp", optimizer="sgd"),
+    "pid": MultiplierSettings(kind="pid", kp=0.1, ki=0.01, kd=0.01, d_delay=10, ema=0.95, ema_d=0.95,
+                              max_value=100.0, init=0.0),
+}
+"""Reference multiplier settings by name (constrained-rl.md §3): ``safety_starter_agents`` (softplus, init 1.0,
+lr 0.05, Adam), ``omnisafe`` (clamp, init 0.001, lr 0.035, Adam), ``sgd`` (clamp, init 0, plain gradient with
+lr 0.01: λ moves by 0.01 per unit of violation), ``pid`` (Stooke et al.: kp 0.1, ki 0.01, kd 0.01, d_delay 10,
+ema 0.95, max 100)."""
+
+
+def multiplier_settings(preset: str, overrides: Mapping[str, Any] | None = None) -> MultiplierSettings:
+    """The settings of ``preset`` with ``overrides`` (setting name → value; ``None`` values are ignored).
+
+    :raises ParameterError: for an unknown preset, or a setting the preset's kind does not have.
+    """
+    if preset not in MULTIPLIER_PRESETS:
+        raise ParameterError(f"unknown multiplier preset '{preset}'; {choices_hint(preset, MULTIPLIER_PRESETS)}")
+    settings = MULTIPLIER_PRESETS[preset]
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    valid = GRADIENT_SETTINGS if settings.kind == "gradient" else PID_SETTINGS
+    for key in given:
+        if key not in valid:
+            raise ParameterError(
+                f"multiplier preset '{preset}' ({settings.kind}) has no setting '{key}'; {choices_hint(key, valid)}")
+    return replace(settings, **given)
+
+
+def make_multiplier(
+    preset: str, cost_limit: float, overrides: Mapping[str, Any] | None = None
+) -> GradientMultiplier | PIDMultiplier:
+    """A fresh multiplier for one constraint.
+
+    :param preset: a key of :data:`MULTIPLIER_PRESETS`.
+    :param cost_limit: the constraint's episode cost limit ``d``.
+    :param overrides: settings replacing the preset's (see :class:`MultiplierSettings`); ``None`` values keep
+        the preset's.
+    :return: a :class:`GradientMultiplier` or :class:`PIDMultiplier`.
+    """
+    settings = multiplier_settings(preset, overrides)
+    if settings.kind == "gradient":
+        return GradientMultiplier(cost_limit, **{k: getattr(settings, k) for k in GRADIENT_SETTINGS})
+    pid_args = {k: getattr(settings, k) for k in PID_SETTINGS}
+    if pid_args["max_value"] is None:
+        raise ParameterError("the PID multiplier needs a max_value (its penalty maximum)")
+    return PIDMultiplier(cost_limit, **pid_args)
+
+
+__all__ = [
+    "GradientMultiplier",
+    "LagrangeMultiplier",
+    "MULTIPLIER_PRESETS",
+    "MultiplierSettings",
+    "NonFiniteError",
+    "PIDMultiplier",
+    "check_finite",
+    "make_multiplier",
+    "multiplier_settings",
+]
