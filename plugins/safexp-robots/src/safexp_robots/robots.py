@@ -1,0 +1,176 @@
+"""Point, Car and Doggo: their parameter schemas and the factories that build their MJCF.
+
+Each robot's document lives in ``xmls/<robot>.xml`` and carries the Safety Gym figures. A factory checks
+its parameters, writes their values into that document (timestep, gears, force limits, stiffness) and
+returns a :class:`safexp.RobotModel`. The parameter defaults are the reference figures, so a robot built
+from default parameters is the benchmark robot.
+
+Note on annotations: the parameter dataclasses keep evaluated field types (no postponed annotations)
+because OmegaConf reads them as structured-config schemas.
+"""
+
+import dataclasses
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from importlib.resources import files
+
+import safexp
+from safexp.errors import ParameterError
+
+
+@dataclass
+class PointParams:
+    """Parameters of the Point robot; the defaults are the Safety Gym figures.
+
+    - ``timestep``: physics timestep in seconds.
+    - ``frame_skip``: physics steps per environment step.
+    - ``keepout``: radius around the robot that layout sampling keeps clear of other objects.
+    - ``drive_gear``: gear of the motor that pushes along body x.
+    - ``turn_gear``: gear of the yaw-rate servo on the vertical hinge.
+    - ``turn_kv``: velocity gain of the yaw-rate servo.
+    - ``force_limit``: both actuators' force range is ±force_limit (before the gear), so the forward
+      force saturates from |action| ≥ force_limit.
+    """
+
+    timestep: float = 0.002
+    frame_skip: int = 10
+    keepout: float = 0.4
+    drive_gear: float = 0.3
+    turn_gear: float = 0.3
+    turn_kv: float = 1.0
+    force_limit: float = 0.05
+
+
+@dataclass
+class CarParams:
+    """Parameters of the Car robot; the defaults are the Safety Gym figures.
+
+    - ``timestep``: physics timestep in seconds.
+    - ``frame_skip``: physics steps per environment step.
+    - ``keepout``: radius around the robot that layout sampling keeps clear of other objects.
+    - ``wheel_gear``: gear of the two wheel motors.
+    - ``torque_limit``: the wheel motors' force range is ±torque_limit (before the gear), so the wheel
+      torque saturates from |action| ≥ torque_limit.
+    """
+
+    timestep: float = 0.004
+    frame_skip: int = 10
+    keepout: float = 0.4
+    wheel_gear: float = 1.0
+    torque_limit: float = 0.02
+
+
+@dataclass
+class DoggoParams:
+    """Parameters of the Doggo robot; the defaults are the Safety Gym figures.
+
+    - ``timestep``: physics timestep in seconds.
+    - ``frame_skip``: physics steps per environment step.
+    - ``keepout``: radius around the robot that layout sampling keeps clear of other objects.
+    - ``motor_gear``: gear of the twelve leg motors (they have no force limit).
+    - ``joint_stiffness``: spring stiffness of every leg joint and of the waist, towards each joint's
+      rest angle.
+    """
+
+    timestep: float = 0.01
+    frame_skip: int = 10
+    keepout: float = 0.4
+    motor_gear: float = 0.0125
+    joint_stiffness: float = 0.01
+
+
+_MAY_BE_ZERO = frozenset({"keepout"})
+
+
+def _check_params(robot: str, params: object) -> None:
+    """Raise :class:`ParameterError` naming the first field of ``params`` that is out of range.
+
+    Every field must be > 0, except those in ``_MAY_BE_ZERO`` which must be ≥ 0.
+    """
+    for field in dataclasses.fields(params):
+        value = getattr(params, field.name)
+        may_be_zero = field.name in _MAY_BE_ZERO
+        if value < 0 or (value == 0 and not may_be_zero):
+            bound = "≥ 0" if may_be_zero else "> 0"
+            raise ParameterError(f"robot '{robot}': parameter '{field.name}' must be {bound}, got {value!r}")
+
+
+def _read_document(robot: str) -> ET.Element:
+    """The root ``<mujoco>`` element of ``xmls/<robot>.xml``, comments kept."""
+    text = files("safexp_robots").joinpath("xmls", f"{robot}.xml").read_text(encoding="utf-8")
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
+    return ET.fromstring(text, parser=parser)
+
+
+def _element(root: ET.Element, path: str) -> ET.Element:
+    """The element at ``path`` (ElementTree syntax) below ``root``; a missing one is a packaging bug."""
+    found = root.find(path)
+    if found is None:
+        raise LookupError(f"robot document '{root.get('model')}' has no element '{path}'")
+    return found
+
+
+def _number(value: float) -> str:
+    return repr(float(value))
+
+
+def _symmetric_range(limit: float) -> str:
+    return f"{_number(-limit)} {_number(limit)}"
+
+
+def _robot_model(root: ET.Element, params: PointParams | CarParams | DoggoParams) -> safexp.RobotModel:
+    """Write the timestep into the document and wrap it with the stepping figures."""
+    _element(root, "option").set("timestep", _number(params.timestep))
+    return safexp.RobotModel(
+        mjcf=ET.tostring(root, encoding="unicode"), frame_skip=params.frame_skip, keepout=params.keepout
+    )
+
+
+def build_point(params: PointParams) -> safexp.RobotModel:
+    """Build the Point robot.
+
+    :param params: its validated parameters.
+    :return: the robot model; actions are (push along body x, yaw rate set point).
+    :raises ParameterError: a parameter out of range.
+    """
+    _check_params("point", params)
+    root = _read_document("point")
+    forward = _element(root, "actuator/motor[@name='point_forward']")
+    forward.set("gear", f"{_number(params.drive_gear)} 0 0 0 0 0")
+    forward.set("forcerange", _symmetric_range(params.force_limit))
+    turn = _element(root, "actuator/velocity[@name='point_turn']")
+    turn.set("gear", _number(params.turn_gear))
+    turn.set("kv", _number(params.turn_kv))
+    turn.set("forcerange", _symmetric_range(params.force_limit))
+    return _robot_model(root, params)
+
+
+def build_car(params: CarParams) -> safexp.RobotModel:
+    """Build the Car robot.
+
+    :param params: its validated parameters.
+    :return: the robot model; actions are (left wheel torque, right wheel torque), positive drives forward.
+    :raises ParameterError: a parameter out of range.
+    """
+    _check_params("car", params)
+    root = _read_document("car")
+    for motor in root.iterfind("actuator/motor"):
+        motor.set("gear", _number(params.wheel_gear))
+        motor.set("forcerange", _symmetric_range(params.torque_limit))
+    return _robot_model(root, params)
+
+
+def build_doggo(params: DoggoParams) -> safexp.RobotModel:
+    """Build the Doggo robot.
+
+    :param params: its validated parameters.
+    :return: the robot model; actions are the torques of hip z (legs 1-4), hip y (legs 1-4) and the
+        ankles (legs 1-4); legs 1 front left, 2 rear left, 3 rear right, 4 front right.
+    :raises ParameterError: a parameter out of range.
+    """
+    _check_params("doggo", params)
+    root = _read_document("doggo")
+    doggo_defaults = _element(root, "default/default[@class='doggo']")
+    _element(doggo_defaults, "motor").set("gear", _number(params.motor_gear))
+    _element(doggo_defaults, "joint").set("stiffness", _number(params.joint_stiffness))
+    return _robot_model(root, params)
