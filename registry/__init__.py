@@ -185,11 +185,17 @@ def build_params(spec: ComponentSpec, overrides: Mapping[str, Any] | None) -> An
 
     An unknown key names the component and the nearest valid key; a value of the wrong type names the key.
     """
-    label = f"{spec.kind[:-1]} '{spec.name}'"
+    return validate_params(spec.params, overrides, f"{spec.kind[:-1]} '{spec.name}'")
+
+
+def validate_params(schema: type, overrides: Mapping[str, Any] | None, label: str) -> Any:
+    """Fill the dataclass ``schema`` from ``overrides``; errors name ``label`` (what the parameters belong to)."""
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ParameterError(f"the parameters of {label} must be a mapping of names to values, got {overrides!r}")
     overrides = dict(overrides or {})
-    _check_keys(spec.params, overrides, label, prefix="")
+    _check_keys(schema, overrides, label, prefix="")
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(spec.params), overrides)
+        merged = OmegaConf.merge(OmegaConf.structured(schema), overrides)
         return OmegaConf.to_object(merged)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or "?"

@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     if args.kind not in LISTABLE:
         raise UnknownComponentError(f"cannot list '{args.kind}'; {choices_hint(args.kind, LISTABLE)}")
     if args.kind == "envs":
-        from safexp.catalogue import suite_envs
+        from safexp.registry.catalogue import suite_envs
 
         rows = [(env_id, entry.description) for env_id, entry in suite_envs().items()]
     else:

@@ -1,0 +1,160 @@
+"""The world: the compiled model and its state, as elements, tasks and cost terms see it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import mujoco
+import numpy as np
+
+from safexp.element import Element
+from safexp.errors import ParameterError
+from safexp.layout import Placement, placement, resample, sample_layout
+from safexp.task import Task
+
+
+class World:
+    """The MuJoCo model and data of one environment, the robot, the elements and the task.
+
+    Read by elements, tasks and costs every step: :attr:`robot_pos`, :attr:`robot_mat`,
+    :meth:`robot_velocity`, :meth:`ego_xy`, :meth:`contacts`, :meth:`touching`; the ``elements`` by name.
+    """
+
+    def __init__(self, model: mujoco.MjModel, elements: Mapping[str, Element], task: Task, extents: list[float],
+                 robot_keepout: float, robot_placements: list | None, robot_location: list | None,
+                 placement_margin: float) -> None:
+        self.model = model
+        self.data = mujoco.MjData(model)
+        self.elements = dict(elements)
+        self.task = task
+        self.extents = list(extents)
+        self.margin = placement_margin
+        self.rng = np.random.default_rng()
+        self.robot_body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "robot")
+        self.robot_geom_mask = model.body_rootid[model.geom_bodyid] == self.robot_body
+        self.lidar_hidden: set[str] = set()
+        self._contacts: np.ndarray | None = None
+        self._velocity = np.zeros(6)
+        self._bind_robot_root()
+        arena = [self.extents]
+        self._robot_placement = placement("robot", robot_keepout, robot_placements or arena, robot_location)
+        self._placements: list[tuple[Element | None, int, Placement]] = [(None, 0, self._robot_placement)]
+        for name, element in sorted(self.elements.items(), key=lambda item: item[1].order):
+            p = element.params
+            for i in range(p.num):
+                fixed = p.locations[i] if p.locations and i < len(p.locations) else None
+                self._placements.append((element, i, placement(f"{name}{i}", p.keepout, p.placements or arena, fixed)))
+        for element in self.elements.values():
+            element.bind(self)
+        task.bind(self)
+
+    # -- the robot -----------------------------------------------------------------------------------------
+    def _bind_robot_root(self) -> None:
+        m, body = self.model, self.robot_body
+        joints = range(m.body_jntadr[body], m.body_jntadr[body] + m.body_jntnum[body])
+        types = [m.jnt_type[j] for j in joints]
+        if types == [mujoco.mjtJoint.mjJNT_FREE]:
+            self._root_free = int(m.jnt_qposadr[joints[0]])
+            return
+        self._root_free = -1
+        axes = {}
+        for j in joints:
+            axis = tuple(np.round(m.jnt_axis[j], 6))
+            kind = "slide" if m.jnt_type[j] == mujoco.mjtJoint.mjJNT_SLIDE else "hinge" if m.jnt_type[j] == mujoco.mjtJoint.mjJNT_HINGE else "other"
+            axes[(kind, axis)] = int(m.jnt_qposadr[j])
+        try:
+            self._root_slides = (axes[("slide", (1.0, 0.0, 0.0))], axes[("slide", (0.0, 1.0, 0.0))])
+            self._root_hinge = axes[("hinge", (0.0, 0.0, 1.0))]
+        except KeyError:
+            raise ParameterError(
+                "the robot's root body must have one free joint, or slide joints along x and y and a hinge about z"
+            ) from None
+
+    def _place_robot(self, xy: np.ndarray, yaw: float) -> None:
+        qpos = self.data.qpos
+        if self._root_free >= 0:
+            a = self._root_free
+            qpos[a : a + 7] = (xy[0], xy[1], self.model.qpos0[a + 2], np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
+        else:
+            base = self.model.body_pos[self.robot_body]
+            qpos[self._root_slides[0]] = xy[0] - base[0]
+            qpos[self._root_slides[1]] = xy[1] - base[1]
+            qpos[self._root_hinge] = yaw
+
+    @property
+    def robot_pos(self) -> np.ndarray:
+        """The robot's centre (3,) in world coordinates."""
+        return self.data.xpos[self.robot_body]
+
+    @property
+    def robot_mat(self) -> np.ndarray:
+        """The robot's orientation as a 3×3 rotation matrix (columns: the robot's axes in the world)."""
+        return self.data.xmat[self.robot_body].reshape(3, 3)
+
+    def robot_velocity(self) -> np.ndarray:
+        """The linear velocity (3,) of the robot's centre in world coordinates."""
+        mujoco.mj_objectVelocity(self.model, self.data, mujoco.mjtObj.mjOBJ_BODY, self.robot_body, self._velocity, 0)
+        return self._velocity[3:]
+
+    def ego_xy(self, points: np.ndarray) -> np.ndarray:
+        """World points (N, 2 or 3), taken on the floor, as XY in the robot's frame."""
+        world = np.zeros((len(points), 3))
+        world[:, :2] = points[:, :2]
+        return ((world - self.robot_pos) @ self.robot_mat)[:, :2]
+
+    # -- contacts ------------------------------------------------------------------------------------------
+    def contacts(self) -> np.ndarray:
+        """The geom pairs (ncon, 2) in contact after the last step (computed once per step)."""
+        if self._contacts is None:
+            self._contacts = np.array(self.data.contact.geom, dtype=np.int64).reshape(-1, 2)
+        return self._contacts
+
+    def touching(self, mask_a: np.ndarray, mask_b: np.ndarray) -> int:
+        """How many contacts join a geom of ``mask_a`` with a geom of ``mask_b`` (boolean masks over geoms)."""
+        pairs = self.contacts()
+        if len(pairs) == 0:
+            return 0
+        a, b = pairs[:, 0], pairs[:, 1]
+        return int(np.count_nonzero((mask_a[a] & mask_b[b]) | (mask_a[b] & mask_b[a])))
+
+    def after_physics(self) -> None:
+        """Forget the per-step caches (the engine calls this after every physics advance)."""
+        self._contacts = None
+
+    # -- layouts -------------------------------------------------------------------------------------------
+    def place_layout(self) -> None:
+        """Sample a new layout for the robot and every element and move them there."""
+        rng = self.rng
+        xy = sample_layout([p for _, _, p in self._placements], rng, self.margin)
+        yaw = rng.uniform(0, 2 * np.pi, size=len(xy))
+        self._place_robot(xy[0], yaw[0])
+        start = 1
+        for element in sorted(self.elements.values(), key=lambda e: e.order):
+            n = element.params.num
+            angles = yaw[start : start + n] if element.random_yaw else np.zeros(n)
+            element.place(self, xy[start : start + n], angles)
+            start += n
+
+    def resample(self, element: Element, index: int) -> bool:
+        """Move one object to a new position that keeps out of every other object's current position.
+
+        Body positions are updated at once (forward kinematics); velocities and sensors at the next step.
+
+        :return: ``False`` when no position was found (Safety Gym then ends the episode).
+        """
+        others, keepouts, mine = [], [], None
+        for owner, i, p in self._placements:
+            if owner is element and i == index:
+                mine = p
+                continue
+            pos = self.robot_pos if owner is None else owner.positions(self)[i]
+            others.append(pos[:2])
+            keepouts.append(p.keepout)
+        assert mine is not None, f"{element.name}{index} is not placed in this world"
+        xy = resample(mine, np.array(others), np.array(keepouts), self.rng, self.margin)
+        if xy is None:
+            return False
+        yaw = self.rng.uniform(0, 2 * np.pi, size=1) if element.random_yaw else np.zeros(1)
+        element.place(self, xy[None, :], yaw, np.array([index]))
+        mujoco.mj_kinematics(self.model, self.data)  # positions read this step see the move
+        return True

@@ -1,0 +1,1 @@
+"""safexp scene elements (hazards, vases, ...) and the cost terms that read them."""

@@ -1,0 +1,1 @@
+"""safexp tasks: Goal (and the Safety Gym suite levels built on it)."""

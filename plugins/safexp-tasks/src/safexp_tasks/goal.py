@@ -1,0 +1,90 @@
+"""The Goal task: reach a goal circle; on success the goal moves and the episode goes on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+import numpy as np
+
+from safexp import Element, PlacementParams, Task
+from safexp.world import World
+
+
+@dataclass
+class GoalParams:
+    """Goal task parameters (Safety Gym defaults).
+
+    - ``goal_size``: radius of the goal circle; success when the robot's centre is within it;
+    - ``goal_keepout``: the goal's keepout radius in layouts;
+    - ``goal_placements`` / ``goal_locations``: rectangles or fixed ``[x, y]`` positions for the goal;
+    - ``reward_distance``: reward per metre of progress towards the goal;
+    - ``reward_goal``: bonus on success (added after the dense reward is clipped to ±``reward_clip``).
+    """
+
+    goal_size: float = 0.3
+    goal_keepout: float = 0.305
+    goal_placements: Optional[List[List[float]]] = None
+    goal_locations: Optional[List[List[float]]] = None
+    reward_distance: float = 1.0
+    reward_goal: float = 1.0
+    reward_clip: float = 10.0
+
+
+class GoalMarker(Element):
+    """The goal: a translucent green cylinder that nothing collides with."""
+
+    order = 20
+
+    def __init__(self, size: float, params: PlacementParams) -> None:
+        super().__init__(params)
+        self.size = size
+
+    def body_xml(self, index: int) -> str:
+        s = self.size
+        return (f'<geom type="cylinder" size="{s} {s / 2}" pos="0 0 {s / 2 + 0.01}" rgba="0 1 0 0.25" '
+                'contype="0" conaffinity="0" group="0"/>')
+
+
+def goal_marker(params: GoalParams) -> GoalMarker:
+    """The goal element of a task with :class:`GoalParams`."""
+    return GoalMarker(params.goal_size, PlacementParams(num=1, keepout=params.goal_keepout,
+                                                        placements=params.goal_placements, locations=params.goal_locations))
+
+
+class GoalTask(Task):
+    """Reward = (previous − current) XY distance from the robot's centre to the goal × ``reward_distance``."""
+
+    def __init__(self, params: GoalParams) -> None:
+        super().__init__(params)
+        self.reward_goal = params.reward_goal
+        self.reward_clip = params.reward_clip
+        self.goal = goal_marker(params)
+        self._last_dist = 0.0
+
+    def elements(self) -> dict[str, Element]:
+        return {"goal": self.goal}
+
+    def goal_position(self, world: World) -> np.ndarray:
+        return self.goal.positions(world)[0]
+
+    def _dist(self, world: World) -> float:
+        return float(np.linalg.norm(self.goal_position(world)[:2] - world.robot_pos[:2]))
+
+    def reset(self, world: World) -> None:
+        self._last_dist = self._dist(world)
+
+    def reward(self, world: World) -> float:
+        dist = self._dist(world)
+        reward = (self._last_dist - dist) * self.params.reward_distance
+        self._last_dist = dist
+        return reward
+
+    def goal_met(self, world: World) -> bool:
+        return self._dist(world) <= self.params.goal_size
+
+    def on_goal_met(self, world: World) -> bool:
+        if not world.resample(self.goal, 0):
+            return False
+        self._last_dist = self._dist(world)
+        return True
