@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from importlib.resources import files
 
 import safexp
-from safexp.errors import ParameterError
+from safexp.errors import ParameterError, choices_hint
+
+INTEGRATORS = ("Euler", "implicitfast", "implicit", "RK4")
+"""MuJoCo's integrators, as MJCF names them."""
 
 
 @dataclass
@@ -30,6 +33,11 @@ class PointParams:
     - ``turn_kv``: velocity gain of the yaw-rate servo.
     - ``force_limit``: both actuators' force range is ±force_limit (before the gear), so the forward
       force saturates from |action| ≥ force_limit.
+    - ``integrator``: MuJoCo integrator (one of :data:`INTEGRATORS`). The default departs from Safety
+      Gym's ``Euler``: Euler integrates the yaw servo's velocity feedback explicitly, and with Point's
+      small yaw inertia (3e-5) that feedback (kv·gear² = 0.09) is unstable at a 0.002 s step, so below
+      saturation the yaw rate flips sign every physics step instead of tracking the set point.
+      ``implicitfast`` integrates it implicitly; saturated behaviour is unchanged.
     """
 
     timestep: float = 0.002
@@ -39,6 +47,7 @@ class PointParams:
     turn_gear: float = 0.3
     turn_kv: float = 1.0
     force_limit: float = 0.05
+    integrator: str = "implicitfast"
 
 
 @dataclass
@@ -51,6 +60,7 @@ class CarParams:
     - ``wheel_gear``: gear of the two wheel motors.
     - ``torque_limit``: the wheel motors' force range is ±torque_limit (before the gear), so the wheel
       torque saturates from |action| ≥ torque_limit.
+    - ``integrator``: MuJoCo integrator (one of :data:`INTEGRATORS`).
     """
 
     timestep: float = 0.004
@@ -58,6 +68,7 @@ class CarParams:
     keepout: float = 0.4
     wheel_gear: float = 1.0
     torque_limit: float = 0.02
+    integrator: str = "Euler"
 
 
 @dataclass
@@ -70,6 +81,7 @@ class DoggoParams:
     - ``motor_gear``: gear of the twelve leg motors (they have no force limit).
     - ``joint_stiffness``: spring stiffness of every leg joint and of the waist, towards each joint's
       rest angle.
+    - ``integrator``: MuJoCo integrator (one of :data:`INTEGRATORS`).
     """
 
     timestep: float = 0.01
@@ -77,17 +89,26 @@ class DoggoParams:
     keepout: float = 0.4
     motor_gear: float = 0.0125
     joint_stiffness: float = 0.01
+    integrator: str = "Euler"
 
 
 _MAY_BE_ZERO = frozenset({"keepout"})
 
 
-def _check_params(robot: str, params: object) -> None:
+def _check_params(robot: str, params: PointParams | CarParams | DoggoParams) -> None:
     """Raise :class:`ParameterError` naming the first field of ``params`` that is out of range.
 
-    Every field must be > 0, except those in ``_MAY_BE_ZERO`` which must be ≥ 0.
+    ``integrator`` must be one of :data:`INTEGRATORS`; every numeric field must be > 0, except those in
+    ``_MAY_BE_ZERO`` which must be ≥ 0.
     """
+    if params.integrator not in INTEGRATORS:
+        raise ParameterError(
+            f"robot '{robot}': parameter 'integrator' is '{params.integrator}'; "
+            f"{choices_hint(params.integrator, INTEGRATORS)}"
+        )
     for field in dataclasses.fields(params):
+        if field.name == "integrator":
+            continue
         value = getattr(params, field.name)
         may_be_zero = field.name in _MAY_BE_ZERO
         if value < 0 or (value == 0 and not may_be_zero):
@@ -119,8 +140,10 @@ def _symmetric_range(limit: float) -> str:
 
 
 def _robot_model(root: ET.Element, params: PointParams | CarParams | DoggoParams) -> safexp.RobotModel:
-    """Write the timestep into the document and wrap it with the stepping figures."""
-    _element(root, "option").set("timestep", _number(params.timestep))
+    """Write the timestep and integrator into the document and wrap it with the stepping figures."""
+    option = _element(root, "option")
+    option.set("timestep", _number(params.timestep))
+    option.set("integrator", params.integrator)
     return safexp.RobotModel(
         mjcf=ET.tostring(root, encoding="unicode"), frame_skip=params.frame_skip, keepout=params.keepout
     )

@@ -1,0 +1,80 @@
+"""The plugin as installed: found through the ``safexp`` entry point group and built through the registry."""
+
+import dataclasses
+
+import pytest
+
+import safexp
+from safexp.errors import ParameterError
+from safexp.registry import Registry, build_params
+from safexp_robots import CarParams, DoggoParams, PointParams
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    """The registry a user's process builds from the installed entry points (another plugin's load error
+    only warns, so it cannot hide ours)."""
+    return Registry(autoload=True, strict=False)
+
+
+def test_installed_plugin_registers_point_car_doggo(registry: Registry) -> None:
+    robots = registry.components("robots")
+    assert {"point", "car", "doggo"} <= set(robots)
+    assert robots["point"].params is PointParams
+    assert robots["car"].params is CarParams
+    assert robots["doggo"].params is DoggoParams
+    info = registry.plugins["robots"]
+    assert info.distribution == "safexp-robots"
+    assert info.error is None
+    assert sorted(info.provides["robots"]) == ["car", "doggo", "point"]
+
+
+@pytest.mark.parametrize(("robot", "timestep"), [("point", 0.002), ("car", 0.004), ("doggo", 0.01)])
+def test_default_params_are_the_reference_stepping(registry: Registry, robot: str, timestep: float) -> None:
+    spec = registry.get("robots", robot)
+    params = build_params(spec, {})
+    assert params.timestep == timestep
+    assert params.frame_skip == 10
+    assert params.keepout == 0.4
+    model = spec.factory(params)
+    assert isinstance(model, safexp.RobotModel)
+    assert (model.frame_skip, model.keepout) == (10, 0.4)
+
+
+def test_stepping_params_reach_the_robot_model(registry: Registry) -> None:
+    spec = registry.get("robots", "car")
+    model = spec.factory(build_params(spec, {"frame_skip": 4, "keepout": 0.25}))
+    assert (model.frame_skip, model.keepout) == (4, 0.25)
+
+
+def test_misspelled_parameter_names_the_nearest_one(registry: Registry) -> None:
+    spec = registry.get("robots", "point")
+    with pytest.raises(ParameterError, match=r"robot 'point' has no parameter 'forcelimit'; did you mean 'force_limit'"):
+        build_params(spec, {"forcelimit": 0.1})
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (PointParams(timestep=0.0), r"robot 'point': parameter 'timestep' must be > 0, got 0.0"),
+        (PointParams(force_limit=-0.05), r"robot 'point': parameter 'force_limit' must be > 0, got -0.05"),
+        (CarParams(frame_skip=0), r"robot 'car': parameter 'frame_skip' must be > 0, got 0"),
+        (DoggoParams(keepout=-1.0), r"robot 'doggo': parameter 'keepout' must be ≥ 0, got -1.0"),
+    ],
+)
+def test_out_of_range_parameter_is_named(registry: Registry, params: object, message: str) -> None:
+    robot = {PointParams: "point", CarParams: "car", DoggoParams: "doggo"}[type(params)]
+    spec = registry.get("robots", robot)
+    with pytest.raises(ParameterError, match=message):
+        spec.factory(params)
+
+
+def test_zero_keepout_is_allowed(registry: Registry) -> None:
+    spec = registry.get("robots", "doggo")
+    assert spec.factory(dataclasses.replace(DoggoParams(), keepout=0.0)).keepout == 0.0
+
+
+def test_unknown_integrator_lists_the_choices(registry: Registry) -> None:
+    spec = registry.get("robots", "doggo")
+    with pytest.raises(ParameterError, match=r"parameter 'integrator' is 'implicit_fast'; did you mean 'implicitfast'\?"):
+        spec.factory(build_params(spec, {"integrator": "implicit_fast"}))
