@@ -1,11 +1,16 @@
 """Every robot document follows the engine's MJCF conventions (see ``safexp.RobotModel``)."""
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 
 import mujoco
 import numpy as np
 import pytest
 
+import safexp
+
+CompileRobot = Callable[..., mujoco.MjModel]
+BuildRobot = Callable[..., safexp.RobotModel]
 ROBOTS = ("point", "car", "doggo")
 SITE_SENSORS = ["accelerometer", "velocimeter", "gyro", "magnetometer"]
 
@@ -25,12 +30,12 @@ def observed_size(model: mujoco.MjModel) -> int:
 
 
 @pytest.mark.parametrize(("robot", "size"), [("point", 12), ("car", 24), ("doggo", 56)])
-def test_observed_sensor_size(compile_robot, robot: str, size: int) -> None:
+def test_observed_sensor_size(compile_robot: CompileRobot, robot: str, size: int) -> None:
     assert observed_size(compile_robot(robot)) == size
 
 
 @pytest.mark.parametrize("robot", ROBOTS)
-def test_site_sensors_come_first_on_the_robot_site(compile_robot, robot: str) -> None:
+def test_site_sensors_come_first_on_the_robot_site(compile_robot: CompileRobot, robot: str) -> None:
     model = compile_robot(robot)
     site = model.site("robot").id
     assert [model.sensor(i).name for i in range(4)] == SITE_SENSORS
@@ -44,7 +49,7 @@ def test_site_sensors_come_first_on_the_robot_site(compile_robot, robot: str) ->
 
 
 @pytest.mark.parametrize("robot", ROBOTS)
-def test_document_has_one_top_level_body_named_robot_and_no_floor(build_robot, robot: str) -> None:
+def test_document_has_one_top_level_body_named_robot_and_no_floor(build_robot: BuildRobot, robot: str) -> None:
     root = ET.fromstring(build_robot(robot).mjcf)
     worldbody = root.find("worldbody")
     assert [(child.tag, child.get("name")) for child in worldbody] == [("body", "robot")]
@@ -53,7 +58,7 @@ def test_document_has_one_top_level_body_named_robot_and_no_floor(build_robot, r
 
 
 @pytest.mark.parametrize("robot", ROBOTS)
-def test_robot_has_site_camera_and_condim_6_geoms(compile_robot, robot: str) -> None:
+def test_robot_has_site_camera_and_condim_6_geoms(compile_robot: CompileRobot, robot: str) -> None:
     model = compile_robot(robot)
     robot_body = model.body("robot").id
     assert model.site_bodyid[model.site("robot").id] == robot_body
@@ -64,14 +69,14 @@ def test_robot_has_site_camera_and_condim_6_geoms(compile_robot, robot: str) -> 
 
 
 @pytest.mark.parametrize("robot", ROBOTS)
-def test_every_actuator_is_limited_to_unit_controls(compile_robot, robot: str) -> None:
+def test_every_actuator_is_limited_to_unit_controls(compile_robot: CompileRobot, robot: str) -> None:
     model = compile_robot(robot)
     assert model.nu == {"point": 2, "car": 2, "doggo": 12}[robot]
     assert np.all(model.actuator_ctrllimited == 1)
     np.testing.assert_array_equal(model.actuator_ctrlrange, np.tile([-1.0, 1.0], (model.nu, 1)))
 
 
-def test_point_root_joints_are_slide_x_slide_y_hinge_z(compile_robot) -> None:
+def test_point_root_joints_are_slide_x_slide_y_hinge_z(compile_robot: CompileRobot) -> None:
     model = compile_robot("point")
     assert model.njnt == 3
     assert list(model.jnt_type) == [mujoco.mjtJoint.mjJNT_SLIDE, mujoco.mjtJoint.mjJNT_SLIDE, mujoco.mjtJoint.mjJNT_HINGE]
@@ -80,7 +85,7 @@ def test_point_root_joints_are_slide_x_slide_y_hinge_z(compile_robot) -> None:
 
 
 @pytest.mark.parametrize("robot", ["car", "doggo"])
-def test_car_and_doggo_root_is_one_free_joint(compile_robot, robot: str) -> None:
+def test_car_and_doggo_root_is_one_free_joint(compile_robot: CompileRobot, robot: str) -> None:
     model = compile_robot(robot)
     free = np.flatnonzero(model.jnt_type == mujoco.mjtJoint.mjJNT_FREE)
     assert len(free) == 1
