@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from safexp.errors import ParameterError, choices_hint
 
 if TYPE_CHECKING:
@@ -61,19 +59,21 @@ class CostMonitor:
         self.terms = terms
         self.indicator = indicator
         self.constraint_names: tuple[str, ...] = tuple(dict.fromkeys(t.constraint for t in terms)) or (DEFAULT_CONSTRAINT,)
-        self._group = np.array([self.constraint_names.index(t.constraint) for t in terms], dtype=np.int64)
+        self._group = [self.constraint_names.index(t.constraint) for t in terms]
         self._keys = [f"cost_{t.name}" for t in terms]
 
     def evaluate(self, world: World) -> dict[str, object]:
-        raw = np.array([term(world) for term in self.terms], dtype=np.float64)
-        per_constraint = np.bincount(self._group, weights=raw, minlength=len(self.constraint_names))
-        total = float(raw.sum())
+        raw = [float(term(world)) for term in self.terms]
+        per_constraint = [0.0] * len(self.constraint_names)
+        for group, value in zip(self._group, raw):
+            per_constraint[group] += value
+        total = sum(raw)
         if self.indicator:
-            raw = (raw > 0).astype(np.float64)
-            per_constraint = (per_constraint > 0).astype(np.float64)
+            raw = [float(v > 0) for v in raw]
+            per_constraint = [float(v > 0) for v in per_constraint]
             total = float(total > 0)
-        info: dict[str, object] = dict(zip(self._keys, raw.tolist()))
-        info["costs"] = dict(zip(self.constraint_names, per_constraint.tolist()))
+        info: dict[str, object] = dict(zip(self._keys, raw))
+        info["costs"] = dict(zip(self.constraint_names, per_constraint))
         info["cost"] = total
         return info
 

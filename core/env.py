@@ -8,6 +8,7 @@ Cost is never folded into the reward: it is ``info["cost"]`` (see :class:`safexp
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,6 @@ from safexp.scene import Scene, scene_config
 from safexp.world import World
 
 EXCEPTION_REWARD = -10.0
-_INSTABILITY_WARNINGS = (mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL, mujoco.mjtWarning.mjWARN_BADQACC)
 
 
 class ActionError(SafexpError, ValueError):
@@ -88,6 +88,7 @@ class SafetyEnv(gymnasium.Env):
         ctrl = model.actuator_ctrlrange.astype(np.float32)
         self.action_space = gymnasium.spaces.Box(ctrl[:, 0], ctrl[:, 1], dtype=np.float32)
         self._ctrl_low, self._ctrl_high = model.actuator_ctrlrange[:, 0], model.actuator_ctrlrange[:, 1]
+        self._action_noise = settings.action_noise
         self._substep_elements = [e for e in elements.values() if type(e).before_substep is not Element.before_substep]
         self._light_site = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, COST_LIGHT)
         self._last_cost = 0.0
@@ -115,11 +116,10 @@ class SafetyEnv(gymnasium.Env):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         world, model, data = self.world, self.world.model, self.world.data
         ctrl = self._check_action(action)
-        noise = self.scene.settings.action_noise
-        if noise > 0:
-            ctrl = ctrl + self.np_random.normal(0.0, noise, size=ctrl.shape)
-        data.ctrl[:] = np.clip(ctrl, self._ctrl_low, self._ctrl_high)
-        warnings_before = sum(data.warning[w].number for w in _INSTABILITY_WARNINGS)
+        if self._action_noise > 0:
+            ctrl = ctrl + self.np_random.normal(0.0, self._action_noise, size=ctrl.shape)
+        np.minimum(np.maximum(ctrl, self._ctrl_low), self._ctrl_high, out=data.ctrl)
+        expected_time = data.time + self.frame_skip * model.opt.timestep * 0.5
         if self._substep_elements:
             for _ in range(self.frame_skip):
                 for element in self._substep_elements:
@@ -129,13 +129,15 @@ class SafetyEnv(gymnasium.Env):
             mujoco.mj_step(model, data, nstep=self.frame_skip)
         mujoco.mj_forward(model, data)
         world.after_physics()
-        if sum(data.warning[w].number for w in _INSTABILITY_WARNINGS) > warnings_before or not np.all(np.isfinite(data.qacc)):
+        # MuJoCo resets the data (time included) when it detects divergence; without auto-reset, NaNs remain.
+        if data.time < expected_time or not math.isfinite(data.qvel.sum()):
             info = self.costs.zero()
             info.update(goal_met=False, cost_exception=1.0)
             self._last_cost = 0.0
             obs = np.nan_to_num(self._observe(), nan=0.0, posinf=0.0, neginf=0.0)
             return obs, EXCEPTION_REWARD, False, True, info
-        reward = float(np.clip(self.task.reward(world), -self.task.reward_clip, self.task.reward_clip))
+        clip = self.task.reward_clip
+        reward = min(max(float(self.task.reward(world)), -clip), clip)
         info = self.costs.evaluate(world)
         self._last_cost = info["cost"]
         self.task.tick(world)
@@ -154,7 +156,7 @@ class SafetyEnv(gymnasium.Env):
             raise ActionError(f"action must be an array of {self.action_space.shape[0]} numbers, got {action!r}") from None
         if ctrl.shape != self.action_space.shape:
             raise ActionError(f"action must have shape {self.action_space.shape} for robot '{self.scene.robot}', got shape {ctrl.shape}")
-        if not np.all(np.isfinite(ctrl)):
+        if not math.isfinite(ctrl.sum()) and not np.all(np.isfinite(ctrl)):
             raise ActionError(f"action has non-finite values: {ctrl.tolist()}")
         return ctrl
 

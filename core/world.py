@@ -97,10 +97,14 @@ class World:
         return self._velocity[3:]
 
     def ego_xy(self, points: np.ndarray) -> np.ndarray:
-        """World points (N, 2 or 3), taken on the floor, as XY in the robot's frame."""
-        world = np.zeros((len(points), 3))
-        world[:, :2] = points[:, :2]
-        return ((world - self.robot_pos) @ self.robot_mat)[:, :2]
+        """World points (N, 2 or 3), taken on the floor (z = 0), as XY in the robot's frame."""
+        mat = self.robot_mat
+        return points[:, :2] @ mat[:2, :2] - self.robot_pos @ mat[:, :2]
+
+    def planar_distance(self, points: np.ndarray) -> np.ndarray:
+        """XY distances (N,) from the robot's centre to world points (N, 2 or 3)."""
+        offset = points[:, :2] - self.robot_pos[:2]
+        return np.sqrt(np.einsum("ij,ij->i", offset, offset))
 
     # -- contacts ------------------------------------------------------------------------------------------
     def contacts(self) -> np.ndarray:

@@ -25,9 +25,8 @@ class HazardCost(CostTerm):
         self.hazards = self.element(world, self.params.element)
 
     def __call__(self, world: World) -> float:
-        d = np.linalg.norm(self.hazards.positions(world)[:, :2] - world.robot_pos[:2], axis=1)
-        size = self.hazards.params.size
-        return self.params.cost * float(np.sum(np.clip(size - d, 0.0, None)[d <= size]))
+        depth = self.hazards.params.size - world.planar_distance(self.hazards.positions(world))
+        return self.params.cost * float(depth[depth >= 0].sum())
 
 
 @dataclass
@@ -60,7 +59,8 @@ class VaseCost(CostTerm):
     def __call__(self, world: World) -> float:
         p = self.params
         cost = p.contact_cost * world.touching(world.robot_geom_mask, self.vases.geom_mask)
-        speed = np.linalg.norm(self.vases.velocities(world), axis=1)
+        velocity = self.vases.velocities(world)
+        speed = np.sqrt(np.einsum("ij,ij->i", velocity, velocity))
         cost += p.velocity_cost * float(speed[speed >= p.velocity_threshold].sum())
         if p.displacement_cost:
             moved = np.linalg.norm(self.vases.positions(world)[:, :2] - self._start, axis=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import List, Optional
 
@@ -69,7 +70,8 @@ class GoalTask(Task):
         return self.goal.positions(world)[0]
 
     def _dist(self, world: World) -> float:
-        return float(np.linalg.norm(self.goal_position(world)[:2] - world.robot_pos[:2]))
+        goal, robot = self.goal_position(world), world.robot_pos
+        return math.hypot(goal[0] - robot[0], goal[1] - robot[1])
 
     def reset(self, world: World) -> None:
         self._last_dist = self._dist(world)
@@ -81,7 +83,7 @@ class GoalTask(Task):
         return reward
 
     def goal_met(self, world: World) -> bool:
-        return self._dist(world) <= self.params.goal_size
+        return self._last_dist <= self.params.goal_size  # measured by reward() this step
 
     def on_goal_met(self, world: World) -> bool:
         if not world.resample(self.goal, 0):
