@@ -131,7 +131,9 @@ class EpisodeCostMonitor:
         self.window = int(window)
         self.require_cost = require_cost
         self.running = np.zeros((self.n_envs, len(self.constraint_names)))
+        self.running_length = np.zeros(self.n_envs, dtype=np.int64)
         self.recent: deque[np.ndarray] = deque(maxlen=self.window)
+        self.recent_lengths: deque[int] = deque(maxlen=self.window)
         self.finished: list[np.ndarray] = []
         self.cumulative_cost = np.zeros(len(self.constraint_names))
         self.steps = 0
@@ -151,13 +153,16 @@ class EpisodeCostMonitor:
                 if self.require_cost:
                     raise
         self.running += step_costs
+        self.running_length += 1
         self.cumulative_cost += step_costs.sum(axis=0)
         self.steps += self.n_envs
         for idx in np.flatnonzero(dones):
             episode_cost = self.running[idx].copy()
             self.finished.append(episode_cost)
             self.recent.append(episode_cost)
+            self.recent_lengths.append(int(self.running_length[idx]))
             self.running[idx] = 0.0
+            self.running_length[idx] = 0
         return step_costs
 
     def cost_estimate(self) -> np.ndarray | None:
@@ -175,19 +180,30 @@ class EpisodeCostMonitor:
         """Mean cost of the last ``window`` finished episodes per constraint, ``None`` before the first one."""
         return np.mean(self.recent, axis=0) if self.recent else None
 
+    def mean_episode_length(self) -> float | None:
+        """Mean length (env steps) of the last ``window`` finished episodes, ``None`` before the first one."""
+        return float(np.mean(self.recent_lengths)) if self.recent_lengths else None
+
     @property
     def cost_rate(self) -> np.ndarray:
         """Cumulative cost divided by the number of env steps so far, per constraint."""
         return self.cumulative_cost / max(self.steps, 1)
 
-    def reset_episodes(self) -> None:
-        """Forget the running episodes (the env was reset by hand, e.g. at the start of ``learn``)."""
-        self.running[:] = 0.0
+    def reset_episodes(self, n_envs: int | None = None) -> None:
+        """Forget the running episodes (the env was reset, e.g. at the start of ``learn``).
+
+        :param n_envs: the number of envs from now on, when the learner was given a different ``VecEnv``.
+        """
+        if n_envs is not None:
+            self.n_envs = int(n_envs)
+        self.running = np.zeros((self.n_envs, len(self.constraint_names)))
+        self.running_length = np.zeros(self.n_envs, dtype=np.int64)
 
     def reset_totals(self) -> None:
         """Start the statistics afresh (``learn(reset_num_timesteps=True)``)."""
         self.reset_episodes()
         self.recent.clear()
+        self.recent_lengths.clear()
         self.finished.clear()
         self.cumulative_cost[:] = 0.0
         self.steps = 0
@@ -195,12 +211,14 @@ class EpisodeCostMonitor:
     def state_dict(self) -> dict[str, Any]:
         """Finished-episode statistics and totals as plain lists and floats (running episodes are not kept:
         a restored learner starts from a reset env)."""
-        return {"recent": [c.tolist() for c in self.recent], "finished": [c.tolist() for c in self.finished],
+        return {"recent": [c.tolist() for c in self.recent], "recent_lengths": list(self.recent_lengths),
+                "finished": [c.tolist() for c in self.finished],
                 "cumulative_cost": self.cumulative_cost.tolist(), "steps": self.steps}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
         self.recent = deque((np.asarray(c, dtype=np.float64) for c in state["recent"]), maxlen=self.window)
+        self.recent_lengths = deque((int(n) for n in state["recent_lengths"]), maxlen=self.window)
         self.finished = [np.asarray(c, dtype=np.float64) for c in state["finished"]]
         self.cumulative_cost = np.asarray(state["cumulative_cost"], dtype=np.float64)
         self.steps = int(state["steps"])
