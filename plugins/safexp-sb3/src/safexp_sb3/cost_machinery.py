@@ -362,12 +362,12 @@ class LagrangianMixin(CostCriticMixin):
     multipliers: list | None = None
 
     def _init_lagrangian_settings(self, cost_limit: CostLimit, multiplier: str,
-                                  multiplier_overrides: Mapping[str, Any] | None) -> None:
+                                  multiplier_settings: Mapping[str, Any] | None) -> None:
         self.cost_limit = dict(cost_limit) if isinstance(cost_limit, Mapping) else (
             float(cost_limit) if isinstance(cost_limit, (int, float)) else list(cost_limit))
         self.multiplier_preset = multiplier
-        self.multiplier_overrides = dict(multiplier_overrides or {})
-        make_multiplier(multiplier, 0.0, self.multiplier_overrides)  # fail early on a bad preset or setting
+        self.multiplier_settings = dict(multiplier_settings or {})
+        make_multiplier(multiplier, 0.0, self.multiplier_settings)  # fail early on a bad preset or setting
 
     def _cost_limit_for_names(self) -> CostLimit:
         return self.cost_limit
@@ -376,7 +376,7 @@ class LagrangianMixin(CostCriticMixin):
         super()._setup_model()
         if self.multipliers is None:
             limits = resolve_cost_limits(self.constraint_names, self.cost_limit)
-            self.multipliers = [make_multiplier(self.multiplier_preset, float(limit), self.multiplier_overrides)
+            self.multipliers = [make_multiplier(self.multiplier_preset, float(limit), self.multiplier_settings)
                                 for limit in limits]
 
     @property

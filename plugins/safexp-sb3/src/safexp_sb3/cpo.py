@@ -161,7 +161,7 @@ class CPO(CostCriticMixin, TRPO):
 
     :param cost_limit: the episode cost limit ``d`` (one constraint; Safety Gym suite: 25).
     :param cost_gamma: discount of the cost returns (reference 0.99).
-    :param cost_gae_lambda: GAE λ of the cost advantages (reference 0.97).
+    :param cost_gae_lambda: GAE λ of the cost advantages (OmniSafe 0.95, safety-starter-agents 0.97).
     :param cost_critic_lr: Adam step size of the cost critic (reference 1e-3).
     :param cost_critic_net_arch: hidden layers of the cost critic (default ``[64, 64]``).
     :param cost_critic_epochs: passes over the rollout per cost-critic update (default: ``n_critic_updates``).
@@ -177,7 +177,7 @@ class CPO(CostCriticMixin, TRPO):
     """
 
     def __init__(self, policy: Any, env: Any, cost_limit: float = 25.0, cost_gamma: float = 0.99,
-                 cost_gae_lambda: float = 0.97, cost_critic_lr: float = 1e-3, cost_critic_net_arch: list[int] | None = None,
+                 cost_gae_lambda: float = 0.95, cost_critic_lr: float = 1e-3, cost_critic_net_arch: list[int] | None = None,
                  cost_critic_epochs: int | None = None, cost_critic_batch_size: int | None = None,
                  normalize_advantage: bool = True, **trpo_kwargs: Any):
         if not isinstance(cost_limit, (int, float)):

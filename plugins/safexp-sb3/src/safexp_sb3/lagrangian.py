@@ -21,11 +21,11 @@ _CONSTRAINED_ARGS_DOC = """
         mapping constraint name → limit, or a sequence with one limit per constraint (in the env's
         ``constraint_names`` order). Safety Gym suite: 25.
     :param multiplier: the multiplier preset (:data:`safexp_sb3.multipliers.MULTIPLIER_PRESETS`).
-    :param multiplier_overrides: settings replacing the preset's (``init``, ``lr``, ``parameterisation``,
+    :param multiplier_settings: settings replacing the preset's (``init``, ``lr``, ``parameterisation``,
         ``optimizer``, ``max_value`` for gradient multipliers; ``kp``, ``ki``, ``kd``, ``d_delay``, ``ema``,
         ``ema_d``, ``max_value``, ``init`` for PID).
     :param cost_gamma: discount of the cost returns (reference 0.99).
-    :param cost_gae_lambda: GAE λ of the cost advantages (reference 0.97).
+    :param cost_gae_lambda: GAE λ of the cost advantages (OmniSafe 0.95, safety-starter-agents 0.97).
     :param cost_critic_lr: Adam step size of the cost critic (reference 1e-3).
     :param cost_critic_net_arch: hidden layers of the cost critic (default ``[64, 64]``, the Safety Gym size).
     :param cost_critic_epochs: passes over the rollout per cost-critic update.
@@ -46,12 +46,12 @@ class PPOLagrangian(LagrangianMixin, PPO):
     ``target_kl``, ``policy_kwargs``, ``seed``, ``device``, ...).
     """
 
-    def __init__(self, policy: Any, env: Any, cost_limit: CostLimit = 25.0, multiplier: str = "safety_starter_agents",
-                 multiplier_overrides: Mapping[str, Any] | None = None, cost_gamma: float = 0.99,
-                 cost_gae_lambda: float = 0.97, cost_critic_lr: float = 1e-3,
+    def __init__(self, policy: Any, env: Any, cost_limit: CostLimit = 25.0, multiplier: str = "omnisafe",
+                 multiplier_settings: Mapping[str, Any] | None = None, cost_gamma: float = 0.99,
+                 cost_gae_lambda: float = 0.95, cost_critic_lr: float = 1e-3,
                  cost_critic_net_arch: Sequence[int] | None = None, cost_critic_epochs: int | None = None,
                  cost_critic_batch_size: int | None = None, normalize_advantage: bool = True, **ppo_kwargs: Any):
-        self._init_lagrangian_settings(cost_limit, multiplier, multiplier_overrides)
+        self._init_lagrangian_settings(cost_limit, multiplier, multiplier_settings)
         self._init_cost_critic_settings(
             cost_gamma, cost_gae_lambda, cost_critic_lr, cost_critic_net_arch,
             cost_critic_epochs or ppo_kwargs.get("n_epochs", 10), cost_critic_batch_size or ppo_kwargs.get("batch_size", 64))
@@ -69,12 +69,12 @@ class TRPOLagrangian(LagrangianMixin, TRPO):
     ``line_search_shrinking_factor``, ``line_search_max_iter``, ``n_critic_updates``, ``target_kl``, ...).
     """
 
-    def __init__(self, policy: Any, env: Any, cost_limit: CostLimit = 25.0, multiplier: str = "safety_starter_agents",
-                 multiplier_overrides: Mapping[str, Any] | None = None, cost_gamma: float = 0.99,
-                 cost_gae_lambda: float = 0.97, cost_critic_lr: float = 1e-3,
+    def __init__(self, policy: Any, env: Any, cost_limit: CostLimit = 25.0, multiplier: str = "omnisafe",
+                 multiplier_settings: Mapping[str, Any] | None = None, cost_gamma: float = 0.99,
+                 cost_gae_lambda: float = 0.95, cost_critic_lr: float = 1e-3,
                  cost_critic_net_arch: Sequence[int] | None = None, cost_critic_epochs: int | None = None,
                  cost_critic_batch_size: int | None = None, normalize_advantage: bool = True, **trpo_kwargs: Any):
-        self._init_lagrangian_settings(cost_limit, multiplier, multiplier_overrides)
+        self._init_lagrangian_settings(cost_limit, multiplier, multiplier_settings)
         self._init_cost_critic_settings(
             cost_gamma, cost_gae_lambda, cost_critic_lr, cost_critic_net_arch,
             cost_critic_epochs or trpo_kwargs.get("n_critic_updates", 10),
