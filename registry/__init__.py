@@ -131,7 +131,7 @@ class Registry:
         record_type = SPEC_TYPES[kind]
         table: dict[str, ComponentSpec] = {}
         owners: dict[str, str] = {}
-        for impl in reversed(getattr(self.pm.hook, f"safexp_{kind}").get_hookimpls()):  # registration order
+        for impl in getattr(self.pm.hook, f"safexp_{kind}").get_hookimpls():  # in registration order
             owner = impl.plugin_name
             info = self.plugins.get(owner)
             where = f"plugin '{owner}'" + (f" (distribution {info.distribution})" if info else "")
@@ -144,11 +144,11 @@ class Registry:
                     raise PluginLoadError(f"{where}: safexp_{kind} returned {record!r}, expected {record_type.__name__}")
                 if record.name in table:
                     raise DuplicateComponentError(
-                        f"{kind[:-1]} '{record.name}' is registered by both plugin '{owners[record.name]}' and {where}; "
+                        f"{kind[:-1]} '{record.name}' is registered by both {owners[record.name]} and {where}; "
                         "uninstall or block one of them (SAFEXP_BLOCK_PLUGINS)"
                     )
                 table[record.name] = record
-                owners[record.name] = owner
+                owners[record.name] = where
                 if info:
                     info.provides.setdefault(kind, []).append(record.name)
         return table
