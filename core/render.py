@@ -11,8 +11,9 @@ from safexp.errors import ParameterError, SafexpError, choices_hint
 from safexp.world import World
 
 GL_HELP = (
-    "headless rendering needs an OpenGL backend: install EGL (Debian/Ubuntu: apt-get install libegl1) and set "
-    "MUJOCO_GL=egl, or OSMesa (apt-get install libosmesa6) and set MUJOCO_GL=osmesa"
+    "headless rendering needs an OpenGL backend: install EGL (Debian/Ubuntu: apt-get install libegl1 libegl-mesa0) "
+    "and set MUJOCO_GL=egl, or OSMesa (apt-get install libosmesa6) and set MUJOCO_GL=osmesa. MuJoCo picks its "
+    "backend when first imported: set MUJOCO_GL in the environment, or import safexp before mujoco"
 )
 
 
