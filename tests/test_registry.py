@@ -142,3 +142,13 @@ def test_every_hook_is_documented():
     for hook in hooks:
         doc = hook.__doc__ or ""
         assert ":return:" in doc and len(doc.split()) > 10, f"{hook.__name__} lacks a docstring saying what it returns"
+
+
+def test_contributing_documents_every_hook():
+    from pathlib import Path
+
+    from safexp import hookspecs
+
+    guide = (Path(__file__).parents[1] / "CONTRIBUTING.md").read_text()
+    for name in (n for n in dir(hookspecs) if n.startswith("safexp_")):
+        assert f"`{name}(" in guide, f"CONTRIBUTING.md's hook reference misses {name}"
