@@ -1,0 +1,129 @@
+"""TensorBoard keys read back from real event files; save → load → continue; non-finite values are errors."""
+
+import math
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from stable_baselines3.common.env_util import make_vec_env
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tiny_env import HazardPointEnv
+
+from safexp.errors import SafexpError
+from safexp.registry import build_params, get_registry
+from safexp_sb3.multipliers import NonFiniteError
+
+SMALL = {"n_steps": 64, "batch_size": 64, "net_arch": [16]}
+COSTS = {"cost_limit": 1.0, "cost_critic_net_arch": [16]}
+
+
+def _model(name: str, tmp_path: Path | None = None, env_kwargs: dict | None = None, **overrides):
+    spec = get_registry().get("algorithms", name)
+    env = make_vec_env(HazardPointEnv, n_envs=2, seed=0, env_kwargs=env_kwargs)
+    params = build_params(spec, {**SMALL, **({} if name in ("ppo", "trpo") else COSTS), **overrides})
+    return spec, spec.factory(env, params, seed=0, tensorboard_log=str(tmp_path) if tmp_path else None)
+
+
+def _scalar_tags(log_dir: Path) -> set[str]:
+    (run,) = [p for p in log_dir.iterdir() if p.is_dir()]
+    accumulator = EventAccumulator(str(run))
+    accumulator.Reload()
+    return set(accumulator.Tags()["scalars"])
+
+
+@pytest.mark.parametrize(("name", "extra_keys"), [
+    ("ppo_lag", {"train/lagrange_multiplier", "train/cost_violation"}),
+    ("pid_lag", {"train/lagrange_multiplier", "train/pid_p", "train/pid_i", "train/pid_d"}),
+    ("trpo_lag", {"train/lagrange_multiplier"}),
+    ("cpo", {f"train/cpo/{k}" for k in ("A", "B", "c", "q", "r", "s", "lambda_star", "nu_star", "case", "backtracks")}),
+])
+def test_tensorboard_event_files_hold_the_cost_keys(tmp_path, name, extra_keys):
+    _, model = _model(name, tmp_path)
+    model.learn(3 * 128)
+    tags = _scalar_tags(tmp_path)
+    expected = {"rollout/ep_cost_mean", "rollout/cost_rate", "rollout/ep_rew_mean", "train/cost_value_loss", *extra_keys}
+    assert expected <= tags, f"missing: {sorted(expected - tags)}"
+
+
+def test_several_constraints_log_one_multiplier_per_constraint(tmp_path):
+    _, model = _model("ppo_lag", tmp_path, env_kwargs={"two_constraints": True},
+                      cost_limits={"hazard": 1.0, "boundary": 0.5})
+    model.learn(3 * 128)
+    tags = _scalar_tags(tmp_path)
+    assert {"train/lagrange_multiplier/hazard", "train/lagrange_multiplier/boundary",
+            "rollout/ep_cost_mean/hazard", "rollout/ep_cost_mean/boundary", "rollout/ep_cost_mean"} <= tags
+    assert "train/lagrange_multiplier" not in tags
+    assert model.cost_critic.net[-1].out_features == 2
+    assert [m.cost_limit for m in model.multipliers] == [1.0, 0.5]
+
+
+def test_unconstrained_baselines_log_costs_too(tmp_path):
+    _, model = _model("ppo", tmp_path)
+    model.learn(2 * 128)
+    assert {"rollout/ep_cost_mean", "rollout/cost_rate"} <= _scalar_tags(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["ppo_lag", "pid_lag", "trpo_lag", "cpo"])
+def test_save_load_continue_keeps_multipliers_critic_and_step_count(tmp_path, name):
+    spec, model = _model(name, **({"multiplier_settings": {"lr": 0.5}} if name in ("ppo_lag", "trpo_lag") else {}))
+    model.learn(3 * 128)
+    path = tmp_path / "model.zip"
+    model.save(path)
+    env = make_vec_env(HazardPointEnv, n_envs=2, seed=1)
+    loaded = spec.load(str(path), env=env)
+    assert type(loaded) is type(model)
+    assert loaded.num_timesteps == model.num_timesteps == 384
+    if name != "cpo":
+        assert loaded.lagrange_multipliers == model.lagrange_multipliers
+        assert [m.state_dict() for m in loaded.multipliers] == [m.state_dict() for m in model.multipliers]
+    for key, value in model.cost_critic.state_dict().items():
+        assert th.equal(loaded.cost_critic.state_dict()[key], value)
+    assert loaded.cost_monitor.state_dict() == model.cost_monitor.state_dict()
+    # continuing: the same learner, one more update of the multiplier from where it was
+    loaded.learn(128, reset_num_timesteps=False)
+    assert loaded.num_timesteps == 512
+    if name != "cpo":
+        assert loaded.lagrange_multipliers != model.lagrange_multipliers or name == "pid_lag"
+
+
+class _NaNCostEnv(HazardPointEnv):
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        return obs, reward, terminated, truncated, {"cost": math.nan, "costs": {"hazard": math.nan}}
+
+
+class _NaNRewardEnv(HazardPointEnv):
+    def step(self, action):
+        obs, _, terminated, truncated, info = super().step(action)
+        return obs, math.nan, terminated, truncated, info
+
+
+@pytest.mark.parametrize(("env_cls", "quantity"), [
+    (_NaNCostEnv, "episode cost estimate J_c is nan"),
+    (_NaNRewardEnv, "reward advantage is nan"),
+])
+def test_non_finite_values_stop_training_with_a_named_error(env_cls, quantity):
+    spec = get_registry().get("algorithms", "ppo_lag")
+    model = spec.factory(make_vec_env(env_cls, n_envs=2, seed=0), build_params(spec, SMALL), seed=0)
+    with pytest.raises(NonFiniteError, match=quantity) as info:
+        model.learn(256)
+    assert isinstance(info.value, SafexpError)
+
+
+def test_an_env_without_cost_is_a_clear_error_for_a_constrained_learner():
+    spec = get_registry().get("algorithms", "ppo_lag")
+    env = make_vec_env(lambda: gym.make("Pendulum-v1"), n_envs=1, seed=0)
+    model = spec.factory(env, build_params(spec, SMALL), seed=0)
+    with pytest.raises(SafexpError, match=r"no info\['cost'\]"):
+        model.learn(64)
+
+
+def test_registry_lists_the_learners_with_structured_params():
+    table = get_registry().components("algorithms")
+    assert {"ppo_lag", "pid_lag", "trpo_lag", "cpo", "ppo", "trpo"} <= set(table)
+    params = build_params(table["ppo_lag"], {})
+    assert (params.cost_limit, params.multiplier, params.net_arch) == (25.0, "omnisafe", [64, 64])
+    assert build_params(table["pid_lag"], {}).multiplier == "pid"
+    assert np.isclose(build_params(table["cpo"], {}).target_kl, 0.01)
