@@ -181,8 +181,11 @@ class SACLagPolicy(SACPolicy):
 
     def _build(self, lr_schedule: Schedule) -> None:
         super()._build(lr_schedule)
-        self.cost_critic = self._make_cost_critic()
-        self.cost_critic_target = self._make_cost_critic()
+        # Built on a forked torch RNG: deterministic for a seed, and the stream the actor samples from stays
+        # where stock SAC would have it (with zero costs and λ = 0 the learner is then stock SAC, bit for bit).
+        with th.random.fork_rng(devices=[]):
+            self.cost_critic = self._make_cost_critic()
+            self.cost_critic_target = self._make_cost_critic()
         self.cost_critic_target.load_state_dict(self.cost_critic.state_dict())
         self.cost_critic.optimizer = self.optimizer_class(
             self.cost_critic.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
@@ -233,12 +236,12 @@ class SACLagrangian(CostMonitoredSAC):
     ``constraint_names`` (and ``info["costs"]`` holding each) gets one cost critic, one multiplier and one
     limit per name; any other env has one constraint read from ``info["cost"]``.
 
-    The multiplier is updated at the start of every ``train`` call after which new episodes have finished,
-    once, from the mean cost of the episodes finished since its previous update (the
-    ``EpisodeCostMonitor.cost_estimate`` of :mod:`safexp_sb3.costs`), and only once ``multiplier_warmup_steps``
-    env steps have been taken; episodes that finish during the warm-up are not used. This episode-cost form
-    (the one FSRL and users report to behave better) replaces the per-step λ-gradient on ``d_step - Q_c`` of
-    Knight & Achiam's paper, which is not offered.
+    The multipliers are updated whenever episodes end (once per vectorised step in which one or more end),
+    from the mean cost of the episodes finished since the previous update (``EpisodeCostMonitor.cost_estimate``
+    of :mod:`safexp_sb3.costs`: with one env, the episode that just ended), once ``multiplier_warmup_steps``
+    env steps have been taken; episodes that end during the warm-up are dropped. This episode-cost form (the
+    one FSRL and users report to behave better) replaces the per-step λ-gradient on ``d_step - Q_c`` of Knight
+    & Achiam's paper, which is not offered. Within a ``train`` call λ is constant.
 
     :param policy: ``"MlpPolicy"`` (a :class:`SACLagPolicy`) or a ``SACLagPolicy`` subclass.
     :param env: the env (or a ``VecEnv``); every step's info must carry its cost.
@@ -315,10 +318,14 @@ class SACLagrangian(CostMonitoredSAC):
         """The current λ per constraint (in the order of ``constraint_names``)."""
         return np.array([m.value for m in self.multipliers])
 
+    def _on_step_costs(self, step_costs: np.ndarray, infos: list[dict[str, Any]], dones: np.ndarray) -> None:
+        """After every env step (the monitor has recorded it): a multiplier step if episodes ended."""
+        if dones.any():
+            self._update_multipliers()
+
     def _update_multipliers(self) -> None:
-        """One multiplier step from the episodes finished since the last one (none during the warm-up)."""
-        if not self.cost_monitor.finished:
-            return
+        """One multiplier step from the episodes finished since the last one; during the warm-up the episodes
+        are dropped and λ stays."""
         estimate = self.cost_monitor.cost_estimate()  # forgets the episodes it averaged
         if estimate is None or self.num_timesteps < self.multiplier_warmup_steps:
             return
@@ -327,8 +334,7 @@ class SACLagrangian(CostMonitoredSAC):
             self.logger.record(self._constraint_key("train/ep_cost_estimate", k), float(estimate[k]))
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
-        """Update λ (see the class docstring), then ``gradient_steps`` SAC-Lagrangian gradient steps."""
-        self._update_multipliers()
+        """``gradient_steps`` SAC-Lagrangian gradient steps with the current λ (constants during the steps)."""
         self.policy.set_training_mode(True)
         optimizers = [self.actor.optimizer, self.critic.optimizer, self.cost_critic.optimizer]
         if self.ent_coef_optimizer is not None:
@@ -480,8 +486,8 @@ class SACLagParams(MultiplierParams, SACParams):
     :param cost_limits: per-constraint limits, constraint name → limit; when given it replaces ``cost_limit``
         and must name every constraint of the env.
     :param cost_gamma: discount γ_c of the cost critics' target.
-    :param multiplier_warmup_steps: env steps before λ is first updated. After it, λ is updated from the mean
-        cost of the episodes finished since its previous update (at most once per training phase).
+    :param multiplier_warmup_steps: env steps before λ is first updated. After it, λ is updated whenever
+        episodes end, from the mean cost of the episodes finished since its previous update.
     :param normalize_actor_loss: divide the actor loss by ``1 + Σλ``.
     """
 
