@@ -176,7 +176,8 @@ def _policy_kwargs(params: PolicyParams) -> dict[str, Any]:
 
 
 def _stock_kwargs(params: PolicyParams, schema: type) -> dict[str, Any]:
-    """The stable-baselines3 keyword arguments of ``params``: the fields of ``schema`` other than the network's."""
+    """The stable-baselines3 keyword arguments of ``params``: the fields of ``schema`` (``PPOParams`` or
+    ``TRPOParams``), the network fields turned into ``policy_kwargs``."""
     kwargs = {name: getattr(params, name) for name in schema.__dataclass_fields__
               if name not in ("net_arch", "activation")}
     kwargs["policy_kwargs"] = _policy_kwargs(params)
