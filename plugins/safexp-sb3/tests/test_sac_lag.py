@@ -227,6 +227,18 @@ def test_unconstrained_sac_takes_the_costly_straight_path():
     assert model.cost_monitor.window_mean()[0] > 2 * COST_LIMIT  # the monitor saw the training costs too
 
 
+def test_learning_is_deterministic_for_a_seed():
+    def run() -> tuple[list[float], dict[str, th.Tensor]]:
+        model = SACLagrangian("MlpPolicy", HazardPointEnv(), cost_limit=COST_LIMIT, learning_starts=100,
+                              multiplier_warmup_steps=100, batch_size=32, policy_kwargs={"net_arch": [16]}, seed=5)
+        model.learn(400)
+        return model.lagrange_multipliers.tolist(), model.policy.state_dict()
+
+    (lambdas, params), (lambdas_again, params_again) = run(), run()
+    assert lambdas == lambdas_again and lambdas[0] != 0.001  # λ moved, identically
+    assert all(th.equal(params[k], params_again[k]) for k in params)  # actor, critics and cost critics
+
+
 def test_save_load_continue_keeps_multiplier_statistics_and_step_count(trained_sac_lag):
     model, folder = trained_sac_lag
     spec = get_registry().get("algorithms", "sac_lag")

@@ -43,7 +43,7 @@ from safexp_sb3.cost_machinery import CostLimit, CostMonitoringMixin
 from safexp_sb3.costs import read_step_costs, resolve_cost_limits
 from safexp_sb3.multipliers import LagrangeMultiplier, check_finite, make_multiplier
 
-SelfCostMonitoredSAC = TypeVar("SelfCostMonitoredSAC", bound="CostMonitoredSAC")
+SelfSACLagrangian = TypeVar("SelfSACLagrangian", bound="SACLagrangian")
 
 
 # -- replay buffer ---------------------------------------------------------------------------------------------
@@ -418,14 +418,14 @@ class SACLagrangian(CostMonitoredSAC):
                 self.logger.record(self._constraint_key(key, k), value)
 
     def learn(
-        self: SelfCostMonitoredSAC,
+        self: SelfSACLagrangian,
         total_timesteps: int,
         callback: MaybeCallback = None,
         log_interval: int = 4,
         tb_log_name: str = "SACLag",
         reset_num_timesteps: bool = True,
         progress_bar: bool = False,
-    ) -> SelfCostMonitoredSAC:
+    ) -> SelfSACLagrangian:
         """``SAC.learn`` with TensorBoard runs named ``SACLag`` by default."""
         return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
 
