@@ -159,7 +159,7 @@ def test_the_logged_actor_loss_includes_lambda_times_cost_q(lam):
     np.random.set_state(np_state)
     th.set_rng_state(torch_state)
     model.train(gradient_steps=1, batch_size=32)
-    assert model.lagrange_multipliers.tolist() == [lam]
+    assert model.lagrange_multipliers == [lam]
     assert model.logger.name_to_value["train/actor_loss"] == pytest.approx(expected, rel=1e-5)
 
 
@@ -172,7 +172,7 @@ def test_zero_cost_and_zero_multiplier_reproduce_stock_sac():
     lag = SACLagrangian("MlpPolicy", HazardPointEnv(hazard_cost=0.0), cost_limit=1.0,
                         multiplier_settings={"init": 0.0, "lr": 0.0}, **common)
     lag.learn(300)
-    assert lag.lagrange_multipliers.tolist() == [0.0]
+    assert lag.lagrange_multipliers == [0.0]
     expected, got = stock.actor.state_dict(), lag.actor.state_dict()
     assert all(th.equal(expected[k], got[k]) for k in expected)
 
@@ -232,7 +232,7 @@ def test_learning_is_deterministic_for_a_seed():
         model = SACLagrangian("MlpPolicy", HazardPointEnv(), cost_limit=COST_LIMIT, learning_starts=100,
                               multiplier_warmup_steps=100, batch_size=32, policy_kwargs={"net_arch": [16]}, seed=5)
         model.learn(400)
-        return model.lagrange_multipliers.tolist(), model.policy.state_dict()
+        return model.lagrange_multipliers, model.policy.state_dict()
 
     (lambdas, params), (lambdas_again, params_again) = run(), run()
     assert lambdas == lambdas_again and lambdas[0] != 0.001  # λ moved, identically
@@ -244,7 +244,7 @@ def test_save_load_continue_keeps_multiplier_statistics_and_step_count(trained_s
     spec = get_registry().get("algorithms", "sac_lag")
     loaded = spec.load(str(folder / "model.zip"), HazardPointEnv())
     assert loaded.num_timesteps == 2_000
-    assert loaded.lagrange_multipliers.tolist() == model.lagrange_multipliers.tolist()
+    assert loaded.lagrange_multipliers == model.lagrange_multipliers
     assert loaded.multipliers[0].state_dict() == model.multipliers[0].state_dict()  # Adam moments included
     assert loaded.cost_monitor.window_mean().tolist() == model.cost_monitor.window_mean().tolist()
     obs = np.array([[1.5, 0.0, 0.75, 0.0]], dtype=np.float32)

@@ -314,9 +314,9 @@ class SACLagrangian(CostMonitoredSAC):
         self.cost_critic_target = self.policy.cost_critic_target
 
     @property
-    def lagrange_multipliers(self) -> np.ndarray:
-        """The current λ per constraint (in the order of ``constraint_names``)."""
-        return np.array([m.value for m in self.multipliers])
+    def lagrange_multipliers(self) -> list[float]:
+        """The current λ of every constraint, in the order of ``constraint_names``."""
+        return [m.value for m in self.multipliers]
 
     def _on_step_costs(self, step_costs: np.ndarray, infos: list[dict[str, Any]], dones: np.ndarray) -> None:
         """After every env step (the monitor has recorded it): a multiplier step if episodes ended."""
