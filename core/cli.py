@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from safexp.errors import SafexpError
 
-COMMANDS = ("plugins", "list", "train", "eval", "plot", "render")
+COMMANDS = ("plugins", "list", "train", "eval", "plot", "render", "sweep")
 """Subcommand names, each the module ``safexp.commands.<name>`` (``list`` is ``list_components``)."""
 
 _MODULE_OF = {"list": "list_components"}
@@ -35,7 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # key=value overrides may follow options (safexp sweep CONFIG --grid ... launcher=ray)
+        if not hasattr(args, "overrides") or any(item.startswith("-") for item in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = [*args.overrides, *extra]
     try:
         return int(args.run(args) or 0)
     except SafexpError as exc:
