@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from safexp.errors import SafexpError
 
-COMMANDS = ("plugins", "list", "train", "eval", "plot", "render", "sweep")
+COMMANDS = ("plugins", "list", "train", "eval", "plot", "render", "sweep", "demo")
 """Subcommand names, each the module ``safexp.commands.<name>`` (``list`` is ``list_components``)."""
 
 _MODULE_OF = {"list": "list_components"}

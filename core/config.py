@@ -62,6 +62,8 @@ class RunSettings:
     - ``eval_episodes``: deterministic episodes per evaluation, including the final one;
     - ``checkpoint_freq``: save a checkpoint every this many env steps (0: only when stopping);
     - ``device``: the torch device of the learner;
+    - ``torch_threads``: CPU threads torch may use (0: torch's default); one is fastest for the small
+      networks of these learners and lets parallel runs share the cores;
     - ``progress``: show a progress bar on stderr.
     """
 
@@ -75,6 +77,7 @@ class RunSettings:
     eval_episodes: int = 10
     checkpoint_freq: int = 0
     device: str = "cpu"
+    torch_threads: int = 1
     progress: bool = True
 
 
@@ -341,9 +344,9 @@ def _check_run_settings(run: RunSettings, composed: ComposedConfig) -> None:
         fail("n_envs", "at least 1")
     if run.eval_episodes < 1:
         fail("eval_episodes", "at least 1")
-    for key in ("eval_freq", "checkpoint_freq"):
+    for key in ("eval_freq", "checkpoint_freq", "torch_threads"):
         if getattr(run, key) < 0:
-            fail(key, "0 (off) or a positive number of env steps")
+            fail(key, "0 (off, or torch's default for torch_threads) or a positive number")
     if run.name is not None and (not run.name or "/" in run.name or run.name.startswith(".")):
         fail("name", "a plain directory name")
 

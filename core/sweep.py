@@ -165,11 +165,8 @@ def execute(job: SweepJob) -> RunOutcome:
 
     A finished run directory is skipped, an interrupted one resumed, a failed or empty one started afresh.
     """
-    import torch
-
     from safexp.training import resume, train
 
-    torch.set_num_threads(1)
     start = time.perf_counter()
     run_dir = job.run_dir
     try:

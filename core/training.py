@@ -99,6 +99,7 @@ def train(config: Any, overrides: Sequence[str] = (), *, search_root: str | Path
     """
     cfg = load_config(config, overrides, search_root)
     spec = get_registry().get("algorithms", cfg.algo)
+    _set_torch_threads(cfg)
     vec_env = make_vec_env(cfg.env, cfg.run.n_envs, cfg.run.vec_env, cfg.run.seed)
     try:
         model = spec.factory(vec_env, cfg.algo_params, seed=cfg.run.seed, tensorboard_log=None, verbose=0,
@@ -130,6 +131,7 @@ def resume(run_dir: str | Path) -> RunResult:
         raise RunDirError(f"run '{run.path}' has no checkpoint to resume from")
     cfg = load_config(run.config_file)
     spec = get_registry().get("algorithms", cfg.algo)
+    _set_torch_threads(cfg)
     if spec.load is None:
         raise SafexpError(f"algorithm '{cfg.algo}' registers no load function, so its runs cannot be resumed")
     vec_env = make_vec_env(cfg.env, cfg.run.n_envs, cfg.run.vec_env, cfg.run.seed + checkpoint.step)
@@ -142,6 +144,11 @@ def resume(run_dir: str | Path) -> RunResult:
         vec_env.close()
         raise
     return _learn(run, cfg, model, state)
+
+
+def _set_torch_threads(cfg: ExperimentConfig) -> None:
+    if cfg.run.torch_threads:
+        torch.set_num_threads(cfg.run.torch_threads)
 
 
 # -- the learning loop ------------------------------------------------------------------------------------
@@ -296,6 +303,7 @@ class ProgressBar(BaseCallback):
         self.interactive = stream.isatty()
         self.last_draw = 0.0
         self.next_line = 0
+        self.printed_at = -1
 
     def _on_training_start(self) -> None:
         self.start_time, self.start_steps = time.perf_counter(), self.num_timesteps
@@ -308,14 +316,17 @@ class ProgressBar(BaseCallback):
             self.stream.write("\r" + self.line(now))
             self.stream.flush()
         elif not self.interactive and self.num_timesteps >= self.next_line:
-            self.next_line += max(self.total // 10, 1)
+            while self.next_line <= self.num_timesteps:
+                self.next_line += max(self.total // 10, 1)
             self.stream.write(self.line(now) + "\n")
             self.stream.flush()
+            self.printed_at = self.num_timesteps
         return True
 
     def _on_training_end(self) -> None:
-        self.stream.write(("\r" if self.interactive else "") + self.line(time.perf_counter()) + "\n")
-        self.stream.flush()
+        if self.interactive or self.printed_at != self.num_timesteps:
+            self.stream.write(("\r" if self.interactive else "") + self.line(time.perf_counter()) + "\n")
+            self.stream.flush()
 
     def line(self, now: float) -> str:
         """The bar's text at time ``now``."""
