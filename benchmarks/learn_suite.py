@@ -30,7 +30,8 @@ from stable_baselines3.common.env_util import make_vec_env
 
 import safexp  # noqa: F401  (registers the suite env ids)
 from safexp.registry import build_params, get_registry
-from safexp_sb3.algorithms import PPOParams, _stock_kwargs
+from safexp_sb3.algorithms import PPOParams
+from safexp_sb3.params import stock_kwargs
 
 
 class CurveRecorder(BaseCallback):
@@ -62,7 +63,7 @@ def train_one(algo: str, env_id: str, seed: int, steps: int, n_envs: int, overri
     env = make_vec_env(env_id, n_envs=n_envs, seed=seed)
     if algo == "sb3_ppo":
         params = build_params(get_registry().get("algorithms", "ppo"), overrides)
-        model = PPO("MlpPolicy", env, seed=seed, device="cpu", **_stock_kwargs(params, PPOParams))
+        model = PPO("MlpPolicy", env, seed=seed, device="cpu", **stock_kwargs(params, PPOParams))
     else:
         spec = get_registry().get("algorithms", algo)
         model = spec.factory(env, build_params(spec, overrides), seed=seed)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, List, NamedTuple, TypeVar
+from typing import Any, ClassVar, List, NamedTuple, TypeVar
 
 import numpy as np
 import torch as th
@@ -38,10 +38,18 @@ from stable_baselines3.sac.policies import SACPolicy
 
 from safexp.errors import ParameterError
 from safexp.specs import AlgorithmSpec
-from safexp_sb3.algorithms import MultiplierParams, PolicyParams, _loader, _multiplier_kwargs, _stock_kwargs
 from safexp_sb3.cost_machinery import CostLimit, CostMonitoringMixin
 from safexp_sb3.costs import read_step_costs, resolve_cost_limits
 from safexp_sb3.multipliers import LagrangeMultiplier, check_finite, make_multiplier
+from safexp_sb3.params import (
+    CostLimitParams,
+    MultiplierParams,
+    PolicyParams,
+    cost_limit_argument,
+    model_loader,
+    multiplier_kwargs,
+    stock_kwargs,
+)
 
 SelfSACLagrangian = TypeVar("SelfSACLagrangian", bound="SACLagrangian")
 
@@ -477,22 +485,17 @@ class SACParams(PolicyParams):
 
 
 @dataclass
-class SACLagParams(MultiplierParams, SACParams):
-    """Hyperparameters of SAC-Lagrangian (``sac_lag``): those of :class:`SACParams`, the multiplier's
-    (``multiplier``, ``multiplier_settings``: :class:`safexp_sb3.algorithms.MultiplierParams`) and these.
+class SACLagParams(MultiplierParams, CostLimitParams, SACParams):
+    """Hyperparameters of SAC-Lagrangian (``sac_lag``): those of :class:`SACParams`, the constraint's
+    (``cost_limit``, ``cost_limits``: :class:`safexp_sb3.params.CostLimitParams`), the multiplier's
+    (``multiplier``, ``multiplier_settings``: :class:`safexp_sb3.params.MultiplierParams`) and these.
 
-    :param cost_limit: episode cost limit d of every constraint (undiscounted; Safety Gym: 25 per 1000-step
-        episode).
-    :param cost_limits: per-constraint limits, constraint name → limit; when given it replaces ``cost_limit``
-        and must name every constraint of the env.
     :param cost_gamma: discount γ_c of the cost critics' target.
     :param multiplier_warmup_steps: env steps before λ is first updated. After it, λ is updated whenever
         episodes end, from the mean cost of the episodes finished since its previous update.
     :param normalize_actor_loss: divide the actor loss by ``1 + Σλ``.
     """
 
-    cost_limit: float = 25.0
-    cost_limits: Dict[str, float] = field(default_factory=dict)
     cost_gamma: float = 0.99
     multiplier_warmup_steps: int = 10_000
     normalize_actor_loss: bool = True
@@ -514,7 +517,7 @@ def _entropy_setting(name: str, value: str) -> str:
 
 def _sac_kwargs(params: SACParams) -> dict[str, Any]:
     """The ``SAC`` keyword arguments of a params record (the fields of :class:`SACParams`)."""
-    kwargs = _stock_kwargs(params, SACParams)
+    kwargs = stock_kwargs(params, SACParams)
     for name in ("ent_coef", "target_entropy"):
         kwargs[name] = _entropy_setting(name, kwargs[name])
     return kwargs
@@ -532,19 +535,19 @@ def make_sac_lag(env: GymEnv, params: SACLagParams, *, seed: int | None = None, 
     """:class:`SACLagrangian` on ``env`` from validated ``params``."""
     return SACLagrangian(
         "MlpPolicy", env,
-        cost_limit=dict(params.cost_limits) if params.cost_limits else params.cost_limit,
+        cost_limit=cost_limit_argument(params),
         cost_gamma=params.cost_gamma,
         multiplier_warmup_steps=params.multiplier_warmup_steps,
         normalize_actor_loss=params.normalize_actor_loss,
         seed=seed, tensorboard_log=tensorboard_log, verbose=verbose, device=device,
-        **_multiplier_kwargs(params), **_sac_kwargs(params),
+        **multiplier_kwargs(params), **_sac_kwargs(params),
     )
 
 
 SAC_SPECS: list[AlgorithmSpec] = [
-    AlgorithmSpec(name="sac_lag", factory=make_sac_lag, params=SACLagParams, load=_loader(SACLagrangian),
+    AlgorithmSpec(name="sac_lag", factory=make_sac_lag, params=SACLagParams, load=model_loader(SACLagrangian),
                   description="SAC-Lagrangian: SAC with a cost critic and a Lagrange multiplier per constraint"),
-    AlgorithmSpec(name="sac", factory=make_sac, params=SACParams, load=_loader(CostMonitoredSAC),
+    AlgorithmSpec(name="sac", factory=make_sac, params=SACParams, load=model_loader(CostMonitoredSAC),
                   description="Soft Actor-Critic, unconstrained (logs episode costs for comparison)"),
 ]
 """The off-policy learners this plugin registers."""

@@ -1,0 +1,119 @@
+"""The hyperparameter records every learner of this plugin shares, and their translation into constructor arguments.
+
+The registry records of the learners (:mod:`safexp_sb3.algorithms` for the on-policy ones,
+:mod:`safexp_sb3.sac_lag` for the off-policy ones) build their parameter schemas from the dataclasses here and
+turn a validated params record into the keyword arguments of the learner's constructor with the functions
+here; :func:`model_loader` makes the ``load`` of an :class:`safexp.AlgorithmSpec`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, List
+
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.type_aliases import GymEnv
+from torch import nn
+
+from safexp.errors import ParameterError, choices_hint
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
+"""Hidden activations by the name a params record gives them."""
+
+NETWORK_FIELDS = ("net_arch", "activation")
+"""The fields of :class:`PolicyParams` that become ``policy_kwargs`` instead of constructor arguments."""
+
+
+@dataclass
+class PolicyParams:
+    """Network and statistics settings every learner has.
+
+    :param net_arch: hidden layer sizes of the policy and of the reward critic (separate networks).
+    :param activation: hidden activation: ``tanh``, ``relu`` or ``elu``.
+    :param stats_window_size: finished episodes averaged by ``rollout/ep_rew_mean`` and ``rollout/ep_cost_mean``
+        (and by the fallback J_c estimate of the constrained learners).
+    """
+
+    net_arch: List[int] = field(default_factory=lambda: [64, 64])
+    activation: str = "tanh"
+    stats_window_size: int = 100
+
+
+@dataclass
+class CostLimitParams:
+    """The episode cost limit of every constraint.
+
+    :param cost_limit: episode cost limit d of every constraint (undiscounted; Safety Gym: 25 per 1000-step
+        episode).
+    :param cost_limits: per-constraint limits, constraint name → limit; when given it replaces ``cost_limit``
+        and must name every constraint of the env.
+    """
+
+    cost_limit: float = 25.0
+    cost_limits: Dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class MultiplierParams:
+    """The Lagrange multiplier of every constraint.
+
+    :param multiplier: preset: ``omnisafe`` (λ clamped at 0, init 0.001, Adam lr 0.035),
+        ``safety_starter_agents`` (softplus, init 1, Adam lr 0.05), ``sgd`` (clamp, init 0, plain gradient
+        lr 0.01) or ``pid`` (Stooke et al.: kp 0.1, ki 0.01, kd 0.01, d_delay 10, ema 0.95, max 100).
+    :param multiplier_settings: settings replacing the preset's, e.g. ``{lr: 0.01, init: 0.5}``, or
+        ``{kp: 0.05}`` for ``pid`` (see :class:`safexp_sb3.multipliers.MultiplierSettings`).
+    """
+
+    multiplier: str = "omnisafe"
+    multiplier_settings: Dict[str, Any] = field(default_factory=dict)
+
+
+def network_kwargs(params: PolicyParams) -> dict[str, Any]:
+    """The ``policy_kwargs`` of ``params``: ``net_arch`` and the ``activation_fn`` class.
+
+    :raises ParameterError: for an activation name not in :data:`ACTIVATIONS`, naming the valid ones.
+    """
+    if params.activation not in ACTIVATIONS:
+        raise ParameterError(f"unknown activation '{params.activation}'; {choices_hint(params.activation, ACTIVATIONS)}")
+    return {"net_arch": list(params.net_arch), "activation_fn": ACTIVATIONS[params.activation]}
+
+
+def stock_kwargs(params: PolicyParams, schema: type[PolicyParams]) -> dict[str, Any]:
+    """The keyword arguments of the stock stable-baselines3 / sb3-contrib constructor that ``schema`` describes.
+
+    :param params: a validated params record (an instance of ``schema`` or of a record built on it).
+    :param schema: the record whose fields are the stock learner's arguments (``PPOParams``, ``TRPOParams``,
+        ``SACParams``); fields that other records add to ``params`` (cost, multiplier) are left out.
+    :return: one entry per field of ``schema``, except :data:`NETWORK_FIELDS`, which become ``policy_kwargs``
+        (:func:`network_kwargs`).
+    """
+    kwargs = {f.name: getattr(params, f.name) for f in fields(schema) if f.name not in NETWORK_FIELDS}
+    kwargs["policy_kwargs"] = network_kwargs(params)
+    return kwargs
+
+
+def cost_limit_argument(params: CostLimitParams) -> float | dict[str, float]:
+    """The ``cost_limit`` argument of a constrained learner: the ``cost_limits`` mapping when it names any
+    constraint, else the one ``cost_limit`` of every constraint."""
+    return dict(params.cost_limits) if params.cost_limits else float(params.cost_limit)
+
+
+def multiplier_kwargs(params: MultiplierParams) -> dict[str, Any]:
+    """The ``multiplier`` and ``multiplier_settings`` arguments of a Lagrangian learner."""
+    return {"multiplier": params.multiplier, "multiplier_settings": dict(params.multiplier_settings)}
+
+
+def model_loader(cls: type[BaseAlgorithm]) -> Callable[..., BaseAlgorithm]:
+    """The ``load`` of an :class:`safexp.AlgorithmSpec` for the learner class ``cls``.
+
+    :return: ``load(path, env=None, *, device="cpu", tensorboard_log=None)``, which restores a model saved by
+        ``cls.save`` (cost critics, multipliers and cost statistics included) onto ``env``.
+    """
+
+    def load(path: str, env: GymEnv | None = None, *, device: str = "cpu",
+             tensorboard_log: str | None = None) -> BaseAlgorithm:
+        return cls.load(path, env=env, device=device, tensorboard_log=tensorboard_log)
+
+    load.__doc__ = f"Restore a saved :class:`{cls.__name__}` (cost critic, multipliers and cost statistics included)."
+    return load
