@@ -191,12 +191,12 @@ def _train_until_sigint(command: list[str], after_steps: int) -> subprocess.Comp
 
 
 def test_interrupted_run_resumes_with_its_step_count_and_counters(tmp_path):
-    command = ["train", str(TINY), f"out_dir={tmp_path}", "name=run", "total_steps=8192", "progress=true"]
-    interrupted = _train_until_sigint(command, after_steps=1500)
+    command = ["train", str(TINY), f"out_dir={tmp_path}", "name=run", "total_steps=4096", "progress=true"]
+    interrupted = _train_until_sigint(command, after_steps=1000)
     assert interrupted.returncode == 130, interrupted.stderr
     run = RunDir(tmp_path / "run")
     status = run.status()
-    assert status["state"] == "interrupted" and 1500 <= status["steps"] < 8192
+    assert status["state"] == "interrupted" and 1000 <= status["steps"] < 4096
     assert f"interrupted at {status['steps']:,} steps" in interrupted.stdout
     checkpoint = run.latest_checkpoint()
     assert checkpoint.step == status["steps"]
@@ -209,7 +209,7 @@ def test_interrupted_run_resumes_with_its_step_count_and_counters(tmp_path):
                              capture_output=True, text=True, timeout=180)
     assert resumed.returncode == 0, resumed.stderr
     final = run.status()
-    assert final["state"] == "finished" and 8192 <= final["steps"] < 8192 + 256
+    assert final["state"] == "finished" and 4096 <= final["steps"] < 4096 + 256
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["steps"] == final["steps"] and summary["train_cost_rate"] == 1.0
     assert run.latest_checkpoint().trainer_state()["env_steps"] == final["steps"]  # counters carried over
