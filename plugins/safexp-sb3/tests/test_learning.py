@@ -6,11 +6,10 @@ below it (deterministic evaluation over 10 episodes) while still reaching the go
 straight-path return of ~16). Seeded: the same run gives the same numbers.
 """
 
-import numpy as np
 import pytest
 import torch as th
 from stable_baselines3.common.env_util import make_vec_env
-from tiny_env import HazardPointEnv
+from tiny_env import HazardPointEnv, evaluate
 
 from safexp.registry import build_params, get_registry
 
@@ -29,28 +28,12 @@ RUNS = {
 }
 
 
-def evaluate(model, episodes: int = 10) -> tuple[float, float]:
-    """Mean return and mean episode cost of the deterministic policy."""
-    env = HazardPointEnv()
-    returns, costs = [], []
-    for episode in range(episodes):
-        obs, _ = env.reset(seed=10_000 + episode)
-        done, ret, cost = False, 0.0, 0.0
-        while not done:
-            action, _ = model.predict(obs, deterministic=True)
-            obs, reward, terminated, truncated, info = env.step(action)
-            ret, cost, done = ret + reward, cost + info["cost"], terminated or truncated
-        returns.append(ret)
-        costs.append(cost)
-    return float(np.mean(returns)), float(np.mean(costs))
-
-
 def train(name: str, steps: int = STEPS) -> tuple[float, float]:
     th.set_num_threads(1)
     spec = get_registry().get("algorithms", name)
     model = spec.factory(make_vec_env(HazardPointEnv, n_envs=4, seed=0), build_params(spec, RUNS[name]), seed=0)
     model.learn(steps)
-    return evaluate(model)
+    return evaluate(model, episodes=10)
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ import pytest
 import torch as th
 from stable_baselines3 import SAC
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tiny_env import HazardPointEnv
+from tiny_env import HazardPointEnv, evaluate
 
 from safexp.errors import ParameterError
 from safexp.registry import build_params, get_registry
@@ -47,22 +47,6 @@ def build(name: str, env: gym.Env, overrides: dict, **run) -> SAC:
     """A learner built the way ``safexp train`` builds one: registry record, validated params, factory."""
     spec = get_registry().get("algorithms", name)
     return spec.factory(env, build_params(spec, overrides), seed=0, **run)
-
-
-def evaluate(model: SAC, episodes: int = 5) -> tuple[float, float]:
-    """Mean return and mean episode cost of the deterministic policy on the tiny env."""
-    env = HazardPointEnv()
-    returns, costs = [], []
-    for episode in range(episodes):
-        obs, _ = env.reset(seed=10_000 + episode)
-        done, ret, cost = False, 0.0, 0.0
-        while not done:
-            action, _ = model.predict(obs, deterministic=True)
-            obs, reward, terminated, truncated, info = env.step(action)
-            ret, cost, done = ret + reward, cost + info["cost"], terminated or truncated
-        returns.append(ret)
-        costs.append(cost)
-    return float(np.mean(returns)), float(np.mean(costs))
 
 
 # -- the cost target ----------------------------------------------------------------------------------------
@@ -212,7 +196,7 @@ def trained_sac_lag(tmp_path_factory):
 
 def test_sac_lag_meets_the_limit_and_still_reaches_the_goal(trained_sac_lag):
     model, _ = trained_sac_lag
-    ret, cost = evaluate(model)
+    ret, cost = evaluate(model, episodes=5)
     assert cost <= COST_LIMIT  # the straight path costs about 7
     assert ret > 14.0  # the goal bonus and nearly all the progress reward
     assert model.lagrange_multipliers[0] > 0.5  # the constraint was active: λ rose from 0.001
@@ -221,7 +205,7 @@ def test_sac_lag_meets_the_limit_and_still_reaches_the_goal(trained_sac_lag):
 def test_unconstrained_sac_takes_the_costly_straight_path():
     model = build("sac", HazardPointEnv(), TINY)
     model.learn(1_500)
-    ret, cost = evaluate(model)
+    ret, cost = evaluate(model, episodes=5)
     assert cost > 2 * COST_LIMIT
     assert ret > 14.0
     assert model.cost_monitor.window_mean()[0] > 2 * COST_LIMIT  # the monitor saw the training costs too

@@ -13,11 +13,13 @@ The point starts near the origin; the goal is at ``(1.5, 0)``; a round hazard of
 The straight path (about 15 steps) spends about 7 steps in the hazard; going round it costs two or three steps
 more and nothing else, so a constrained learner with a limit of 2 must learn the detour.
 Observation: ``[goal − position, position − hazard centre] `` (4 floats).
+
+:func:`evaluate` measures a trained model's deterministic policy on it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -69,3 +71,26 @@ class HazardPointEnv(gym.Env):
             costs["boundary"] = float(abs(self.position[1]) > 0.6)
         info = {"cost": float(sum(costs.values())), "costs": costs}
         return self._observation(), float(reward), bool(reached), self.steps >= self.max_steps, info
+
+
+class Predictor(Protocol):
+    """Anything with stable-baselines3's ``predict`` (every learner of the plugin)."""
+
+    def predict(self, observation: np.ndarray, deterministic: bool = False) -> tuple[np.ndarray, Any]: ...
+
+
+def evaluate(model: Predictor, episodes: int) -> tuple[float, float]:
+    """Mean return and mean episode cost of ``model``'s deterministic policy over ``episodes`` episodes of
+    :class:`HazardPointEnv` (default settings), seeded 10000, 10001, ..."""
+    env = HazardPointEnv()
+    returns, costs = [], []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=10_000 + episode)
+        done, ret, cost = False, 0.0, 0.0
+        while not done:
+            action, _ = model.predict(obs, deterministic=True)
+            obs, reward, terminated, truncated, info = env.step(action)
+            ret, cost, done = ret + reward, cost + info["cost"], terminated or truncated
+        returns.append(ret)
+        costs.append(cost)
+    return float(np.mean(returns)), float(np.mean(costs))

@@ -1,4 +1,4 @@
-"""The cost machinery every safexp on-policy learner shares, written once.
+"""The cost machinery the safexp learners share, written once.
 
 - :class:`CostRolloutBuffer`: stable-baselines3's ``RolloutBuffer`` plus per-constraint costs, cost values,
   cost GAE advantages and cost returns (its own ``cost_gamma`` and ``cost_gae_lambda``).
@@ -6,12 +6,15 @@
   constraint).
 - :class:`CostMonitoringMixin`: reads ``info["cost"]`` / ``info["costs"]`` every step through an
   :class:`~safexp_sb3.costs.EpisodeCostMonitor` and logs ``rollout/ep_cost_mean`` and ``rollout/cost_rate``
-  (used by the unconstrained baselines too, so that every learner reports its cost the same way).
+  (used by every learner, the unconstrained baselines and SAC included, so that all report their cost the
+  same way).
+- :class:`LagrangeMultipliersMixin`: one Lagrange multiplier per constraint (limits, stepping from an episode
+  cost estimate, logging, saving), for the on-policy Lagrangian learners and SAC-Lagrangian alike.
 - :class:`CostCriticMixin`: adds the cost critic, the cost GAE with time-limit bootstrapping and the critic's
   training to an on-policy algorithm.
-- :class:`LagrangianMixin`: one multiplier per constraint, updated from the episode cost before every policy
-  update, and the penalised advantage ``(A_r − Σ_k λ_k·A_c,k) / (1 + Σ_k λ_k)`` handed to the stock PPO / TRPO
-  update.
+- :class:`LagrangianMixin`: the on-policy Lagrangian update: the multipliers stepped from the episode cost
+  before every policy update, and the penalised advantage ``(A_r − Σ_k λ_k·A_c,k) / (1 + Σ_k λ_k)`` handed to
+  the stock PPO / TRPO update.
 
 The mixins go before the stable-baselines3 class in the bases (``class PPOLagrangian(LagrangianMixin, PPO)``).
 How costs enter collection without copying ``collect_rollouts``: stable-baselines3 calls
@@ -37,7 +40,7 @@ from torch.nn import functional as F
 
 from safexp.errors import ParameterError
 from safexp_sb3.costs import EpisodeCostMonitor, resolve_constraint_names, resolve_cost_limits
-from safexp_sb3.multipliers import check_finite, make_multiplier
+from safexp_sb3.multipliers import LagrangeMultiplier, check_finite, make_multiplier
 
 CostLimit = float | Mapping[str, float] | Sequence[float]
 
@@ -167,7 +170,7 @@ class CostCritic(nn.Module):
 
 
 class CostMonitoringMixin:
-    """Episode costs read off every step and logged, for any stable-baselines3 on-policy algorithm.
+    """Episode costs read off every step and logged, for any stable-baselines3 algorithm.
 
     Attributes it adds: ``constraint_names`` (tuple), ``cost_monitor``
     (:class:`~safexp_sb3.costs.EpisodeCostMonitor`). Logged at every rollout: ``rollout/ep_cost_mean``
@@ -207,7 +210,10 @@ class CostMonitoringMixin:
 
     def _update_info_buffer(self, infos: list[dict[str, Any]], dones: np.ndarray | None = None) -> None:
         super()._update_info_buffer(infos, dones)
-        if dones is None:  # only the on-policy collection loop passes dones; costs are read there
+        if dones is None:
+            # Every step of stable-baselines3's collection loops (on- and off-policy) comes with its dones; only
+            # a caller outside them (sb3-contrib's ARS, which runs whole episodes) omits them, and its infos are
+            # not env steps of the training run.
             return
         step_costs = self.cost_monitor.record(infos, dones)
         self._on_step_costs(step_costs, infos, dones)
@@ -240,6 +246,76 @@ class CostMonitoringMixin:
     def _constraint_key(self, key: str, k: int) -> str:
         """``key`` for a single constraint, ``key/<name>`` with several."""
         return key if len(self.constraint_names) == 1 else f"{key}/{self.constraint_names[k]}"
+
+
+class LagrangeMultipliersMixin(CostMonitoringMixin):
+    """One Lagrange multiplier per constraint, for any stable-baselines3 algorithm (on- and off-policy).
+
+    The bookkeeping every Lagrangian learner shares: the episode cost limit of each constraint, one
+    multiplier per constraint (a :mod:`safexp_sb3.multipliers` preset plus overrides; the multipliers check
+    their input and their value for NaN and ±inf), a step of every multiplier from an episode cost estimate,
+    and the logging of λ and the multipliers' diagnostics. The multipliers are plain attributes, pickled with
+    the model: a loaded learner continues from their saved state. When to step them is the learner's choice
+    (the on-policy learners before every policy update, SAC-Lagrangian whenever episodes end).
+
+    Call :meth:`_init_multiplier_settings` in the learner's constructor, before the stable-baselines3 one.
+    Attributes it adds: ``cost_limit`` (as given: a float, a mapping name → limit or a list), ``multipliers``
+    (one :class:`~safexp_sb3.multipliers.LagrangeMultiplier` per constraint, in ``constraint_names`` order).
+    Logged, with ``/<name>`` per constraint when there are several: ``train/ep_cost_estimate`` (by
+    :meth:`_step_multipliers`), ``train/lagrange_multiplier`` and the diagnostics (``train/cost_violation`` of
+    a gradient multiplier; ``train/pid_p``, ``train/pid_i``, ``train/pid_d`` of a PID one) by
+    :meth:`_record_multipliers`.
+    """
+
+    require_cost = True
+    multipliers: list[LagrangeMultiplier] | None = None
+
+    def _init_multiplier_settings(self, cost_limit: CostLimit, multiplier: str,
+                                  multiplier_settings: Mapping[str, Any] | None) -> None:
+        """Keep the constraint's and the multipliers' settings; a bad preset or setting fails here.
+
+        :param cost_limit: the episode cost limit: a float for every constraint, a mapping constraint name →
+            limit or a sequence in ``constraint_names`` order (checked against the env's constraints by
+            :func:`~safexp_sb3.costs.resolve_cost_limits` once the env is known).
+        :param multiplier: a key of :data:`~safexp_sb3.multipliers.MULTIPLIER_PRESETS`.
+        :param multiplier_settings: settings replacing the preset's.
+        """
+        self.cost_limit = dict(cost_limit) if isinstance(cost_limit, Mapping) else (
+            float(cost_limit) if isinstance(cost_limit, (int, float)) else list(cost_limit))
+        self.multiplier_preset = multiplier
+        self.multiplier_settings = dict(multiplier_settings or {})
+        make_multiplier(multiplier, 0.0, self.multiplier_settings)
+
+    def _cost_limit_for_names(self) -> CostLimit:
+        return self.cost_limit
+
+    def _setup_cost_monitor(self) -> None:
+        """The monitor, then one multiplier per constraint (unless the model was loaded with its own)."""
+        super()._setup_cost_monitor()
+        if self.multipliers is None:
+            limits = resolve_cost_limits(self.constraint_names, self.cost_limit)
+            self.multipliers = [make_multiplier(self.multiplier_preset, float(limit), self.multiplier_settings)
+                                for limit in limits]
+
+    @property
+    def lagrange_multipliers(self) -> list[float]:
+        """The current λ of every constraint, in the order of ``constraint_names``."""
+        return [m.value for m in self.multipliers]
+
+    def _step_multipliers(self, estimate: np.ndarray) -> None:
+        """One step of every multiplier from the episode cost estimate J_c, shape ``(n_constraints,)``; logs
+        ``train/ep_cost_estimate``."""
+        for k, multiplier in enumerate(self.multipliers):
+            multiplier.update(float(estimate[k]))
+            self.logger.record(self._constraint_key("train/ep_cost_estimate", k), float(estimate[k]))
+
+    def _record_multipliers(self) -> None:
+        """Log every λ and its multiplier's diagnostics (see the class docstring for the keys)."""
+        for k, multiplier in enumerate(self.multipliers):
+            self.logger.record(self._constraint_key("train/lagrange_multiplier", k), multiplier.value)
+            for term, value in multiplier.diagnostics().items():
+                key = "train/cost_violation" if term == "violation" else f"train/{term}"
+                self.logger.record(self._constraint_key(key, k), value)
 
 
 class CostCriticMixin(CostMonitoringMixin):
@@ -345,56 +421,19 @@ class CostCriticMixin(CostMonitoringMixin):
                 check_finite(f"policy parameter '{name}'", math.nan)
 
 
-class LagrangianMixin(CostCriticMixin):
-    """One Lagrange multiplier per constraint and the penalised advantage, around a stock policy update.
+class LagrangianMixin(LagrangeMultipliersMixin, CostCriticMixin):
+    """The on-policy Lagrangian update: one multiplier per constraint (:class:`LagrangeMultipliersMixin`) and the
+    penalised advantage, around a stock policy update.
 
-    ``train()``: (1) update every multiplier from the episode cost estimate J_c (mean cost of the episodes
-    finished during this rollout, else of the last ``stats_window_size`` episodes; no update before the first
+    ``train()``: (1) step every multiplier from the episode cost estimate J_c (mean cost of the episodes
+    finished during this rollout, else of the last ``stats_window_size`` episodes; no step before the first
     episode ends); (2) write ``A = (A_r − Σ_k λ_k·A_c,k) / (1 + Σ_k λ_k)`` into the buffer's advantages;
     (3) run the stock algorithm's update with its own advantage normalisation switched off (the reward part
     is already standardised over the whole rollout); (4) train the cost critic.
 
-    Logged: ``train/lagrange_multiplier`` (``/<name>`` per constraint when there are several), the
-    multiplier's diagnostics (``train/pid_p``, ``train/pid_i``, ``train/pid_d`` for PID,
-    ``train/cost_violation`` for gradient multipliers), ``train/ep_cost_estimate``, ``train/cost_value_loss``.
+    Logged: the multipliers' keys (``train/lagrange_multiplier``, ``train/ep_cost_estimate`` and the
+    diagnostics, see :class:`LagrangeMultipliersMixin`) and ``train/cost_value_loss``.
     """
-
-    multipliers: list | None = None
-
-    def _init_lagrangian_settings(self, cost_limit: CostLimit, multiplier: str,
-                                  multiplier_settings: Mapping[str, Any] | None) -> None:
-        self.cost_limit = dict(cost_limit) if isinstance(cost_limit, Mapping) else (
-            float(cost_limit) if isinstance(cost_limit, (int, float)) else list(cost_limit))
-        self.multiplier_preset = multiplier
-        self.multiplier_settings = dict(multiplier_settings or {})
-        make_multiplier(multiplier, 0.0, self.multiplier_settings)  # fail early on a bad preset or setting
-
-    def _cost_limit_for_names(self) -> CostLimit:
-        return self.cost_limit
-
-    def _setup_model(self) -> None:
-        super()._setup_model()
-        if self.multipliers is None:
-            limits = resolve_cost_limits(self.constraint_names, self.cost_limit)
-            self.multipliers = [make_multiplier(self.multiplier_preset, float(limit), self.multiplier_settings)
-                                for limit in limits]
-
-    @property
-    def lagrange_multipliers(self) -> list[float]:
-        """The current λ of every constraint, in the order of ``constraint_names``."""
-        return [m.value for m in self.multipliers]
-
-    def _update_multipliers(self) -> None:
-        estimate = self.cost_monitor.cost_estimate()
-        if estimate is not None:
-            for k, multiplier in enumerate(self.multipliers):
-                multiplier.update(float(estimate[k]))
-                self.logger.record(self._constraint_key("train/ep_cost_estimate", k), float(estimate[k]))
-        for k, multiplier in enumerate(self.multipliers):
-            self.logger.record(self._constraint_key("train/lagrange_multiplier", k), multiplier.value)
-            for term, value in multiplier.diagnostics().items():
-                key = "train/cost_violation" if term == "violation" else f"train/{term}"
-                self.logger.record(self._constraint_key(key, k), value)
 
     def _write_penalised_advantages(self) -> None:
         reward_adv, cost_adv = self._advantages()
@@ -404,7 +443,10 @@ class LagrangianMixin(CostCriticMixin):
         self.rollout_buffer.advantages = penalised.astype(np.float32)
 
     def train(self) -> None:
-        self._update_multipliers()
+        estimate = self.cost_monitor.cost_estimate()
+        if estimate is not None:
+            self._step_multipliers(estimate)
+        self._record_multipliers()
         self._write_penalised_advantages()
         super().train()
         self._check_train_logs()

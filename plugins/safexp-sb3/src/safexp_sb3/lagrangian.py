@@ -51,7 +51,7 @@ class PPOLagrangian(LagrangianMixin, PPO):
                  cost_gae_lambda: float = 0.95, cost_critic_lr: float = 1e-3,
                  cost_critic_net_arch: Sequence[int] | None = None, cost_critic_epochs: int | None = None,
                  cost_critic_batch_size: int | None = None, normalize_advantage: bool = True, **ppo_kwargs: Any):
-        self._init_lagrangian_settings(cost_limit, multiplier, multiplier_settings)
+        self._init_multiplier_settings(cost_limit, multiplier, multiplier_settings)
         self._init_cost_critic_settings(
             cost_gamma, cost_gae_lambda, cost_critic_lr, cost_critic_net_arch,
             cost_critic_epochs or ppo_kwargs.get("n_epochs", 10), cost_critic_batch_size or ppo_kwargs.get("batch_size", 64))
@@ -74,7 +74,7 @@ class TRPOLagrangian(LagrangianMixin, TRPO):
                  cost_gae_lambda: float = 0.95, cost_critic_lr: float = 1e-3,
                  cost_critic_net_arch: Sequence[int] | None = None, cost_critic_epochs: int | None = None,
                  cost_critic_batch_size: int | None = None, normalize_advantage: bool = True, **trpo_kwargs: Any):
-        self._init_lagrangian_settings(cost_limit, multiplier, multiplier_settings)
+        self._init_multiplier_settings(cost_limit, multiplier, multiplier_settings)
         self._init_cost_critic_settings(
             cost_gamma, cost_gae_lambda, cost_critic_lr, cost_critic_net_arch,
             cost_critic_epochs or trpo_kwargs.get("n_critic_updates", 10),

@@ -38,9 +38,9 @@ from stable_baselines3.sac.policies import SACPolicy
 
 from safexp.errors import ParameterError
 from safexp.specs import AlgorithmSpec
-from safexp_sb3.cost_machinery import CostLimit, CostMonitoringMixin
-from safexp_sb3.costs import read_step_costs, resolve_cost_limits
-from safexp_sb3.multipliers import LagrangeMultiplier, check_finite, make_multiplier
+from safexp_sb3.cost_machinery import CostLimit, CostMonitoringMixin, LagrangeMultipliersMixin
+from safexp_sb3.costs import read_step_costs
+from safexp_sb3.multipliers import check_finite
 from safexp_sb3.params import (
     CostLimitParams,
     MultiplierParams,
@@ -237,7 +237,7 @@ class CostMonitoredSAC(CostMonitoringMixin, SAC):
         super().dump_logs()
 
 
-class SACLagrangian(CostMonitoredSAC):
+class SACLagrangian(LagrangeMultipliersMixin, CostMonitoredSAC):
     """SAC-Lagrangian: SAC whose actor also minimises λ·Q_c, one cost critic and one multiplier per constraint.
 
     See the module docstring for the update equations. Constraints: an env with an attribute
@@ -271,8 +271,6 @@ class SACLagrangian(CostMonitoredSAC):
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": SACLagPolicy}
-    require_cost = True
-    multipliers: list[LagrangeMultiplier] | None = None
     policy: SACLagPolicy
     cost_critic: ContinuousCritic
     cost_critic_target: ContinuousCritic
@@ -291,55 +289,34 @@ class SACLagrangian(CostMonitoredSAC):
     ) -> None:
         if not 0.0 <= cost_gamma <= 1.0:
             raise ParameterError(f"cost_gamma must be in [0, 1], got {cost_gamma}")
-        self.cost_limit = dict(cost_limit) if isinstance(cost_limit, Mapping) else (
-            float(cost_limit) if isinstance(cost_limit, (int, float)) else list(cost_limit))
+        self._init_multiplier_settings(cost_limit, multiplier, multiplier_settings)
         self.cost_gamma = float(cost_gamma)
-        self.multiplier_preset = multiplier
-        self.multiplier_settings = dict(multiplier_settings or {})
         self.multiplier_warmup_steps = int(multiplier_warmup_steps)
         self.normalize_actor_loss = bool(normalize_actor_loss)
         super().__init__(policy, env, **sac_kwargs)
 
-    def _cost_limit_for_names(self) -> CostLimit:
-        return self.cost_limit
-
     def _setup_cost_monitor(self) -> None:
-        """The monitor (mixin), then what SAC's setup must know: the cost critics' count, the cost-aware replay
-        buffer, and one multiplier per constraint (a loaded model keeps its pickled multipliers)."""
+        """The monitor and the multipliers (:class:`~safexp_sb3.cost_machinery.LagrangeMultipliersMixin`), then
+        what SAC's setup must know: the cost critics' count and the cost-aware replay buffer."""
         super()._setup_cost_monitor()
         names = self.constraint_names or ()
         self.policy_kwargs["n_costs"] = len(names)
         self.replay_buffer_class = CostReplayBuffer
         self.replay_buffer_kwargs = {**self.replay_buffer_kwargs, "constraint_names": names}
-        if self.multipliers is None:
-            limits = resolve_cost_limits(names, self.cost_limit)
-            self.multipliers = [make_multiplier(self.multiplier_preset, float(limit), self.multiplier_settings)
-                                for limit in limits]
 
     def _create_aliases(self) -> None:
         super()._create_aliases()
         self.cost_critic = self.policy.cost_critic
         self.cost_critic_target = self.policy.cost_critic_target
 
-    @property
-    def lagrange_multipliers(self) -> list[float]:
-        """The current λ of every constraint, in the order of ``constraint_names``."""
-        return [m.value for m in self.multipliers]
-
     def _on_step_costs(self, step_costs: np.ndarray, infos: list[dict[str, Any]], dones: np.ndarray) -> None:
-        """After every env step (the monitor has recorded it): a multiplier step if episodes ended."""
-        if dones.any():
-            self._update_multipliers()
-
-    def _update_multipliers(self) -> None:
-        """One multiplier step from the episodes finished since the last one; during the warm-up the episodes
-        are dropped and λ stays."""
-        estimate = self.cost_monitor.cost_estimate()  # forgets the episodes it averaged
-        if estimate is None or self.num_timesteps < self.multiplier_warmup_steps:
+        """After every env step (the monitor has recorded it): when episodes ended, one multiplier step from the
+        episodes finished since the last one; during the warm-up those episodes are dropped and λ stays."""
+        if not dones.any():
             return
-        for k, multiplier in enumerate(self.multipliers):
-            multiplier.update(float(estimate[k]))
-            self.logger.record(self._constraint_key("train/ep_cost_estimate", k), float(estimate[k]))
+        estimate = self.cost_monitor.cost_estimate()  # forgets the episodes it averaged
+        if estimate is not None and self.num_timesteps >= self.multiplier_warmup_steps:
+            self._step_multipliers(estimate)
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         """``gradient_steps`` SAC-Lagrangian gradient steps with the current λ (constants during the steps)."""
@@ -414,16 +391,6 @@ class SACLagrangian(CostMonitoredSAC):
         if ent_coef_losses:
             self.logger.record("train/ent_coef_loss", np.mean(ent_coef_losses))
         self._record_multipliers()
-
-    def _record_multipliers(self) -> None:
-        """``train/lagrange_multiplier`` and the multiplier's diagnostics (``train/cost_violation`` of a gradient
-        multiplier, ``train/pid_p``, ``train/pid_i``, ``train/pid_d`` of a PID one), ``/<name>`` per constraint
-        when there are several: the keys of the on-policy Lagrangian learners."""
-        for k, multiplier in enumerate(self.multipliers):
-            self.logger.record(self._constraint_key("train/lagrange_multiplier", k), multiplier.value)
-            for term, value in multiplier.diagnostics().items():
-                key = "train/cost_violation" if term == "violation" else f"train/{term}"
-                self.logger.record(self._constraint_key(key, k), value)
 
     def learn(
         self: SelfSACLagrangian,
