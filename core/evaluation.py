@@ -129,7 +129,7 @@ def train_cost_rate(trainer_state: dict[str, Any]) -> float | None:
 def format_report(report: dict[str, Any]) -> str:
     """A few readable lines: mean ± std return and cost, the training cost rate and the normalised metrics."""
     lines = [f"{report['env']} · {report['algo']} · seed {report['seed']} · {report['steps']:,} steps · "
-             f"{report['episodes']} deterministic episodes",
+             f"{report['episodes']} deterministic episode{'s' if report['episodes'] != 1 else ''}",
              f"  return {report['return_mean']:.3f} ± {report['return_std']:.3f}    "
              f"cost {report['cost_mean']:.3f} ± {report['cost_std']:.3f}"]
     if report.get("train_cost_rate") is not None:
