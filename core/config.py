@@ -175,7 +175,7 @@ def parse_overrides(overrides: Sequence[str], root: Path) -> tuple[dict[str, str
         if not sep or not key.strip():
             raise ConfigError(f"override '{item}' is not key=value (for example algo.cost_limit=10 or env=pointgoal2)")
         key = key.strip()
-        if key in GROUPS and (root / key).is_dir() and "." not in key:
+        if key in GROUPS:
             choices[key] = None if value.strip() in ("null", "") else value.strip()
         else:
             values.append(f"{key}={value}")
