@@ -44,12 +44,15 @@ class Element:
       vases 60, pillars 70, gremlins 80; the robot always first);
     - ``movable``: ``True`` gives each object a free joint (it can be pushed), ``False`` makes it a static
       mocap body the engine moves between episodes;
-    - ``random_yaw``: whether each object gets a random yaw when placed.
+    - ``random_yaw``: whether each object gets a random yaw when placed;
+    - ``placed``: ``False`` keeps the objects out of layout sampling altogether (no keepout, never moved by
+      the layout): their owner positions them, e.g. a marker a task moves onto its current goal button.
     """
 
     order: ClassVar[int] = 100
     movable: ClassVar[bool] = False
     random_yaw: ClassVar[bool] = True
+    placed: ClassVar[bool] = True
 
     def __init__(self, params: PlacementParams) -> None:
         self.params = params
@@ -120,6 +123,14 @@ class Element:
     def positions(self, world: World) -> np.ndarray:
         """World positions (num, 3) of the objects' bodies."""
         return world.data.xpos[self.body_ids]
+
+    def layout_positions(self, world: World) -> np.ndarray:
+        """Where each object (num, 3) stands for the keepouts when another object is resampled mid-episode.
+
+        The objects' current positions by default; objects that move around a spawn point (gremlins) return
+        the spawn point, which their keepout is centred on.
+        """
+        return self.positions(world)
 
     def velocities(self, world: World) -> np.ndarray:
         """Linear velocities (num, 3) of movable objects (their free joints' translational velocity)."""

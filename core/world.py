@@ -39,7 +39,9 @@ class World:
         arena = [self.extents]
         self._robot_placement = placement("robot", robot_keepout, robot_placements or arena, robot_location)
         self._placements: list[tuple[Element | None, int, Placement]] = [(None, 0, self._robot_placement)]
-        for name, element in sorted(self.elements.items(), key=lambda item: item[1].order):
+        placed = sorted(((n, e) for n, e in self.elements.items() if e.placed), key=lambda item: item[1].order)
+        self._placed = [element for _, element in placed]
+        for name, element in placed:
             p = element.params
             for i in range(p.num):
                 fixed = p.locations[i] if p.locations and i < len(p.locations) else None
@@ -127,13 +129,13 @@ class World:
 
     # -- layouts -------------------------------------------------------------------------------------------
     def place_layout(self) -> None:
-        """Sample a new layout for the robot and every element and move them there."""
+        """Sample a new layout for the robot and every placed element and move them there."""
         rng = self.rng
         xy = sample_layout([p for _, _, p in self._placements], rng, self.margin)
         yaw = rng.uniform(0, 2 * np.pi, size=len(xy))
         self._place_robot(xy[0], yaw[0])
         start = 1
-        for element in sorted(self.elements.values(), key=lambda e: e.order):
+        for element in self._placed:
             n = element.params.num
             angles = yaw[start : start + n] if element.random_yaw else np.zeros(n)
             element.place(self, xy[start : start + n], angles)
@@ -151,7 +153,7 @@ class World:
             if owner is element and i == index:
                 mine = p
                 continue
-            pos = self.robot_pos if owner is None else owner.positions(self)[i]
+            pos = self.robot_pos if owner is None else owner.layout_positions(self)[i]
             others.append(pos[:2])
             keepouts.append(p.keepout)
         assert mine is not None, f"{element.name}{index} is not placed in this world"
