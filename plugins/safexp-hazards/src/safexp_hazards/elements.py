@@ -1,10 +1,20 @@
-"""Scene elements: hazards (flat circles on the floor) and vases (light boxes the robot can knock over)."""
+"""Scene elements: hazards (flat circles on the floor), vases (light boxes the robot can knock over), pillars,
+gremlins (boxes circling their spawn point), buttons and walls."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, List
+
+import mujoco
+import numpy as np
 
 from safexp import Element, PlacementParams
+from safexp.errors import ParameterError
+
+if TYPE_CHECKING:
+    from safexp.world import World
 
 
 @dataclass
@@ -47,3 +57,182 @@ class Vases(Element):
     def body_xml(self, index: int) -> str:
         s = self.params.size
         return f'<geom type="box" size="{s} {s} {s}" density="{self.params.density}" rgba="0 1 1 1"/>'
+
+
+@dataclass
+class PillarsParams(PlacementParams):
+    """Pillars: fixed upright cylinders of radius ``size`` and half-height ``height`` (Safety Gym: 0.2, 0.5)."""
+
+    keepout: float = 0.3
+    size: float = 0.2
+    height: float = 0.5
+
+
+class Pillars(Element):
+    """Static cylinders the robot collides with; their cost is the ``pillars`` cost term."""
+
+    order = 70
+
+    def body_xml(self, index: int) -> str:
+        p = self.params
+        return f'<geom type="cylinder" size="{p.size} {p.height}" pos="0 0 {p.height}" rgba="0.5 0.5 1 1"/>'
+
+
+@dataclass
+class GremlinsParams(PlacementParams):
+    """Gremlins: boxes of half-size ``size`` circling their spawn point at radius ``travel``.
+
+    Safety Gym defaults (keepout 0.5, travel 0.3); the Button levels use travel 0.35, keepout 0.4. The keepout
+    is centred on the spawn point, so it should hold the circle: keepout ≥ travel.
+    """
+
+    keepout: float = 0.5
+    travel: float = 0.3
+    size: float = 0.1
+    density: float = 0.001
+
+
+def yaw_quaternions(yaw: np.ndarray) -> np.ndarray:
+    """Quaternions (k, 4), MuJoCo's (w, x, y, z) order, of rotations by ``yaw`` (k,) about the vertical axis."""
+    return np.stack([np.cos(yaw / 2), np.zeros_like(yaw), np.zeros_like(yaw), np.sin(yaw / 2)], axis=1)
+
+
+class Gremlins(Element):
+    """Free boxes welded to mocap targets that circle each spawn point: target = spawn + travel·(sin t, cos t).
+
+    t is the simulated time, all gremlins in phase at 1 rad per simulated second (Safety Gym). The targets are
+    set before every physics substep; the weld drags each box along, so it pushes (and is stopped by) what it
+    meets. Targets sit at the box's resting height, so gremlins slide on the floor instead of hovering.
+    """
+
+    order = 80
+    movable = True
+
+    def __init__(self, params: GremlinsParams) -> None:
+        super().__init__(params)
+        self.spawn = np.zeros((params.num, 2))
+        self._target_ids = np.zeros(0, dtype=np.int64)  # mocap ids of the targets, by object
+        self._targets: slice | np.ndarray = self._target_ids  # the same, as a slice when contiguous
+
+    def _target_name(self, index: int) -> str:
+        return f"{self.name}_target{index}"
+
+    def resting_height(self) -> float:
+        return self.params.size
+
+    def body_xml(self, index: int) -> str:
+        p = self.params
+        return f'<geom type="box" size="{p.size} {p.size} {p.size}" density="{p.density}" rgba="0.5 0 1 1"/>'
+
+    def extra_xml(self) -> dict[str, str]:
+        n, z = self.params.num, self.resting_height()
+        targets = "".join(f'<body name="{self._target_name(i)}" mocap="true" pos="0 0 {z}"/>' for i in range(n))
+        welds = "".join(f'<weld body1="{self._target_name(i)}" body2="{self.name}{i}" relpose="0 0 0 1 0 0 0" '
+                        'solref="0.02 1.5"/>' for i in range(n))
+        return {"worldbody": targets, "equality": welds}
+
+    def bind(self, world: World) -> None:
+        super().bind(world)
+        model = world.model
+        bodies = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, self._target_name(i)) for i in range(self.params.num)]
+        ids = model.body_mocapid[bodies].astype(np.int64)
+        self._target_ids = ids
+        contiguous = len(ids) > 0 and np.array_equal(ids, np.arange(ids[0], ids[0] + len(ids)))
+        self._targets = slice(int(ids[0]), int(ids[0]) + len(ids)) if contiguous else ids  # a slice writes faster
+
+    def place(self, world: World, xy: np.ndarray, yaw: np.ndarray, indices: np.ndarray | None = None) -> None:
+        """Spawn objects at ``xy`` and put them (and their targets) where the circle is at the current time."""
+        idx = np.arange(self.params.num) if indices is None else np.asarray(indices)
+        self.spawn[idx] = xy
+        t = world.data.time
+        pos = np.column_stack([xy + self.params.travel * np.array([np.sin(t), np.cos(t)]), np.full(len(idx), self.params.size)])
+        quat = yaw_quaternions(np.asarray(yaw, dtype=np.float64))
+        world.data.qpos[self._qpos_idx[idx]] = np.column_stack([pos, quat])
+        world.data.qvel[self._qvel_idx[idx]] = 0.0
+        world.data.mocap_pos[self._target_ids[idx]] = pos
+        world.data.mocap_quat[self._target_ids[idx]] = quat
+
+    def before_substep(self, world: World) -> None:
+        t = world.data.time
+        offset = (self.params.travel * math.sin(t), self.params.travel * math.cos(t))
+        world.data.mocap_pos[self._targets, :2] = self.spawn + offset
+
+    def layout_positions(self, world: World) -> np.ndarray:
+        """The spawn points (the centres of the circles the keepouts hold)."""
+        return np.column_stack([self.spawn, np.zeros(self.params.num)])
+
+
+@dataclass
+class ButtonsParams(PlacementParams):
+    """Buttons: fixed spheres of radius ``size`` resting on the floor (Safety Gym: 0.1; keepout 0.3, 0.2 in the
+    Button levels)."""
+
+    keepout: float = 0.3
+    size: float = 0.1
+
+
+class Buttons(Element):
+    """Static spheres the robot presses by touching them.
+
+    The button task sets :attr:`goal_index` (the button to press) and :attr:`timer` (steps until pressing a
+    wrong button counts again); the ``buttons`` cost term reads both. Without a button task no button is the
+    goal and the timer stays 0, so every touch is a wrong one.
+    """
+
+    order = 40
+
+    def __init__(self, params: ButtonsParams) -> None:
+        super().__init__(params)
+        self.goal_index = -1
+        self.timer = 0
+        self._button_of_geom = np.zeros(0, dtype=np.int64)
+
+    def body_xml(self, index: int) -> str:
+        s = self.params.size
+        return f'<geom type="sphere" size="{s}" pos="0 0 {s}" rgba="1 0.5 0 1"/>'
+
+    def bind(self, world: World) -> None:
+        super().bind(world)
+        button_of_body = np.full(world.model.nbody, -1, dtype=np.int64)
+        button_of_body[self.body_ids] = np.arange(self.params.num)
+        self._button_of_geom = button_of_body[world.model.geom_bodyid]
+
+    def touched(self, world: World) -> np.ndarray:
+        """The index of the button in each contact between a robot geom and a button after the last step."""
+        pairs = world.contacts()
+        if len(pairs) == 0:
+            return np.zeros(0, dtype=np.int64)
+        a, b = pairs[:, 0], pairs[:, 1]
+        robot = world.robot_geom_mask
+        which = np.where(robot[a], self._button_of_geom[b], np.where(robot[b], self._button_of_geom[a], -1))
+        return which[which >= 0]
+
+
+@dataclass
+class WallsParams(PlacementParams):
+    """Walls: fixed boxes, never rotated. ``half_extents``: one ``[x, y, z]`` for every wall, or one per wall
+    (with ``locations``, an arena boundary: long thin walls along each side)."""
+
+    keepout: float = 0.5
+    half_extents: List[List[float]] = field(default_factory=lambda: [[0.5, 0.5, 0.5]])
+
+
+class Walls(Element):
+    """Static boxes the robot collides with; no cost unless a constraint (``obstacle_contact``) reads them."""
+
+    order = 10
+    random_yaw = False
+
+    def __init__(self, params: WallsParams) -> None:
+        super().__init__(params)
+        extents = [list(e) for e in params.half_extents]
+        if len(extents) not in (1, params.num) or any(len(e) != 3 or min(e) <= 0 for e in extents):
+            raise ParameterError(
+                f"walls: half_extents must be one [x, y, z] of positive half-sizes for every wall or one per wall "
+                f"({params.num}), got {extents}"
+            )
+        self.half_extents = extents * params.num if len(extents) == 1 else extents
+
+    def body_xml(self, index: int) -> str:
+        x, y, z = self.half_extents[index]
+        return f'<geom type="box" size="{x} {y} {z}" pos="0 0 {z}" rgba="0.5 0.5 0.5 1"/>'

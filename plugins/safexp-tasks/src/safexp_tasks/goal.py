@@ -47,10 +47,9 @@ class GoalMarker(Element):
                 'contype="0" conaffinity="0" group="0"/>')
 
 
-def goal_marker(params: GoalParams) -> GoalMarker:
-    """The goal element of a task with :class:`GoalParams`."""
-    return GoalMarker(params.goal_size, PlacementParams(num=1, keepout=params.goal_keepout,
-                                                        placements=params.goal_placements, locations=params.goal_locations))
+def goal_marker(size: float, keepout: float, placements: list | None, locations: list | None) -> GoalMarker:
+    """A goal element of radius ``size`` placed like any object (keepout, placement rectangles, fixed xy)."""
+    return GoalMarker(size, PlacementParams(num=1, keepout=keepout, placements=placements, locations=locations))
 
 
 class GoalTask(Task):
@@ -60,7 +59,7 @@ class GoalTask(Task):
         super().__init__(params)
         self.reward_goal = params.reward_goal
         self.reward_clip = params.reward_clip
-        self.goal = goal_marker(params)
+        self.goal = goal_marker(params.goal_size, params.goal_keepout, params.goal_placements, params.goal_locations)
         self._last_dist = 0.0
 
     def elements(self) -> dict[str, Element]:

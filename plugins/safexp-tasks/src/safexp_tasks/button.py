@@ -1,0 +1,118 @@
+"""The Button task: press the goal button among several; a new goal button is chosen on every success.
+
+The buttons are a scene element (``buttons``, from safexp-hazards); the task picks the goal button, keeps the
+button timer, and moves a ``goal`` marker onto the goal button so that the goal lidar (and the compass) point
+at it. Per step, in the engine's order: the dense reward, the costs (a wrong button costs only while the timer
+is 0), :meth:`ButtonTask.tick` (the timer counts down), then success — a robot geom touching the goal button —
+gives the bonus, sets the timer to ``resampling_delay`` and picks a new goal button at random (possibly the
+same one, as in Safety Gym). While the timer runs the buttons' lidar reads zero. The timer is 0 at reset.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from safexp import Element, PlacementParams, Task
+from safexp.errors import ParameterError, choices_hint
+from safexp.world import World
+
+
+@dataclass
+class ButtonParams:
+    """Button task parameters (Safety Gym defaults).
+
+    - ``buttons``: the scene element whose objects are the buttons;
+    - ``resampling_delay``: steps after a success during which wrong buttons cost nothing and the buttons'
+      lidar reads zero;
+    - ``reward_distance``: reward per metre of progress towards the goal button;
+    - ``reward_goal``: bonus on success (added after the dense reward is clipped to ±``reward_clip``).
+    """
+
+    buttons: str = "buttons"
+    resampling_delay: int = 10
+    reward_distance: float = 1.0
+    reward_goal: float = 1.0
+    reward_clip: float = 10.0
+
+
+class GoalButtonMarker(Element):
+    """A translucent green disc under the goal button; the task moves it, the layout never places it."""
+
+    order = 20
+    placed = False
+    radius = 0.2
+
+    def body_xml(self, index: int) -> str:
+        return (f'<geom type="cylinder" size="{self.radius} 0.005" pos="0 0 0.005" rgba="0 1 0 0.4" '
+                'contype="0" conaffinity="0"/>')
+
+
+class ButtonTask(Task):
+    """Reward = (previous − current) XY distance from the robot's centre to the goal button × ``reward_distance``."""
+
+    def __init__(self, params: ButtonParams) -> None:
+        super().__init__(params)
+        if params.resampling_delay < 0:
+            raise ParameterError(f"task 'button': resampling_delay must be ≥ 0, got {params.resampling_delay}")
+        self.reward_goal = params.reward_goal
+        self.reward_clip = params.reward_clip
+        self.marker = GoalButtonMarker(PlacementParams(num=1, keepout=0.0))
+        self._last_dist = 0.0
+
+    def elements(self) -> dict[str, Element]:
+        return {"goal": self.marker}
+
+    def bind(self, world: World) -> None:
+        name = self.params.buttons
+        if name not in world.elements:
+            raise ParameterError(
+                f"task 'button' needs the element '{name}' (e.g. {name}: {{num: 4}}); the scene has "
+                f"{choices_hint(name, world.elements)}"
+            )
+        self.buttons = world.elements[name]
+        if not hasattr(self.buttons, "touched"):
+            raise ParameterError(f"task 'button': element '{name}' is not a buttons element (it has no touched())")
+
+    def goal_position(self, world: World) -> np.ndarray:
+        return self.buttons.positions(world)[self.buttons.goal_index]
+
+    def _dist(self, world: World) -> float:
+        goal, robot = self.goal_position(world), world.robot_pos
+        return math.hypot(goal[0] - robot[0], goal[1] - robot[1])
+
+    def _choose_goal(self, world: World) -> None:
+        self.buttons.goal_index = int(world.rng.integers(self.buttons.params.num))
+        self.marker.place(world, self.goal_position(world)[None, :2], np.zeros(1))
+        mujoco.mj_kinematics(world.model, world.data)  # the marker's position is read this step (lidar)
+        self._last_dist = self._dist(world)
+
+    def reset(self, world: World) -> None:
+        self.buttons.timer = 0
+        world.lidar_hidden.discard(self.buttons.name)
+        self._choose_goal(world)
+
+    def reward(self, world: World) -> float:
+        dist = self._dist(world)
+        reward = (self._last_dist - dist) * self.params.reward_distance
+        self._last_dist = dist
+        return reward
+
+    def tick(self, world: World) -> None:
+        if self.buttons.timer > 0:
+            self.buttons.timer -= 1
+            if self.buttons.timer == 0:
+                world.lidar_hidden.discard(self.buttons.name)
+
+    def goal_met(self, world: World) -> bool:
+        return bool(np.any(self.buttons.touched(world) == self.buttons.goal_index))
+
+    def on_goal_met(self, world: World) -> bool:
+        self.buttons.timer = self.params.resampling_delay
+        if self.buttons.timer > 0:
+            world.lidar_hidden.add(self.buttons.name)
+        self._choose_goal(world)
+        return True
