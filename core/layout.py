@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,19 +35,30 @@ class Placement:
     keepout: float
     rects: np.ndarray
     fixed: np.ndarray | None = None
+    # Derived once, read by every draw: the rectangles shrunk by the keepout (lower corners, sizes) and the
+    # probability of drawing from each (its share of the shrunk area).
+    lows: np.ndarray = field(init=False, repr=False, compare=False)
+    spans: np.ndarray = field(init=False, repr=False, compare=False)
+    probs: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        shrunk = _shrink(self.rects, self.keepout)
+        areas = _areas(shrunk)
+        object.__setattr__(self, "lows", shrunk[:, :2])
+        object.__setattr__(self, "spans", shrunk[:, 2:] - shrunk[:, :2])
+        object.__setattr__(self, "probs", areas / areas.sum() if areas.sum() > 0 else areas)
 
 
 def placement(label: str, keepout: float, rects: Sequence[Sequence[float]], fixed: Sequence[float] | None = None) -> Placement:
     """Build a :class:`Placement`, checking that its rectangles leave room once shrunk by the keepout."""
     boxes = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
-    if fixed is None:
-        shrunk = _shrink(boxes, keepout)
-        if not np.any(_areas(shrunk) > 0):
-            raise LayoutError(
-                f"cannot place '{label}': its placement rectangles {boxes.tolist()} leave no room once shrunk by "
-                f"its keepout {keepout} (each side must be longer than 2 × keepout)"
-            )
-    return Placement(label, float(keepout), boxes, None if fixed is None else np.asarray(fixed, dtype=np.float64)[:2])
+    p = Placement(label, float(keepout), boxes, None if fixed is None else np.asarray(fixed, dtype=np.float64)[:2])
+    if fixed is None and not np.any(p.probs > 0):
+        raise LayoutError(
+            f"cannot place '{label}': its placement rectangles {boxes.tolist()} leave no room once shrunk by "
+            f"its keepout {keepout} (each side must be longer than 2 × keepout)"
+        )
+    return p
 
 
 def _shrink(rects: np.ndarray, keepout: float) -> np.ndarray:
@@ -59,21 +70,22 @@ def _areas(rects: np.ndarray) -> np.ndarray:
 
 
 def _draw(p: Placement, rng: np.random.Generator, n: int) -> np.ndarray:
-    rects = _shrink(p.rects, p.keepout)
-    areas = _areas(rects)
-    which = rng.choice(len(rects), size=n, p=areas / areas.sum()) if len(rects) > 1 else np.zeros(n, dtype=np.int64)
-    lo, hi = rects[which, :2], rects[which, 2:]
-    return lo + rng.random((n, 2)) * (hi - lo)
+    if len(p.rects) > 1:
+        which = rng.choice(len(p.rects), size=n, p=p.probs)
+        return p.lows[which] + rng.random((n, 2)) * p.spans[which]
+    return p.lows[0] + rng.random((n, 2)) * p.spans[0]
 
 
 def _first_fit(candidates: np.ndarray, keepout: float, placed: np.ndarray, keepouts: np.ndarray, margin: float) -> int:
-    """Index of the first candidate far enough from every placed object, or -1."""
+    """Index of the first candidate far enough from every placed object, or -1 (squared distances: no roots)."""
     if len(placed) == 0:
         return 0
-    dist = np.linalg.norm(candidates[:, None, :] - placed[None, :, :], axis=2)
-    ok = np.all(dist >= keepouts[None, :] + keepout + margin, axis=1)
-    hits = np.flatnonzero(ok)
-    return int(hits[0]) if len(hits) else -1
+    dx = candidates[:, 0:1] - placed[:, 0]
+    dy = candidates[:, 1:2] - placed[:, 1]
+    limit = keepouts + (keepout + margin)
+    ok = (dx * dx + dy * dy >= limit * limit).all(axis=1)
+    k = int(ok.argmax())
+    return k if ok[k] else -1
 
 
 def sample_layout(placements: Sequence[Placement], rng: np.random.Generator, margin: float = 0.0) -> np.ndarray:
