@@ -102,7 +102,9 @@ class Gremlins(Element):
 
     t is the simulated time, all gremlins in phase at 1 rad per simulated second (Safety Gym). The targets are
     set before every physics substep; the weld drags each box along, so it pushes (and is stopped by) what it
-    meets. Targets sit at the box's resting height, so gremlins slide on the floor instead of hovering.
+    meets. Targets sit at the box's resting height, so gremlins stand on the floor instead of hovering 0.1 above
+    it (the originals' defect). Contacts with the floor (the world body) are excluded: the weld carries the
+    box's weight, as it does in the originals, so the floor adds no friction and no contacts to solve.
     """
 
     order = 80
@@ -112,7 +114,7 @@ class Gremlins(Element):
         super().__init__(params)
         self.spawn = np.zeros((params.num, 2))
         self._target_ids = np.zeros(0, dtype=np.int64)  # mocap ids of the targets, by object
-        self._targets: slice | np.ndarray = self._target_ids  # the same, as a slice when contiguous
+        self._target_xy: np.ndarray | None = None  # a view of the targets' XY in the model data, when contiguous
 
     def _target_name(self, index: int) -> str:
         return f"{self.name}_target{index}"
@@ -129,7 +131,8 @@ class Gremlins(Element):
         targets = "".join(f'<body name="{self._target_name(i)}" mocap="true" pos="0 0 {z}"/>' for i in range(n))
         welds = "".join(f'<weld body1="{self._target_name(i)}" body2="{self.name}{i}" relpose="0 0 0 1 0 0 0" '
                         'solref="0.02 1.5"/>' for i in range(n))
-        return {"worldbody": targets, "equality": welds}
+        floor = "".join(f'<exclude body1="world" body2="{self.name}{i}"/>' for i in range(n))
+        return {"worldbody": targets, "equality": welds, "contact": floor}
 
     def bind(self, world: World) -> None:
         super().bind(world)
@@ -137,8 +140,9 @@ class Gremlins(Element):
         bodies = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, self._target_name(i)) for i in range(self.params.num)]
         ids = model.body_mocapid[bodies].astype(np.int64)
         self._target_ids = ids
-        contiguous = len(ids) > 0 and np.array_equal(ids, np.arange(ids[0], ids[0] + len(ids)))
-        self._targets = slice(int(ids[0]), int(ids[0]) + len(ids)) if contiguous else ids  # a slice writes faster
+        self._data = world.data
+        if len(ids) and np.array_equal(ids, np.arange(ids[0], ids[0] + len(ids))):
+            self._target_xy = world.data.mocap_pos[ids[0] : ids[0] + len(ids), :2]  # written in place every substep
 
     def place(self, world: World, xy: np.ndarray, yaw: np.ndarray, indices: np.ndarray | None = None) -> None:
         """Spawn objects at ``xy`` and put them (and their targets) where the circle is at the current time."""
@@ -153,9 +157,12 @@ class Gremlins(Element):
         world.data.mocap_quat[self._target_ids[idx]] = quat
 
     def before_substep(self, world: World) -> None:
-        t = world.data.time
-        offset = (self.params.travel * math.sin(t), self.params.travel * math.cos(t))
-        world.data.mocap_pos[self._targets, :2] = self.spawn + offset
+        t, travel = self._data.time, self.params.travel
+        offset = (travel * math.sin(t), travel * math.cos(t))
+        if self._target_xy is not None:
+            np.add(self.spawn, offset, out=self._target_xy)
+        else:
+            world.data.mocap_pos[self._target_ids, :2] = self.spawn + offset
 
     def layout_positions(self, world: World) -> np.ndarray:
         """The spawn points (the centres of the circles the keepouts hold)."""
