@@ -160,12 +160,19 @@ def resolve_scene(config: Mapping[str, Any], registry: Registry | None = None) -
             raise ParameterError(f"unknown scene key '{key}'; {choices_hint(str(key), valid_keys)}")
     settings_values = {k: full[k] for k in _SETTINGS_KEYS if k in full}
     settings = validate_params(SceneSettings, settings_values, "the scene settings")
-    if len(settings.extents) != 4 or settings.extents[0] >= settings.extents[2] or settings.extents[1] >= settings.extents[3]:
-        raise ParameterError(f"extents must be [xmin, ymin, xmax, ymax] with min < max, got {list(settings.extents)}")
+    _check_rects("extents", [settings.extents])
+    if settings.lidar_bins < 1 or settings.lidar_max_dist <= 0:
+        raise ParameterError(f"lidar_bins must be ≥ 1 and lidar_max_dist > 0, got {settings.lidar_bins} and {settings.lidar_max_dist}")
+    _check_points("robot_location", [settings.robot_location] if settings.robot_location is not None else [])
+    _check_rects("robot_placements", settings.robot_placements or [])
     elements = {}
     for name in element_names:
         if name in full and full[name] is not None:
             params = build_params(registry.get("hazards", name), full[name])
+            if params.num < 0 or params.keepout < 0:
+                raise ParameterError(f"{name}: num and keepout must be ≥ 0, got {params.num} and {params.keepout}")
+            _check_points(f"{name}.locations", params.locations or [])
+            _check_rects(f"{name}.placements", params.placements or [])
             if params.num > 0:
                 elements[name] = params
     costs = []
@@ -185,6 +192,20 @@ def resolve_scene(config: Mapping[str, Any], registry: Registry | None = None) -
         settings=settings,
         raw=full,
     )
+
+
+def _check_rects(key: str, rects: list) -> None:
+    """Each of ``rects`` must be ``[xmin, ymin, xmax, ymax]`` with min < max."""
+    for rect in rects:
+        if len(rect) != 4 or rect[0] >= rect[2] or rect[1] >= rect[3]:
+            raise ParameterError(f"{key} must be [xmin, ymin, xmax, ymax] with min < max, got {list(rect)}")
+
+
+def _check_points(key: str, points: list) -> None:
+    """Each of ``points`` must be ``[x, y]``."""
+    for point in points:
+        if len(point) != 2:
+            raise ParameterError(f"{key} must be [x, y] positions, got {list(point)}")
 
 
 def scene_config(robot: str | None = None, task: str | None = None, level: int | None = None,
