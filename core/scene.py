@@ -219,7 +219,7 @@ def scene_config(robot: str | None = None, task: str | None = None, level: int |
     :param overrides: scene keys (see the module docstring).
     :return: the validated :class:`Scene`.
     """
-    config: dict[str, Any] = load_scene_file(scene_file) if scene_file else {}
+    config: dict[str, Any] = merge_scene({}, load_scene_file(scene_file)) if scene_file else {}  # checks its costs
     given = {"robot": robot, "task": task, "level": level}
     config = merge_scene(config, {k: v for k, v in given.items() if v is not None})
     config = merge_scene(config, overrides)
