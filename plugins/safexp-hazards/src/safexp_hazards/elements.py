@@ -115,6 +115,7 @@ class Gremlins(Element):
         self.spawn = np.zeros((params.num, 2))
         self._target_ids = np.zeros(0, dtype=np.int64)  # mocap ids of the targets, by object
         self._target_xy: np.ndarray | None = None  # a view of the targets' XY in the model data, when contiguous
+        self._offset = np.zeros(2)  # travel · (sin t, cos t), rewritten every substep
 
     def _target_name(self, index: int) -> str:
         return f"{self.name}_target{index}"
@@ -157,8 +158,9 @@ class Gremlins(Element):
         world.data.mocap_quat[self._target_ids[idx]] = quat
 
     def before_substep(self, world: World) -> None:
-        t, travel = self._data.time, self.params.travel
-        offset = (travel * math.sin(t), travel * math.cos(t))
+        t, travel, offset = self._data.time, self.params.travel, self._offset
+        offset[0] = travel * math.sin(t)
+        offset[1] = travel * math.cos(t)
         if self._target_xy is not None:
             np.add(self.spawn, offset, out=self._target_xy)
         else:
@@ -193,6 +195,8 @@ class Buttons(Element):
         self.goal_index = -1
         self.timer = 0
         self._button_of_geom = np.zeros(0, dtype=np.int64)
+        self._touched_in: np.ndarray | None = None  # the contacts the last touched() answer was computed from
+        self._touched = np.zeros(0, dtype=np.int64)
 
     def body_xml(self, index: int) -> str:
         s = self.params.size
@@ -205,14 +209,17 @@ class Buttons(Element):
         self._button_of_geom = button_of_body[world.model.geom_bodyid]
 
     def touched(self, world: World) -> np.ndarray:
-        """The index of the button in each contact between a robot geom and a button after the last step."""
+        """The index of the button in each contact between a robot geom and a button after the last step.
+
+        Computed once per step (the cost and the task both ask).
+        """
         pairs = world.contacts()
-        if len(pairs) == 0:
-            return np.zeros(0, dtype=np.int64)
-        a, b = pairs[:, 0], pairs[:, 1]
-        robot = world.robot_geom_mask
-        which = np.where(robot[a], self._button_of_geom[b], np.where(robot[b], self._button_of_geom[a], -1))
-        return which[which >= 0]
+        if pairs is not self._touched_in:
+            a, b = pairs[:, 0], pairs[:, 1]
+            robot = world.robot_geom_mask
+            which = np.where(robot[a], self._button_of_geom[b], np.where(robot[b], self._button_of_geom[a], -1))
+            self._touched_in, self._touched = pairs, which[which >= 0]
+        return self._touched
 
 
 @dataclass
