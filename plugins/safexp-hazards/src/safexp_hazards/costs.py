@@ -23,10 +23,15 @@ class HazardCost(CostTerm):
 
     def bind(self, world: World) -> None:
         self.hazards = self.element(world, self.params.element)
+        self._size = self.hazards.params.size
 
     def __call__(self, world: World) -> float:
-        depth = self.hazards.params.size - world.planar_distance(self.hazards.positions(world))
-        return self.params.cost * float(depth[depth >= 0].sum())
+        offset = self.hazards.positions(world)[:, :2] - world.robot_pos[:2]
+        squared = np.einsum("ij,ij->i", offset, offset)
+        inside = squared <= self._size * self._size
+        if not inside.any():  # the common case: no square roots
+            return 0.0
+        return self.params.cost * float((self._size - np.sqrt(squared[inside])).sum())
 
 
 @dataclass
