@@ -3,7 +3,9 @@
 For each env: steps/s of ``step`` alone (uniform random actions, no resets), steps/s including a reset every
 1000 steps, mean reset time, and the physics ceiling — ``frame_skip`` × ``mj_step`` + one ``mj_forward`` per
 env step on the env's own model and data — with the ratio env / ceiling. The two are timed in interleaved
-rounds so that machine noise hits both alike.
+rounds so that machine noise hits both alike. Moving obstacles (gremlins) are part of the physics: the ceiling
+sets their targets before each substep as the env does (Safety Gym's step), else it would time a scene whose
+gremlins stand still and whose welds cost the solver nothing.
 
     python benchmarks/env_speed.py                     # every suite env (all 27 with the first-party plugins)
     python benchmarks/env_speed.py PointGoal1 CarGoal1 --steps 5000
@@ -28,7 +30,9 @@ from safexp.registry.catalogue import suite_envs
 def time_env(env_id: str, steps: int, rounds: int) -> dict[str, float]:
     env = gymnasium.make(env_id)
     inner = env.unwrapped
-    model, data = inner.world.model, inner.world.data
+    world = inner.world
+    model, data = world.model, world.data
+    substep_hooks = [element.before_substep for element in inner._substep_elements]
     rng = np.random.default_rng(0)
     actions = rng.uniform(-1, 1, size=(steps, *env.action_space.shape)).astype(np.float32)
     env.reset(seed=0)
@@ -44,6 +48,8 @@ def time_env(env_id: str, steps: int, rounds: int) -> dict[str, float]:
         for a in actions:
             data.ctrl[:] = a
             for _ in range(inner.frame_skip):
+                for hook in substep_hooks:
+                    hook(world)
                 mujoco.mj_step(model, data)
             mujoco.mj_forward(model, data)
         ceiling_time += time.perf_counter() - start
