@@ -132,3 +132,20 @@ def test_random_policy_is_charged_at_levels_1_and_2(name):
                 assert any(info[f"cost_{term.name}"] > 0 for term in env.unwrapped.costs.terms)
                 return
     pytest.fail(f"{name}: 80 random episodes without cost")
+
+
+def trajectory(name: str, seed: int, steps: int = 150) -> np.ndarray:
+    env = gymnasium.make(f"safexp/{name}-v0", cost_indicator=False)
+    obs, _ = env.reset(seed=seed)
+    actions = np.random.default_rng(5).uniform(-1, 1, (steps, *env.action_space.shape))
+    rows = [obs]
+    for a in actions:
+        obs, reward, _, _, info = env.step(a)
+        rows.append(np.concatenate([obs, [reward, info["cost"]]]))
+    return np.concatenate(rows)
+
+
+@pytest.mark.parametrize("name", ["PointButton2", "CarPush2"])
+def test_same_seed_same_trajectory_with_gremlins_buttons_and_the_box(name):
+    assert np.array_equal(trajectory(name, 4), trajectory(name, 4))
+    assert not np.array_equal(trajectory(name, 4), trajectory(name, 5))
