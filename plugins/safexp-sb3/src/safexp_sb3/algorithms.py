@@ -102,9 +102,11 @@ class CostParams(CostLimitParams):
     :param cost_critic_lr: Adam step size of the cost critic.
     :param cost_critic_net_arch: hidden layer sizes of the cost critic (its own network, one output per
         constraint).
-    :param cost_critic_epochs: passes over the rollout per cost-critic update (``None``: as the reward critic,
-        ``n_epochs`` or ``n_critic_updates``).
-    :param cost_critic_batch_size: minibatch size of the cost-critic update (``None``: ``batch_size``).
+    :param cost_critic_epochs: ``None``: the cost critic steps on every minibatch the reward critic steps on, in
+        the same loop (``n_epochs`` or ``n_critic_updates`` passes, ending early with PPO's KL stop, as OmniSafe
+        does); a number: its own schedule of that many passes after the update.
+    :param cost_critic_batch_size: ``None``: as the reward critic (``batch_size``); a number: its own schedule
+        with minibatches of that size.
     """
 
     cost_gamma: float = 0.99

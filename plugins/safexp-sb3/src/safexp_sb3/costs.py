@@ -105,6 +105,22 @@ def read_step_costs(info: Mapping[str, Any], names: Sequence[str]) -> np.ndarray
                                f"{choices_hint(str(exc.args[0]), costs)}") from None
 
 
+def read_costs(infos: Sequence[Mapping[str, Any]], names: Sequence[str]) -> np.ndarray:
+    """The per-constraint costs of one vectorised step, read in one pass over the infos.
+
+    :param infos: the step infos, one per env.
+    :param names: the constraint names (as for :func:`read_step_costs`).
+    :return: a float64 array of shape ``(len(infos), len(names))``.
+    :raises MissingCostError: when an info lacks a cost (the message of :func:`read_step_costs`).
+    """
+    try:
+        if tuple(names) == (SINGLE_CONSTRAINT,):
+            return np.array([[info["cost"]] for info in infos], dtype=np.float64)
+        return np.array([[info["costs"][name] for name in names] for info in infos], dtype=np.float64)
+    except (KeyError, TypeError):  # a cost is missing: read_step_costs says which
+        return np.array([read_step_costs(info, names) for info in infos])
+
+
 class EpisodeCostMonitor:
     """Episode costs of every env of a ``VecEnv``, kept across automatic resets.
 
@@ -145,17 +161,13 @@ class EpisodeCostMonitor:
         :param dones: the ``done`` flags (episode ended and the env was reset), one per env.
         :return: the step's raw costs, shape ``(n_envs, n_constraints)``.
         """
-        step_costs = np.zeros((self.n_envs, len(self.constraint_names)))
-        for idx, info in enumerate(infos):
-            try:
-                step_costs[idx] = read_step_costs(info, self.constraint_names)
-            except MissingCostError:
-                if self.require_cost:
-                    raise
+        step_costs = self._read(infos)
         self.running += step_costs
         self.running_length += 1
         self.cumulative_cost += step_costs.sum(axis=0)
         self.steps += self.n_envs
+        if not dones.any():
+            return step_costs
         for idx in np.flatnonzero(dones):
             episode_cost = self.running[idx].copy()
             self.finished.append(episode_cost)
@@ -163,6 +175,21 @@ class EpisodeCostMonitor:
             self.recent_lengths.append(int(self.running_length[idx]))
             self.running[idx] = 0.0
             self.running_length[idx] = 0
+        return step_costs
+
+    def _read(self, infos: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """The step's costs, shape ``(n_envs, n_constraints)``; without ``require_cost``, missing ones are 0."""
+        try:
+            return read_costs(infos, self.constraint_names)
+        except MissingCostError:
+            if self.require_cost:
+                raise
+        step_costs = np.zeros((self.n_envs, len(self.constraint_names)))
+        for idx, info in enumerate(infos):
+            try:
+                step_costs[idx] = read_step_costs(info, self.constraint_names)
+            except MissingCostError:
+                pass  # a baseline on an env without costs: the step counts as cost-free
         return step_costs
 
     def cost_estimate(self) -> np.ndarray | None:

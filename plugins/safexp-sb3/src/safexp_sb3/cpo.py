@@ -164,8 +164,10 @@ class CPO(CostCriticMixin, TRPO):
     :param cost_gae_lambda: GAE λ of the cost advantages (OmniSafe 0.95, safety-starter-agents 0.97).
     :param cost_critic_lr: Adam step size of the cost critic (reference 1e-3).
     :param cost_critic_net_arch: hidden layers of the cost critic (default ``[64, 64]``).
-    :param cost_critic_epochs: passes over the rollout per cost-critic update (default: ``n_critic_updates``).
-    :param cost_critic_batch_size: minibatch size of the cost-critic update (default: ``batch_size``).
+    :param cost_critic_epochs: ``None`` (the default) trains the cost critic alongside the reward critic, on its
+        minibatches; a number gives it its own schedule of that many passes over the rollout.
+    :param cost_critic_batch_size: ``None`` (the default): as the reward critic; a number gives the cost critic
+        its own schedule with minibatches of that size.
     :param normalize_advantage: standardise the reward advantages over the rollout.
 
     Every other keyword argument is sb3-contrib ``TRPO``'s; ``target_kl`` is CPO's δ, ``cg_max_steps`` its CG
@@ -176,6 +178,8 @@ class CPO(CostCriticMixin, TRPO):
     ``train/value_loss``, ``train/cost_value_loss``, ``train/ep_cost_estimate``.
     """
 
+    reward_critic_passes = "n_critic_updates"
+
     def __init__(self, policy: Any, env: Any, cost_limit: float = 25.0, cost_gamma: float = 0.99,
                  cost_gae_lambda: float = 0.95, cost_critic_lr: float = 1e-3, cost_critic_net_arch: list[int] | None = None,
                  cost_critic_epochs: int | None = None, cost_critic_batch_size: int | None = None,
@@ -184,11 +188,8 @@ class CPO(CostCriticMixin, TRPO):
             raise ParameterError(f"CPO handles one constraint: cost_limit must be one number, got {cost_limit!r}; "
                                  "use a Lagrangian learner (ppo_lag, trpo_lag, pid_lag) for several constraints")
         self.cost_limit = float(cost_limit)
-        self._init_cost_critic_settings(
-            cost_gamma, cost_gae_lambda, cost_critic_lr, cost_critic_net_arch,
-            cost_critic_epochs or trpo_kwargs.get("n_critic_updates", 10),
-            cost_critic_batch_size or trpo_kwargs.get("batch_size", 128))
-        self.standardize_reward_advantage = normalize_advantage
+        self._init_cost_critic_settings(cost_gamma, cost_gae_lambda, cost_critic_lr, cost_critic_net_arch,
+                                        cost_critic_epochs, cost_critic_batch_size, normalize_advantage)
         super().__init__(policy, env, normalize_advantage=False, **trpo_kwargs)
 
     def _setup_model(self) -> None:
@@ -239,8 +240,7 @@ class CPO(CostCriticMixin, TRPO):
                 params, shapes, solution, data, actions, cost_advantages, old_distribution, loss.item(),
                 cost_surrogate.item(), c)
 
-        value_losses = self._train_reward_critic(params)
-        self._train_cost_critic()
+        value_losses = self._train_critics(partial(self._train_reward_critic, params))
         self._n_updates += 1
         for name in ("A", "B", "c", "q", "r", "s", "lambda_star", "nu_star", "case"):
             self.logger.record(f"train/cpo/{name}", float(getattr(solution, name)))

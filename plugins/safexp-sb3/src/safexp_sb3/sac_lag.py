@@ -39,7 +39,7 @@ from stable_baselines3.sac.policies import SACPolicy
 from safexp.errors import ParameterError
 from safexp.specs import AlgorithmSpec
 from safexp_sb3.cost_machinery import CostLimit, CostMonitoringMixin, LagrangeMultipliersMixin
-from safexp_sb3.costs import read_step_costs
+from safexp_sb3.costs import read_costs
 from safexp_sb3.multipliers import check_finite
 from safexp_sb3.params import (
     CostLimitParams,
@@ -107,7 +107,7 @@ class CostReplayBuffer(ReplayBuffer):
         infos: list[dict[str, Any]],
     ) -> None:
         """Store one vectorised step; the costs come from ``infos`` (one info per env)."""
-        self.costs[self.pos] = [read_step_costs(info, self.constraint_names) for info in infos]
+        self.costs[self.pos] = read_costs(infos, self.constraint_names)
         super().add(obs, next_obs, action, reward, done, infos)
 
     def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> CostReplayBufferSamples:

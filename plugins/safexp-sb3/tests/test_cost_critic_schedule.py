@@ -1,0 +1,60 @@
+"""How many steps the on-policy cost critic takes per update: by default one on every minibatch the reward
+critic steps on (ending with PPO's KL stop), or its own schedule when ``cost_critic_epochs`` or
+``cost_critic_batch_size`` is set. Counted from the Adam step counters of the real optimisers after one update
+(2 envs × 64 steps = 128 samples, minibatches of 32: 4 per pass)."""
+
+import pytest
+import torch as th
+from stable_baselines3.common.env_util import make_vec_env
+from tiny_env import HazardPointEnv
+
+from safexp.errors import ParameterError
+from safexp.registry import build_params, get_registry
+
+ONE_UPDATE = 128
+SMALL = {"n_steps": 64, "batch_size": 32, "net_arch": [16], "cost_limit": 1.0, "cost_critic_net_arch": [16]}
+
+
+def _trained_once(name: str, **overrides):
+    spec = get_registry().get("algorithms", name)
+    env = make_vec_env(HazardPointEnv, n_envs=2, seed=0)
+    model = spec.factory(env, build_params(spec, {**SMALL, **overrides}), seed=0)
+    model.learn(ONE_UPDATE)
+    return model
+
+
+def _adam_steps(optimizer: th.optim.Optimizer) -> int:
+    """Steps taken by an Adam optimiser (every parameter of these networks gets a gradient at every step)."""
+    counts = {int(state["step"]) for state in optimizer.state.values()}
+    assert len(counts) == 1
+    return counts.pop()
+
+
+@pytest.mark.parametrize(("name", "overrides", "expected"), [
+    ("ppo_lag", {"n_epochs": 3, "target_kl": None}, 3 * 4),
+    ("trpo_lag", {"n_critic_updates": 3}, 3 * 4),
+    ("cpo", {"n_critic_updates": 3}, 3 * 4),
+    ("ppo_lag", {"n_epochs": 3, "target_kl": None, "cost_critic_epochs": 5}, 5 * 4),
+    ("ppo_lag", {"n_epochs": 3, "target_kl": None, "cost_critic_batch_size": 64}, 3 * 2),
+    ("trpo_lag", {"n_critic_updates": 3, "cost_critic_epochs": 2, "cost_critic_batch_size": 128}, 2 * 1),
+], ids=["ppo-alongside", "trpo-alongside", "cpo-alongside", "own-epochs", "own-batch-size", "trpo-own-schedule"])
+def test_cost_critic_steps_per_update(name, overrides, expected):
+    model = _trained_once(name, **overrides)
+    assert _adam_steps(model.cost_critic.optimizer) == expected
+    assert "train/cost_value_loss" in model.logger.name_to_value
+
+
+def test_alongside_ppo_the_cost_critic_stops_with_the_kl_limit():
+    """A KL limit this small stops PPO at its second minibatch: the policy and reward critic stepped once, and so
+    did the cost critic."""
+    model = _trained_once("ppo_lag", n_epochs=3, target_kl=1e-9)
+    reward_steps = _adam_steps(model.policy.optimizer)
+    assert reward_steps < 3 * 4
+    assert _adam_steps(model.cost_critic.optimizer) == reward_steps
+
+
+def test_cost_critic_settings_below_one_are_named_errors():
+    spec = get_registry().get("algorithms", "ppo_lag")
+    env = make_vec_env(HazardPointEnv, n_envs=1, seed=0)
+    with pytest.raises(ParameterError, match="cost_critic_epochs must be >= 1"):
+        spec.factory(env, build_params(spec, {**SMALL, "cost_critic_epochs": 0}), seed=0)
