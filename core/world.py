@@ -10,6 +10,7 @@ import numpy as np
 from safexp.element import Element
 from safexp.errors import ParameterError
 from safexp.layout import Placement, placement, resample, sample_layout
+from safexp.lidar import robot_frame_xy
 from safexp.task import Task
 
 
@@ -32,6 +33,9 @@ class World:
         self.rng = np.random.default_rng()
         self.robot_body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "robot")
         self.robot_geom_mask = model.body_rootid[model.geom_bodyid] == self.robot_body
+        # Views into the MjData buffers (they never move), so reading the robot's pose costs no lookups.
+        self._robot_pos = self.data.xpos[self.robot_body]
+        self._robot_mat = self.data.xmat[self.robot_body].reshape(3, 3)
         self.lidar_hidden: set[str] = set()
         self._contacts: np.ndarray | None = None
         self._velocity = np.zeros(6)
@@ -85,13 +89,13 @@ class World:
 
     @property
     def robot_pos(self) -> np.ndarray:
-        """The robot's centre (3,) in world coordinates."""
-        return self.data.xpos[self.robot_body]
+        """The robot's centre (3,) in world coordinates (a view of ``data.xpos``: it follows the simulation)."""
+        return self._robot_pos
 
     @property
     def robot_mat(self) -> np.ndarray:
-        """The robot's orientation as a 3×3 rotation matrix (columns: the robot's axes in the world)."""
-        return self.data.xmat[self.robot_body].reshape(3, 3)
+        """The robot's orientation as a 3×3 rotation matrix (columns: the robot's axes in the world; a view)."""
+        return self._robot_mat
 
     def robot_velocity(self) -> np.ndarray:
         """The linear velocity (3,) of the robot's centre in world coordinates."""
@@ -100,12 +104,11 @@ class World:
 
     def ego_xy(self, points: np.ndarray) -> np.ndarray:
         """World points (N, 2 or 3), taken on the floor (z = 0), as XY in the robot's frame."""
-        mat = self.robot_mat
-        return points[:, :2] @ mat[:2, :2] - self.robot_pos @ mat[:, :2]
+        return robot_frame_xy(points, self._robot_pos, self._robot_mat)
 
     def planar_distance(self, points: np.ndarray) -> np.ndarray:
         """XY distances (N,) from the robot's centre to world points (N, 2 or 3)."""
-        offset = points[:, :2] - self.robot_pos[:2]
+        offset = points[:, :2] - self._robot_pos[:2]
         return np.sqrt(np.einsum("ij,ij->i", offset, offset))
 
     # -- contacts ------------------------------------------------------------------------------------------

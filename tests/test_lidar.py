@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import mujoco
 import numpy as np
 import pytest
 
@@ -121,7 +122,7 @@ def test_no_objects_read_zero():
 
 @pytest.mark.parametrize("num_bins", [1, 2, 3, 16, 32])
 @pytest.mark.parametrize("alias", [True, False])
-@pytest.mark.parametrize("num_objects", [1, 3, 25])
+@pytest.mark.parametrize("num_objects", [1, 3, 25])  # one by one up to 24 objects, vectorised above
 def test_random_scenes_match_the_per_object_formula(num_bins, alias, num_objects):
     rng = np.random.default_rng(num_bins * 100 + num_objects)
     for _ in range(20):
@@ -132,3 +133,24 @@ def test_random_scenes_match_the_per_object_formula(num_bins, alias, num_objects
         np.testing.assert_allclose(lidar(objects), reference(objects, group_of, 3, num_bins, 3.5, alias), atol=1e-12)
         np.testing.assert_allclose(lidar(objects, visible),
                                    reference(objects, group_of, 3, num_bins, 3.5, alias, visible), atol=1e-12)
+
+
+@pytest.mark.parametrize("num_objects", [3, 30])  # a few objects go one by one, many in one vectorised pass
+def test_around_a_tilted_robot_reads_the_objects_on_the_floor_in_its_frame(num_objects):
+    rng = np.random.default_rng(num_objects)
+    group_of = rng.integers(0, 2, size=num_objects)
+    lidar = Lidar(group_of, 2, BINS, 3.0, alias=True)
+    for _ in range(10):
+        points = rng.uniform(-3, 3, size=(num_objects, 3))
+        robot = rng.uniform(-1, 1, size=3)
+        axis, angle = rng.normal(size=3), rng.uniform(0, 2 * math.pi)
+        quat = np.concatenate([[math.cos(angle / 2)], math.sin(angle / 2) * axis / np.linalg.norm(axis)])
+        mat = np.zeros(9)
+        mujoco.mju_quat2Mat(mat, quat)
+        mat = mat.reshape(3, 3)
+        floor = np.column_stack([points[:, :2], np.zeros(num_objects)])
+        ego = ((floor - robot) @ mat)[:, :2]  # world → robot frame: Rᵀ (p − r)
+        visible = rng.random(num_objects) < 0.7
+        np.testing.assert_allclose(lidar.around(points, robot, mat), reference(ego, group_of, 2), atol=1e-12)
+        np.testing.assert_allclose(lidar.around(points, robot, mat, visible),
+                                   reference(ego, group_of, 2, visible=visible), atol=1e-12)
