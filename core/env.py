@@ -32,6 +32,12 @@ class ActionError(SafexpError, ValueError):
     """An action of the wrong shape or with non-finite values."""
 
 
+def all_finite(values: np.ndarray) -> bool:
+    """Whether a float vector holds no NaN or infinity: one dot product, checked element-wise only when it is not
+    finite (it also overflows for entries above ~1e154)."""
+    return math.isfinite(values.dot(values)) or bool(np.all(np.isfinite(values)))
+
+
 class SafetyEnv(gymnasium.Env):
     """A robot, a task, scene elements and cost terms in one compiled MuJoCo model.
 
@@ -88,6 +94,10 @@ class SafetyEnv(gymnasium.Env):
         ctrl = model.actuator_ctrlrange.astype(np.float32)
         self.action_space = gymnasium.spaces.Box(ctrl[:, 0], ctrl[:, 1], dtype=np.float32)
         self._ctrl_low, self._ctrl_high = model.actuator_ctrlrange[:, 0], model.actuator_ctrlrange[:, 1]
+        self._action_shape = self.action_space.shape
+        # Views into the MuJoCo structs, resolved once (each attribute lookup on them builds a new wrapper).
+        self._model, self._data, self._opt = model, self.world.data, model.opt
+        self._ctrl, self._qvel = self.world.data.ctrl, self.world.data.qvel
         self._action_noise = settings.action_noise
         self._substep_elements = [e for e in elements.values() if type(e).before_substep is not Element.before_substep]
         self._light_site = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, COST_LIGHT)
@@ -114,38 +124,39 @@ class SafetyEnv(gymnasium.Env):
         return self._observe(), info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
-        world, model, data = self.world, self.world.model, self.world.data
+        world, data, task = self.world, self._data, self.task
         ctrl = self._check_action(action)
         if self._action_noise > 0:
             ctrl = ctrl + self.np_random.normal(0.0, self._action_noise, size=ctrl.shape)
-        np.minimum(np.maximum(ctrl, self._ctrl_low), self._ctrl_high, out=data.ctrl)
-        expected_time = data.time + self.frame_skip * model.opt.timestep * 0.5
+        np.maximum(ctrl, self._ctrl_low, out=self._ctrl)
+        np.minimum(self._ctrl, self._ctrl_high, out=self._ctrl)
+        expected_time = data.time + self.frame_skip * self._opt.timestep * 0.5
         if self._substep_elements:
             for _ in range(self.frame_skip):
                 for element in self._substep_elements:
                     element.before_substep(world)
-                mujoco.mj_step(model, data)
+                mujoco.mj_step(self._model, data)
         else:
-            mujoco.mj_step(model, data, nstep=self.frame_skip)
-        mujoco.mj_forward(model, data)
+            mujoco.mj_step(self._model, data, nstep=self.frame_skip)
+        mujoco.mj_forward(self._model, data)
         world.after_physics()
         # MuJoCo resets the data (time included) when it detects divergence; without auto-reset, NaNs remain.
-        if data.time < expected_time or not math.isfinite(data.qvel.sum()):
+        if data.time < expected_time or not all_finite(self._qvel):
             info = self.costs.zero()
             info.update(goal_met=False, cost_exception=1.0)
             self._last_cost = 0.0
             obs = np.nan_to_num(self._observe(), nan=0.0, posinf=0.0, neginf=0.0)
             return obs, EXCEPTION_REWARD, False, True, info
-        clip = self.task.reward_clip
-        reward = min(max(float(self.task.reward(world)), -clip), clip)
+        clip = task.reward_clip
+        reward = min(max(float(task.reward(world)), -clip), clip)
         info = self.costs.evaluate(world)
         self._last_cost = info["cost"]
-        self.task.tick(world)
+        task.tick(world)
         truncated = False
-        info["goal_met"] = self.task.goal_met(world)
-        if info["goal_met"]:
-            reward += self.task.reward_goal
-            if not self.task.on_goal_met(world):
+        info["goal_met"] = goal_met = task.goal_met(world)
+        if goal_met:
+            reward += task.reward_goal
+            if not task.on_goal_met(world):
                 truncated = True  # no room for a new goal: the episode ends, not as a terminal state
         return self._observe(), reward, False, truncated, info
 
@@ -153,10 +164,10 @@ class SafetyEnv(gymnasium.Env):
         try:
             ctrl = np.asarray(action, dtype=np.float64)
         except (TypeError, ValueError):
-            raise ActionError(f"action must be an array of {self.action_space.shape[0]} numbers, got {action!r}") from None
-        if ctrl.shape != self.action_space.shape:
-            raise ActionError(f"action must have shape {self.action_space.shape} for robot '{self.scene.robot}', got shape {ctrl.shape}")
-        if not math.isfinite(ctrl.sum()) and not np.all(np.isfinite(ctrl)):
+            raise ActionError(f"action must be an array of {self._action_shape[0]} numbers, got {action!r}") from None
+        if ctrl.shape != self._action_shape:
+            raise ActionError(f"action must have shape {self._action_shape} for robot '{self.scene.robot}', got shape {ctrl.shape}")
+        if not all_finite(ctrl):
             raise ActionError(f"action has non-finite values: {ctrl.tolist()}")
         return ctrl
 
