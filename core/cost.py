@@ -59,20 +59,22 @@ class CostMonitor:
         self.terms = terms
         self.indicator = indicator
         self.constraint_names: tuple[str, ...] = tuple(dict.fromkeys(t.constraint for t in terms)) or (DEFAULT_CONSTRAINT,)
-        self._group = [self.constraint_names.index(t.constraint) for t in terms]
         self._keys = [f"cost_{t.name}" for t in terms]
+        self._entries = [(t, key, self.constraint_names.index(t.constraint)) for t, key in zip(terms, self._keys)]
 
     def evaluate(self, world: World) -> dict[str, object]:
-        raw = [float(term(world)) for term in self.terms]
+        info: dict[str, object] = {}
         per_constraint = [0.0] * len(self.constraint_names)
-        for group, value in zip(self._group, raw):
+        total = 0.0
+        indicator = self.indicator
+        for term, key, group in self._entries:
+            value = float(term(world))
             per_constraint[group] += value
-        total = sum(raw)
-        if self.indicator:
-            raw = [float(v > 0) for v in raw]
+            total += value
+            info[key] = float(value > 0) if indicator else value
+        if indicator:
             per_constraint = [float(v > 0) for v in per_constraint]
             total = float(total > 0)
-        info: dict[str, object] = dict(zip(self._keys, raw))
         info["costs"] = dict(zip(self.constraint_names, per_constraint))
         info["cost"] = total
         return info
