@@ -26,11 +26,17 @@ class HazardCost(CostTerm):
         self._size = self.hazards.params.size
 
     def __call__(self, world: World) -> float:
-        offset = self.hazards.positions(world)[:, :2] - world.robot_pos[:2]
-        squared = np.einsum("ij,ij->i", offset, offset)
-        inside = squared <= self._size * self._size
-        if not inside.any():  # the common case: no square roots
+        size_squared = self._size * self._size
+        positions = self.hazards.positions(world)
+        rx, ry, _ = world.robot_pos.tolist()
+        for x, y, _ in positions.tolist():  # the usual step (in no hazard) on floats: a few numpy calls cost more
+            if (x - rx) * (x - rx) + (y - ry) * (y - ry) <= size_squared:
+                break
+        else:
             return 0.0
+        offset = positions[:, :2] - world.robot_pos[:2]
+        squared = np.einsum("ij,ij->i", offset, offset)
+        inside = squared <= size_squared
         return self.params.cost * float((self._size - np.sqrt(squared[inside])).sum())
 
 

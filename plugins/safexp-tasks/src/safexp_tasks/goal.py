@@ -65,12 +65,17 @@ class GoalTask(Task):
     def elements(self) -> dict[str, Element]:
         return {"goal": self.goal}
 
+    def bind(self, world: World) -> None:
+        # Views of the goal's and the robot's positions in data.xpos: they follow the simulation, no lookups.
+        self._goal_pos, self._robot_pos = world.data.xpos[self.goal.body_ids[0]], world.robot_pos
+
     def goal_position(self, world: World) -> np.ndarray:
         return self.goal.positions(world)[0]
 
     def _dist(self, world: World) -> float:
-        goal, robot = self.goal_position(world), world.robot_pos
-        return math.hypot(goal[0] - robot[0], goal[1] - robot[1])
+        gx, gy, _ = self._goal_pos.tolist()
+        rx, ry, _ = self._robot_pos.tolist()
+        return math.hypot(gx - rx, gy - ry)
 
     def reset(self, world: World) -> None:
         self._last_dist = self._dist(world)
