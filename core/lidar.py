@@ -19,6 +19,7 @@ import numpy as np
 
 SCALAR_MAX_OBJECTS = 24
 TAU = 2 * math.pi
+IDENTITY_FRAME = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)  # robot-frame points given as they are (see Lidar._scalar_pass)
 
 
 class Lidar:
@@ -53,8 +54,7 @@ class Lidar:
         """
         out = self._cleared(out)
         if self._scalar:
-            xs, ys = ego_xy[:, :2].T.tolist()
-            self._scalar_pass(xs, ys, visible, out)
+            self._scalar_pass(ego_xy, IDENTITY_FRAME, visible, out)
         elif len(ego_xy):
             self._vector_pass(ego_xy, visible, out)
         return out
@@ -64,14 +64,11 @@ class Lidar:
         """Readings for objects at world ``points`` (N, 2 or 3), taken on the floor, around a robot at ``robot_pos``
         (3,) with rotation ``robot_mat`` (3, 3) — :meth:`__call__` of :func:`robot_frame_xy` of the points."""
         out = self._cleared(out)
-        if self._scalar:  # the frame change on floats too: x = px·m00 + py·m10 − robot·m[:, 0], y likewise
+        if self._scalar:  # x = px·m00 + py·m10 − robot·m[:, 0], y = px·m01 + py·m11 − robot·m[:, 1]
             (m00, m01, _), (m10, m11, _), (m20, m21, _) = robot_mat.tolist()
             rx, ry, rz = robot_pos.tolist()
-            ox, oy = rx * m00 + ry * m10 + rz * m20, rx * m01 + ry * m11 + rz * m21
-            pxs, pys = points[:, :2].T.tolist()
-            xs = [px * m00 + py * m10 - ox for px, py in zip(pxs, pys)]
-            ys = [px * m01 + py * m11 - oy for px, py in zip(pxs, pys)]
-            self._scalar_pass(xs, ys, visible, out)
+            frame = (m00, m01, m10, m11, rx * m00 + ry * m10 + rz * m20, rx * m01 + ry * m11 + rz * m21)
+            self._scalar_pass(points, frame, visible, out)
         elif len(points):
             self._vector_pass(robot_frame_xy(points, robot_pos, robot_mat), visible, out)
         return out
@@ -82,14 +79,22 @@ class Lidar:
         out.fill(0.0)
         return out
 
-    def _scalar_pass(self, xs: list[float], ys: list[float], visible: np.ndarray | None, out: np.ndarray) -> None:
-        """The formula object by object on Python floats (robot-frame ``xs``, ``ys``); ``out`` is zero on entry."""
+    def _scalar_pass(self, points: np.ndarray, frame: tuple[float, ...], visible: np.ndarray | None,
+                     out: np.ndarray) -> None:
+        """The formula object by object on Python floats; ``out`` is zero on entry.
+
+        :param points: the objects' XY (N, 2 or more columns) in the frame that ``frame`` maps to the robot's:
+            (m00, m01, m10, m11, ox, oy) with robot-frame x = px·m00 + py·m10 − ox, y = px·m01 + py·m11 − oy.
+        """
+        m00, m01, m10, m11, ox, oy = frame
         last, max_dist, bins_per_radian = self.num_bins - 1, self.max_dist, self.bins_per_radian
         hypot, atan2 = math.hypot, math.atan2
         following, preceding = self._following, self._preceding
         best = [0.0] * len(out)  # what ``out`` holds, as floats (reading numpy scalars back is slow)
+        pxs, pys = points[:, :2].T.tolist()
         shown = visible.tolist() if visible is not None else self._all_shown
-        for x, y, base, seen in zip(xs, ys, self._bases, shown):
+        for px, py, base, seen in zip(pxs, pys, self._bases, shown):
+            x, y = px * m00 + py * m10 - ox, px * m01 + py * m11 - oy
             distance = hypot(x, y)
             if not distance < max_dist or not seen:  # reads 0 (or NaN after a physics failure): changes no bin
                 continue
