@@ -17,7 +17,7 @@ import mujoco
 import numpy as np
 
 from safexp.lidar import Lidar
-from safexp.world import World
+from safexp.world import World, rows_index
 
 
 class ObservationBuilder:
@@ -69,7 +69,7 @@ class ObservationBuilder:
         group_of = np.concatenate([np.full(e.params.num, g) for g, e in enumerate(elements)]) if observed else np.zeros(0)
         self._group_of = group_of.astype(np.int64)
         self._lidar_bodies = np.concatenate([e.body_ids for e in elements]).astype(np.int64) if observed else np.zeros(0, dtype=np.int64)
-        self._lidar_rows = contiguous(self._lidar_bodies)
+        self._lidar_rows = rows_index(self._lidar_bodies)
         ends = np.cumsum([e.params.num for e in elements], dtype=np.int64)
         self._objects_of = {name: slice(int(end) - e.params.num, int(end)) for name, e, end in zip(observed, elements, ends)}
         self.lidar = Lidar(self._group_of, len(observed), lidar_bins, lidar_max_dist, lidar_alias)
@@ -107,9 +107,3 @@ class ObservationBuilder:
             visible[self._objects_of[name]] = False
         return visible
 
-
-def contiguous(ids: np.ndarray) -> slice | np.ndarray:
-    """``ids`` as a slice when they are consecutive (indexing with it gives a view, not a copy), else as is."""
-    if len(ids) and np.array_equal(ids, np.arange(ids[0], ids[0] + len(ids))):
-        return slice(int(ids[0]), int(ids[0]) + len(ids))
-    return ids

@@ -167,3 +167,11 @@ class World:
         element.place(self, xy[None, :], yaw, np.array([index]))
         mujoco.mj_kinematics(self.model, self.data)  # positions read this step see the move
         return True
+
+
+def rows_index(ids: np.ndarray) -> slice | np.ndarray:
+    """An index for the rows ``ids`` of a per-body array (``data.xpos``, say): a slice when the ids are consecutive
+    (indexing then gives a view, no gather), else the ids."""
+    if len(ids) and np.array_equal(ids, np.arange(ids[0], ids[0] + len(ids))):
+        return slice(int(ids[0]), int(ids[0]) + len(ids))
+    return ids
