@@ -32,7 +32,6 @@ class Lidar:
         self.num_bins = num_bins
         self.bins_per_radian = num_bins / TAU
         self.max_dist = max_dist
-        self.alias = alias
         self._scalar = len(group_of) <= SCALAR_MAX_OBJECTS
         self._bases = [int(g) * num_bins for g in group_of]
         self._all_shown = [True] * len(group_of)
