@@ -13,8 +13,7 @@ $(STAMP): scripts/setup.sh pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	touch $@
 
 run: setup
-	$(BIN)/safexp plugins
-	$(BIN)/safexp list envs
+	$(BIN)/safexp demo
 
 test: setup
 	$(BIN)/python -m pytest -q
