@@ -64,3 +64,14 @@ __all__ = [
 from safexp.registry.catalogue import register_envs as _register_envs  # noqa: E402  (plugins import safexp)
 
 _register_envs()
+
+_LAZY = {"train": "safexp.training", "resume": "safexp.training", "evaluate": "safexp.evaluation"}
+
+
+def __getattr__(name: str) -> Any:
+    """``safexp.train``, ``safexp.resume`` and ``safexp.evaluate``, imported on first use (they load torch)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'safexp' has no attribute '{name}'")

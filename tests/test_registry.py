@@ -152,3 +152,13 @@ def test_contributing_documents_every_hook():
     guide = (Path(__file__).parents[1] / "CONTRIBUTING.md").read_text()
     for name in (n for n in dir(hookspecs) if n.startswith("safexp_")):
         assert f"`{name}(" in guide, f"CONTRIBUTING.md's hook reference misses {name}"
+
+
+def test_python_api_mirrors_the_command_line():
+    import safexp
+    from safexp.evaluation import evaluate
+    from safexp.training import resume, train
+
+    assert (safexp.train, safexp.resume, safexp.evaluate) == (train, resume, evaluate)
+    with pytest.raises(AttributeError, match="no attribute 'trian'"):
+        safexp.trian
