@@ -176,12 +176,15 @@ def _train_until_sigint(command: list[str], after_steps: int) -> subprocess.Comp
     proc = subprocess.Popen([sys.executable, "-m", "safexp.cli", *command], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     lines: list[str] = []
+    sent = False
 
     def watch() -> None:
+        nonlocal sent
         for line in proc.stderr:
             lines.append(line)
-            if "steps/s" in line and int(line.split("]")[1].split("/")[0].replace(",", "")) >= after_steps:
-                proc.send_signal(signal.SIGINT)
+            if not sent and "steps/s" in line and int(line.split("]")[1].split("/")[0].replace(",", "")) >= after_steps:
+                proc.send_signal(signal.SIGINT)  # once: a second Ctrl-C aborts without the checkpoint, by design
+                sent = True
 
     watcher = threading.Thread(target=watch)
     watcher.start()
