@@ -18,7 +18,7 @@ class World:
     """The MuJoCo model and data of one environment, the robot, the elements and the task.
 
     Read by elements, tasks and costs every step: :attr:`robot_pos`, :attr:`robot_mat`,
-    :meth:`robot_velocity`, :meth:`ego_xy`, :meth:`contacts`, :meth:`touching`; the ``elements`` by name.
+    :meth:`robot_velocity`, :meth:`ego_xy`, :meth:`contacts`, :meth:`robot_contacts`, :meth:`touching`; the ``elements`` by name.
     """
 
     def __init__(self, model: mujoco.MjModel, elements: Mapping[str, Element], task: Task, extents: list[float],
@@ -33,11 +33,13 @@ class World:
         self.rng = np.random.default_rng()
         self.robot_body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "robot")
         self.robot_geom_mask = model.body_rootid[model.geom_bodyid] == self.robot_body
+        self._robot_geoms = frozenset(np.flatnonzero(self.robot_geom_mask).tolist())
         # Views into the MjData buffers (they never move), so reading the robot's pose costs no lookups.
         self._robot_pos = self.data.xpos[self.robot_body]
         self._robot_mat = self.data.xmat[self.robot_body].reshape(3, 3)
         self.lidar_hidden: set[str] = set()
         self._contacts: np.ndarray | None = None
+        self._robot_contacts: list[int] | None = None
         self._velocity = np.zeros(6)
         self._bind_robot_root()
         arena = [self.extents]
@@ -118,6 +120,22 @@ class World:
             self._contacts = np.array(self.data.contact.geom, dtype=np.int64).reshape(-1, 2)
         return self._contacts
 
+    def robot_contacts(self) -> list[int]:
+        """The geom touching a robot geom in each contact after the last step (computed once per step).
+
+        A plain list of geom ids, one per contact (a geom touching the robot at two points appears twice), so
+        that per-step checks against a few objects stay in plain Python.
+        """
+        if self._robot_contacts is None:
+            robot, touching = self._robot_geoms, []
+            for g1, g2 in self.data.contact.geom.tolist():
+                if g1 in robot:
+                    touching.append(g2)
+                elif g2 in robot:
+                    touching.append(g1)
+            self._robot_contacts = touching
+        return self._robot_contacts
+
     def touching(self, mask_a: np.ndarray, mask_b: np.ndarray) -> int:
         """How many contacts join a geom of ``mask_a`` with a geom of ``mask_b`` (boolean masks over geoms)."""
         pairs = self.contacts()
@@ -129,6 +147,7 @@ class World:
     def after_physics(self) -> None:
         """Forget the per-step caches (the engine calls this after every physics advance)."""
         self._contacts = None
+        self._robot_contacts = None
 
     # -- layouts -------------------------------------------------------------------------------------------
     def place_layout(self) -> None:

@@ -129,5 +129,5 @@ class ButtonCost(CostTerm):
     def __call__(self, world: World) -> float:
         if self.buttons.timer > 0:
             return 0.0
-        touched = self.buttons.touched(world)
-        return self.params.cost * int(np.count_nonzero(touched != self.buttons.goal_index))
+        goal = self.buttons.goal_index
+        return self.params.cost * sum(1 for button in self.buttons.touched(world) if button != goal)

@@ -194,9 +194,7 @@ class Buttons(Element):
         super().__init__(params)
         self.goal_index = -1
         self.timer = 0
-        self._button_of_geom = np.zeros(0, dtype=np.int64)
-        self._touched_in: np.ndarray | None = None  # the contacts the last touched() answer was computed from
-        self._touched = np.zeros(0, dtype=np.int64)
+        self._button_of_geom: list[int] = []
 
     def body_xml(self, index: int) -> str:
         s = self.params.size
@@ -206,20 +204,12 @@ class Buttons(Element):
         super().bind(world)
         button_of_body = np.full(world.model.nbody, -1, dtype=np.int64)
         button_of_body[self.body_ids] = np.arange(self.params.num)
-        self._button_of_geom = button_of_body[world.model.geom_bodyid]
+        self._button_of_geom = button_of_body[world.model.geom_bodyid].tolist()
 
-    def touched(self, world: World) -> np.ndarray:
-        """The index of the button in each contact between a robot geom and a button after the last step.
-
-        Computed once per step (the cost and the task both ask).
-        """
-        pairs = world.contacts()
-        if pairs is not self._touched_in:
-            a, b = pairs[:, 0], pairs[:, 1]
-            robot = world.robot_geom_mask
-            which = np.where(robot[a], self._button_of_geom[b], np.where(robot[b], self._button_of_geom[a], -1))
-            self._touched_in, self._touched = pairs, which[which >= 0]
-        return self._touched
+    def touched(self, world: World) -> list[int]:
+        """The index of the button in each contact between a robot geom and a button after the last step."""
+        button_of_geom = self._button_of_geom
+        return [button_of_geom[g] for g in world.robot_contacts() if button_of_geom[g] >= 0]
 
 
 @dataclass

@@ -62,6 +62,7 @@ class ButtonTask(Task):
         self.reward_clip = params.reward_clip
         self.marker = GoalButtonMarker(PlacementParams(num=1, keepout=0.0))
         self._last_dist = 0.0
+        self._goal_pos = np.zeros(3)  # a view of the goal button's row of data.xpos once a goal is chosen
 
     def elements(self) -> dict[str, Element]:
         return {"goal": self.marker}
@@ -78,15 +79,16 @@ class ButtonTask(Task):
             raise ParameterError(f"task 'button': element '{name}' is not a buttons element (it has no touched())")
 
     def goal_position(self, world: World) -> np.ndarray:
-        return self.buttons.positions(world)[self.buttons.goal_index]
+        return self._goal_pos
 
     def _dist(self, world: World) -> float:
-        goal, robot = self.goal_position(world), world.robot_pos
-        return math.hypot(goal[0] - robot[0], goal[1] - robot[1])
+        (gx, gy, _), (rx, ry, _) = self._goal_pos.tolist(), world.robot_pos.tolist()
+        return math.hypot(gx - rx, gy - ry)
 
     def _choose_goal(self, world: World) -> None:
         self.buttons.goal_index = int(world.rng.integers(self.buttons.params.num))
-        self.marker.place(world, self.goal_position(world)[None, :2], np.zeros(1))
+        self._goal_pos = world.data.xpos[self.buttons.body_ids[self.buttons.goal_index]]
+        self.marker.place(world, self._goal_pos[None, :2], np.zeros(1))
         mujoco.mj_kinematics(world.model, world.data)  # the marker's position is read this step (lidar)
         self._last_dist = self._dist(world)
 
@@ -108,7 +110,7 @@ class ButtonTask(Task):
                 world.lidar_hidden.discard(self.buttons.name)
 
     def goal_met(self, world: World) -> bool:
-        return bool(np.any(self.buttons.touched(world) == self.buttons.goal_index))
+        return self.buttons.goal_index in self.buttons.touched(world)
 
     def on_goal_met(self, world: World) -> bool:
         self.buttons.timer = self.params.resampling_delay
