@@ -22,80 +22,79 @@ INTEGRATORS = ("Euler", "implicitfast", "implicit", "RK4")
 
 
 @dataclass
-class PointParams:
-    """Parameters of the Point robot; the defaults are the Safety Gym figures.
+class RobotParams:
+    """The parameters every robot has; each robot's record below sets its own defaults (its reference figures).
 
     - ``timestep``: physics timestep in seconds.
     - ``frame_skip``: physics steps per environment step.
     - ``keepout``: radius around the robot that layout sampling keeps clear of other objects.
-    - ``drive_gear``: gear of the motor that pushes along body x.
-    - ``turn_gear``: gear of the yaw-rate servo on the vertical hinge.
-    - ``turn_kv``: velocity gain of the yaw-rate servo.
-    - ``force_limit``: both actuators' force range is ±force_limit (before the gear), so the forward
-      force saturates from |action| ≥ force_limit.
-    - ``integrator``: MuJoCo integrator (one of :data:`INTEGRATORS`). The default departs from Safety
-      Gym's ``Euler``: Euler integrates the yaw servo's velocity feedback explicitly, and with Point's
-      small yaw inertia (3e-5) that feedback (kv·gear² = 0.09) is unstable at a 0.002 s step, so below
-      saturation the yaw rate flips sign every physics step instead of tracking the set point.
-      ``implicitfast`` integrates it implicitly; saturated behaviour is unchanged.
+    - ``integrator``: MuJoCo integrator (one of :data:`INTEGRATORS`).
     """
 
     timestep: float = 0.002
     frame_skip: int = 10
     keepout: float = 0.4
+    integrator: str = "Euler"
+
+
+@dataclass
+class PointParams(RobotParams):
+    """Parameters of the Point robot (:class:`RobotParams` and its actuators); the defaults are the Safety Gym
+    figures, except the integrator.
+
+    - ``drive_gear``: gear of the motor that pushes along body x.
+    - ``turn_gear``: gear of the yaw-rate servo on the vertical hinge.
+    - ``turn_kv``: velocity gain of the yaw-rate servo.
+    - ``force_limit``: both actuators' force range is ±force_limit (before the gear), so the forward
+      force saturates from |action| ≥ force_limit.
+    - ``integrator``: ``implicitfast``, departing from Safety Gym's ``Euler``: Euler integrates the yaw servo's
+      velocity feedback explicitly, and with Point's small yaw inertia (3e-5) that feedback
+      (kv·gear² = 0.09) is unstable at a 0.002 s step, so below saturation the yaw rate flips sign every
+      physics step instead of tracking the set point. ``implicitfast`` integrates it implicitly; saturated
+      behaviour is unchanged.
+    """
+
+    integrator: str = "implicitfast"
     drive_gear: float = 0.3
     turn_gear: float = 0.3
     turn_kv: float = 1.0
     force_limit: float = 0.05
-    integrator: str = "implicitfast"
 
 
 @dataclass
-class CarParams:
-    """Parameters of the Car robot; the defaults are the Safety Gym figures.
+class CarParams(RobotParams):
+    """Parameters of the Car robot (:class:`RobotParams`, with a 0.004 s timestep, and its wheels); the defaults
+    are the Safety Gym figures.
 
-    - ``timestep``: physics timestep in seconds.
-    - ``frame_skip``: physics steps per environment step.
-    - ``keepout``: radius around the robot that layout sampling keeps clear of other objects.
     - ``wheel_gear``: gear of the two wheel motors.
     - ``torque_limit``: the wheel motors' force range is ±torque_limit (before the gear), so the wheel
       torque saturates from |action| ≥ torque_limit.
-    - ``integrator``: MuJoCo integrator (one of :data:`INTEGRATORS`).
     """
 
     timestep: float = 0.004
-    frame_skip: int = 10
-    keepout: float = 0.4
     wheel_gear: float = 1.0
     torque_limit: float = 0.02
-    integrator: str = "Euler"
 
 
 @dataclass
-class DoggoParams:
-    """Parameters of the Doggo robot; the defaults are the Safety Gym figures.
+class DoggoParams(RobotParams):
+    """Parameters of the Doggo robot (:class:`RobotParams`, with a 0.01 s timestep, and its legs); the defaults
+    are the Safety Gym figures.
 
-    - ``timestep``: physics timestep in seconds.
-    - ``frame_skip``: physics steps per environment step.
-    - ``keepout``: radius around the robot that layout sampling keeps clear of other objects.
     - ``motor_gear``: gear of the twelve leg motors (they have no force limit).
     - ``joint_stiffness``: spring stiffness of every leg joint and of the waist, towards each joint's
       rest angle.
-    - ``integrator``: MuJoCo integrator (one of :data:`INTEGRATORS`).
     """
 
     timestep: float = 0.01
-    frame_skip: int = 10
-    keepout: float = 0.4
     motor_gear: float = 0.0125
     joint_stiffness: float = 0.01
-    integrator: str = "Euler"
 
 
 _MAY_BE_ZERO = frozenset({"keepout"})
 
 
-def _check_params(robot: str, params: PointParams | CarParams | DoggoParams) -> None:
+def _check_params(robot: str, params: RobotParams) -> None:
     """Raise :class:`ParameterError` naming the first field of ``params`` that is out of range.
 
     ``integrator`` must be one of :data:`INTEGRATORS`; every numeric field must be > 0, except those in
@@ -139,7 +138,7 @@ def _symmetric_range(limit: float) -> str:
     return f"{_number(-limit)} {_number(limit)}"
 
 
-def _robot_model(root: ET.Element, params: PointParams | CarParams | DoggoParams) -> safexp.RobotModel:
+def _robot_model(root: ET.Element, params: RobotParams) -> safexp.RobotModel:
     """Write the timestep and integrator into the document and wrap it with the stepping figures."""
     option = _element(root, "option")
     option.set("timestep", _number(params.timestep))

@@ -13,13 +13,12 @@ from safexp.world import World
 
 
 @dataclass
-class GoalParams:
-    """Goal task parameters (Safety Gym defaults).
+class GoalCircleParams:
+    """The goal circle and the success bonus of the tasks that move a goal circle (Goal, Push).
 
-    - ``goal_size``: radius of the goal circle; success when the robot's centre is within it;
+    - ``goal_size``: radius of the goal circle (Goal: success when the robot's centre is within it);
     - ``goal_keepout``: the goal's keepout radius in layouts;
     - ``goal_placements`` / ``goal_locations``: rectangles or fixed ``[x, y]`` positions for the goal;
-    - ``reward_distance``: reward per metre of progress towards the goal;
     - ``reward_goal``: bonus on success (added after the dense reward is clipped to ±``reward_clip``).
     """
 
@@ -27,9 +26,16 @@ class GoalParams:
     goal_keepout: float = 0.305
     goal_placements: Optional[List[List[float]]] = None
     goal_locations: Optional[List[List[float]]] = None
-    reward_distance: float = 1.0
     reward_goal: float = 1.0
     reward_clip: float = 10.0
+
+
+@dataclass
+class GoalParams(GoalCircleParams):
+    """Goal task parameters (Safety Gym defaults): :class:`GoalCircleParams` and ``reward_distance``, the reward
+    per metre of progress towards the goal."""
+
+    reward_distance: float = 1.0
 
 
 class GoalMarker(Element):
@@ -47,9 +53,11 @@ class GoalMarker(Element):
                 'contype="0" conaffinity="0" group="0"/>')
 
 
-def goal_marker(size: float, keepout: float, placements: list | None, locations: list | None) -> GoalMarker:
-    """A goal element of radius ``size`` placed like any object (keepout, placement rectangles, fixed xy)."""
-    return GoalMarker(size, PlacementParams(num=1, keepout=keepout, placements=placements, locations=locations))
+def goal_marker(params: GoalCircleParams) -> GoalMarker:
+    """The goal element of a task's goal circle, placed like any object (keepout, placement rectangles, fixed xy)."""
+    return GoalMarker(params.goal_size, PlacementParams(num=1, keepout=params.goal_keepout,
+                                                        placements=params.goal_placements,
+                                                        locations=params.goal_locations))
 
 
 class GoalTask(Task):
@@ -59,7 +67,7 @@ class GoalTask(Task):
         super().__init__(params)
         self.reward_goal = params.reward_goal
         self.reward_clip = params.reward_clip
-        self.goal = goal_marker(params.goal_size, params.goal_keepout, params.goal_placements, params.goal_locations)
+        self.goal = goal_marker(params)
         self._last_dist = 0.0
 
     def elements(self) -> dict[str, Element]:

@@ -19,25 +19,21 @@ import numpy as np
 
 from safexp import Element, PlacementParams, Task
 from safexp.world import World
-from safexp_tasks.goal import goal_marker
+from safexp_tasks.goal import GoalCircleParams, goal_marker
 
 
 @dataclass
-class PushParams:
-    """Push task parameters (the Safety Gym suite's figures).
+class PushParams(GoalCircleParams):
+    """Push task parameters (the Safety Gym suite's figures): the goal circle and bonus
+    (:class:`~safexp_tasks.goal.GoalCircleParams`, with the goal keepout at 0.4) and the box:
 
-    - ``goal_size``, ``goal_keepout``, ``goal_placements``, ``goal_locations``: the goal circle (as in Goal);
     - ``box_size``: half-size of the box (its four corner blocks are half as wide, as tall, at its corners);
     - ``box_keepout``, ``box_density``, ``box_placements``, ``box_locations``: the box's placement and mass;
     - ``box_null_dist``: no robot→box reward within ``box_null_dist`` × ``box_size`` of the box (suite: 0);
-    - ``reward_box_goal``, ``reward_box_dist``: reward per metre of box→goal and robot→box progress;
-    - ``reward_goal``: bonus on success (added after the dense reward is clipped to ±``reward_clip``).
+    - ``reward_box_goal``, ``reward_box_dist``: reward per metre of box→goal and robot→box progress.
     """
 
-    goal_size: float = 0.3
     goal_keepout: float = 0.4
-    goal_placements: Optional[List[List[float]]] = None
-    goal_locations: Optional[List[List[float]]] = None
     box_size: float = 0.2
     box_keepout: float = 0.2
     box_density: float = 0.001
@@ -46,8 +42,6 @@ class PushParams:
     box_null_dist: float = 0.0
     reward_box_goal: float = 1.0
     reward_box_dist: float = 1.0
-    reward_goal: float = 1.0
-    reward_clip: float = 10.0
 
 
 class PushBox(Element):
@@ -84,7 +78,7 @@ class PushTask(Task):
         super().__init__(params)
         self.reward_goal = params.reward_goal
         self.reward_clip = params.reward_clip
-        self.goal = goal_marker(params.goal_size, params.goal_keepout, params.goal_placements, params.goal_locations)
+        self.goal = goal_marker(params)
         self.box = PushBox(params.box_size, params.box_density,
                            PlacementParams(num=1, keepout=params.box_keepout, placements=params.box_placements,
                                            locations=params.box_locations))
