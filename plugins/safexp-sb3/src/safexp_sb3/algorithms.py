@@ -28,68 +28,68 @@ from safexp_sb3.params import (
 
 
 @dataclass
-class PPOParams(PolicyParams):
-    """Hyperparameters of PPO (``ppo``): :class:`PolicyParams` and these.
+class OnPolicyParams(PolicyParams):
+    """What PPO and TRPO share: :class:`PolicyParams` and the rollout and its reward advantages.
 
-    :param learning_rate: Adam step size of the policy and the reward critic (reference 3e-4).
     :param n_steps: env steps per env per update (reference 20,000 in total).
-    :param batch_size: minibatch size (reference 64).
-    :param n_epochs: passes over the rollout per update (reference 40).
     :param gamma: reward discount γ.
     :param gae_lambda: GAE λ of the reward advantages.
+    :param normalize_advantage: standardise the reward advantages.
+    """
+
+    n_steps: int = 20000
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    normalize_advantage: bool = True
+
+
+@dataclass
+class PPOParams(OnPolicyParams):
+    """Hyperparameters of PPO (``ppo``): :class:`OnPolicyParams` and these.
+
+    :param learning_rate: Adam step size of the policy and the reward critic (reference 3e-4).
+    :param batch_size: minibatch size (reference 64).
+    :param n_epochs: passes over the rollout per update (reference 40).
     :param clip_range: PPO ratio clip ε.
     :param ent_coef: entropy bonus coefficient.
     :param vf_coef: weight of the reward-critic loss.
     :param max_grad_norm: gradient-norm clip (reference 40).
     :param target_kl: stop the epochs of an update early once the approximate KL exceeds 1.5 × this
         (reference 0.02); ``None`` never stops.
-    :param normalize_advantage: standardise the reward advantages.
     """
 
     learning_rate: float = 3e-4
-    n_steps: int = 20000
     batch_size: int = 64
     n_epochs: int = 40
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
     clip_range: float = 0.2
     ent_coef: float = 0.0
     vf_coef: float = 0.5
     max_grad_norm: float = 40.0
     target_kl: Optional[float] = 0.02
-    normalize_advantage: bool = True
 
 
 @dataclass
-class TRPOParams(PolicyParams):
-    """Hyperparameters of TRPO (``trpo``): :class:`PolicyParams` and these.
+class TRPOParams(OnPolicyParams):
+    """Hyperparameters of TRPO (``trpo``): :class:`OnPolicyParams` and these.
 
     :param learning_rate: Adam step size of the reward critic (reference 1e-3).
-    :param n_steps: env steps per env per update (reference 20,000 in total).
     :param batch_size: minibatch size of the critic regression (reference 128).
     :param n_critic_updates: passes over the rollout of the critic regression (reference 10).
-    :param gamma: reward discount γ.
-    :param gae_lambda: GAE λ of the reward advantages.
     :param target_kl: the KL trust region δ (reference 0.01).
     :param cg_max_steps: conjugate-gradient iterations (reference 10 to 15).
     :param cg_damping: damping added to the KL Hessian (reference 0.1).
     :param line_search_shrinking_factor: backtracking factor (reference 0.8).
     :param line_search_max_iter: backtracking steps (reference 10).
-    :param normalize_advantage: standardise the reward advantages.
     """
 
     learning_rate: float = 1e-3
-    n_steps: int = 20000
     batch_size: int = 128
     n_critic_updates: int = 10
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
     target_kl: float = 0.01
     cg_max_steps: int = 10
     cg_damping: float = 0.1
     line_search_shrinking_factor: float = 0.8
     line_search_max_iter: int = 10
-    normalize_advantage: bool = True
 
 
 @dataclass
