@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ from stable_baselines3.common.env_util import make_vec_env
 import safexp  # noqa: F401  (registers the suite env ids)
 from safexp.errors import ParameterError, choices_hint
 from safexp.registry import build_params, get_registry
+from safexp.runs import atomic_write_text
 from safexp_sb3.algorithms import PPOParams
 from safexp_sb3.params import stock_kwargs
 
@@ -62,11 +64,14 @@ class CurveRecorder(BaseCallback):
         so an on-policy learner whose rollout holds at least this many steps gets one row per update, and SAC
         (one step per rollout) one row per ``record_every`` steps. A last row is always recorded when training
         ends.
+    :param path: the CSV file the curve is rewritten to (atomically) after every row, so that a long run
+        that is stopped keeps its curve so far.
     """
 
-    def __init__(self, record_every: int) -> None:
+    def __init__(self, record_every: int, path: Path) -> None:
         super().__init__()
         self.record_every = record_every
+        self.path = path
         self.rows: list[dict[str, float]] = []
         self.start = time.perf_counter()
         self.last_recorded_step = 0
@@ -95,6 +100,11 @@ class CurveRecorder(BaseCallback):
             "ep_cost": float(np.sum(window)) if window is not None else float("nan"),
             "cost_rate": float(np.sum(monitor.cost_rate)) if monitor is not None else float("nan"),
         })
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=list(self.rows[0]))
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_text(self.path, text.getvalue())
 
 
 @dataclass(frozen=True)
@@ -123,11 +133,12 @@ def build_model(algo: str, env: Any, seed: int, overrides: dict[str, Any]) -> Ba
 
 
 def train_one(algo: str, env_id: str, seed: int, steps: int, n_envs: int, overrides: dict[str, Any],
-              curve_every: int) -> list[dict[str, float]]:
-    """Train one seed; return its curve (the last row holds the final figures)."""
+              curve_every: int, path: Path) -> list[dict[str, float]]:
+    """Train one seed, writing its curve to ``path`` as it grows; return the curve (the last row holds the final
+    figures)."""
     env = make_vec_env(env_id, n_envs=n_envs, seed=seed)
     model = build_model(algo, env, seed, overrides)
-    recorder = CurveRecorder(curve_every)
+    recorder = CurveRecorder(curve_every, path)
     model.learn(steps, callback=recorder)
     env.close()
     return recorder.rows
@@ -144,12 +155,8 @@ def run(algo: str, args: argparse.Namespace, overrides: dict[str, Any]) -> list[
     out.mkdir(parents=True, exist_ok=True)
     results = []
     for seed in args.seeds:
-        rows = train_one(algo, args.env, seed, args.steps, args.n_envs, own, args.curve_every)
         path = out / f"{algo}_{args.env.replace('/', '_')}_seed{seed}.csv"
-        with path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        rows = train_one(algo, args.env, seed, args.steps, args.n_envs, own, args.curve_every, path)
         final = rows[-1]
         result = SeedResult(final["ep_return"], final["ep_cost"], final["cost_rate"], final["steps"] / final["seconds"])
         results.append(result)
