@@ -105,20 +105,21 @@ def read_step_costs(info: Mapping[str, Any], names: Sequence[str]) -> np.ndarray
                                f"{choices_hint(str(exc.args[0]), costs)}") from None
 
 
-def read_costs(infos: Sequence[Mapping[str, Any]], names: Sequence[str]) -> np.ndarray:
+def read_costs(infos: Sequence[Mapping[str, Any]], names: Sequence[str]) -> list[list[float]]:
     """The per-constraint costs of one vectorised step, read in one pass over the infos.
 
     :param infos: the step infos, one per env.
     :param names: the constraint names (as for :func:`read_step_costs`).
-    :return: a float64 array of shape ``(len(infos), len(names))``.
+    :return: one list of ``len(names)`` floats per env (plain floats: this runs on every env step, where
+        each numpy call costs microseconds with the caches cold from the physics).
     :raises MissingCostError: when an info lacks a cost (the message of :func:`read_step_costs`).
     """
     try:
         if tuple(names) == (SINGLE_CONSTRAINT,):
-            return np.array([[info["cost"]] for info in infos], dtype=np.float64)
-        return np.array([[info["costs"][name] for name in names] for info in infos], dtype=np.float64)
+            return [[float(info["cost"])] for info in infos]
+        return [[float(info["costs"][name]) for name in names] for info in infos]
     except (KeyError, TypeError):  # a cost is missing: read_step_costs says which
-        return np.array([read_step_costs(info, names) for info in infos])
+        return [read_step_costs(info, names).tolist() for info in infos]
 
 
 class EpisodeCostMonitor:
@@ -146,13 +147,28 @@ class EpisodeCostMonitor:
         self.constraint_names = tuple(constraint_names)
         self.window = int(window)
         self.require_cost = require_cost
-        self.running = np.zeros((self.n_envs, len(self.constraint_names)))
-        self.running_length = np.zeros(self.n_envs, dtype=np.int64)
         self.recent: deque[np.ndarray] = deque(maxlen=self.window)
         self.recent_lengths: deque[int] = deque(maxlen=self.window)
         self.finished: list[np.ndarray] = []
-        self.cumulative_cost = np.zeros(len(self.constraint_names))
         self.steps = 0
+        # Plain Python floats: updated on every env step (see read_costs).
+        self._cumulative = [0.0] * len(self.constraint_names)
+        self.reset_episodes()
+
+    @property
+    def running(self) -> np.ndarray:
+        """The cost so far of each env's current episode, shape ``(n_envs, n_constraints)``."""
+        return np.array(self._running, dtype=np.float64).reshape(self.n_envs, len(self.constraint_names))
+
+    @property
+    def running_length(self) -> np.ndarray:
+        """The steps so far of each env's current episode, shape ``(n_envs,)``."""
+        return np.array(self._lengths, dtype=np.int64)
+
+    @property
+    def cumulative_cost(self) -> np.ndarray:
+        """The cost of every env step since the start of training, per constraint."""
+        return np.array(self._cumulative, dtype=np.float64)
 
     def record(self, infos: Sequence[Mapping[str, Any]], dones: np.ndarray) -> np.ndarray:
         """Add one vectorised step.
@@ -162,34 +178,37 @@ class EpisodeCostMonitor:
         :return: the step's raw costs, shape ``(n_envs, n_constraints)``.
         """
         step_costs = self._read(infos)
-        self.running += step_costs
-        self.running_length += 1
-        self.cumulative_cost += step_costs.sum(axis=0)
+        cumulative = self._cumulative
+        for env_index, costs in enumerate(step_costs):
+            episode = self._running[env_index]
+            for k, cost in enumerate(costs):
+                episode[k] += cost
+                cumulative[k] += cost
+            self._lengths[env_index] += 1
         self.steps += self.n_envs
-        if not dones.any():
-            return step_costs
-        for idx in np.flatnonzero(dones):
-            episode_cost = self.running[idx].copy()
-            self.finished.append(episode_cost)
-            self.recent.append(episode_cost)
-            self.recent_lengths.append(int(self.running_length[idx]))
-            self.running[idx] = 0.0
-            self.running_length[idx] = 0
-        return step_costs
+        if dones.any():
+            for idx in np.flatnonzero(dones).tolist():
+                episode_cost = np.array(self._running[idx])
+                self.finished.append(episode_cost)
+                self.recent.append(episode_cost)
+                self.recent_lengths.append(self._lengths[idx])
+                self._running[idx] = [0.0] * len(self.constraint_names)
+                self._lengths[idx] = 0
+        return np.array(step_costs, dtype=np.float64)
 
-    def _read(self, infos: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """The step's costs, shape ``(n_envs, n_constraints)``; without ``require_cost``, missing ones are 0."""
+    def _read(self, infos: Sequence[Mapping[str, Any]]) -> list[list[float]]:
+        """The step's costs, one list per env; without ``require_cost``, missing ones are 0."""
         try:
             return read_costs(infos, self.constraint_names)
         except MissingCostError:
             if self.require_cost:
                 raise
-        step_costs = np.zeros((self.n_envs, len(self.constraint_names)))
-        for idx, info in enumerate(infos):
+        step_costs = []
+        for info in infos:
             try:
-                step_costs[idx] = read_step_costs(info, self.constraint_names)
-            except MissingCostError:
-                pass  # a baseline on an env without costs: the step counts as cost-free
+                step_costs.append(read_step_costs(info, self.constraint_names).tolist())
+            except MissingCostError:  # a baseline on an env without costs: the step counts as cost-free
+                step_costs.append([0.0] * len(self.constraint_names))
         return step_costs
 
     def cost_estimate(self) -> np.ndarray | None:
@@ -223,8 +242,8 @@ class EpisodeCostMonitor:
         """
         if n_envs is not None:
             self.n_envs = int(n_envs)
-        self.running = np.zeros((self.n_envs, len(self.constraint_names)))
-        self.running_length = np.zeros(self.n_envs, dtype=np.int64)
+        self._running = [[0.0] * len(self.constraint_names) for _ in range(self.n_envs)]
+        self._lengths = [0] * self.n_envs
 
     def reset_totals(self) -> None:
         """Start the statistics afresh (``learn(reset_num_timesteps=True)``)."""
@@ -232,7 +251,7 @@ class EpisodeCostMonitor:
         self.recent.clear()
         self.recent_lengths.clear()
         self.finished.clear()
-        self.cumulative_cost[:] = 0.0
+        self._cumulative = [0.0] * len(self.constraint_names)
         self.steps = 0
 
     def state_dict(self) -> dict[str, Any]:
@@ -247,6 +266,6 @@ class EpisodeCostMonitor:
         self.recent = deque((np.asarray(c, dtype=np.float64) for c in state["recent"]), maxlen=self.window)
         self.recent_lengths = deque((int(n) for n in state["recent_lengths"]), maxlen=self.window)
         self.finished = [np.asarray(c, dtype=np.float64) for c in state["finished"]]
-        self.cumulative_cost = np.asarray(state["cumulative_cost"], dtype=np.float64)
+        self._cumulative = [float(c) for c in state["cumulative_cost"]]
         self.steps = int(state["steps"])
         self.reset_episodes()
