@@ -156,16 +156,6 @@ class EpisodeCostMonitor:
         self.reset_episodes()
 
     @property
-    def running(self) -> np.ndarray:
-        """The cost so far of each env's current episode, shape ``(n_envs, n_constraints)``."""
-        return np.array(self._running, dtype=np.float64).reshape(self.n_envs, len(self.constraint_names))
-
-    @property
-    def running_length(self) -> np.ndarray:
-        """The steps so far of each env's current episode, shape ``(n_envs,)``."""
-        return np.array(self._lengths, dtype=np.int64)
-
-    @property
     def cumulative_cost(self) -> np.ndarray:
         """The cost of every env step since the start of training, per constraint."""
         return np.array(self._cumulative, dtype=np.float64)
