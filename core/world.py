@@ -18,7 +18,7 @@ class World:
     """The MuJoCo model and data of one environment, the robot, the elements and the task.
 
     Read by elements, tasks and costs every step: :attr:`robot_pos`, :attr:`robot_mat`,
-    :meth:`robot_velocity`, :meth:`ego_xy`, :meth:`contacts`, :meth:`robot_contacts`, :meth:`touching`; the ``elements`` by name.
+    :meth:`robot_velocity`, :meth:`ego_xy`, :meth:`contacts`, :meth:`robot_contacts`, :meth:`robot_touches`, :meth:`touching`; the ``elements`` by name.
     """
 
     def __init__(self, model: mujoco.MjModel, elements: Mapping[str, Element], task: Task, extents: list[float],
@@ -33,7 +33,7 @@ class World:
         self.rng = np.random.default_rng()
         self.robot_body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "robot")
         self.robot_geom_mask = model.body_rootid[model.geom_bodyid] == self.robot_body
-        self._robot_geoms = frozenset(np.flatnonzero(self.robot_geom_mask).tolist())
+        self._robot_geoms = geom_ids(self.robot_geom_mask)
         # Views into the MjData buffers (they never move), so reading the robot's pose costs no lookups.
         self._robot_pos = self.data.xpos[self.robot_body]
         self._robot_mat = self.data.xmat[self.robot_body].reshape(3, 3)
@@ -136,6 +136,11 @@ class World:
             self._robot_contacts = touching
         return self._robot_contacts
 
+    def robot_touches(self, geoms: frozenset[int]) -> int:
+        """How many contacts join a robot geom with one of ``geoms`` (geom ids, e.g. from an element's
+        ``geom_mask`` at bind): :meth:`touching` with the robot's geoms on one side, on plain ints."""
+        return sum(1 for geom in self.robot_contacts() if geom in geoms)
+
     def touching(self, mask_a: np.ndarray, mask_b: np.ndarray) -> int:
         """How many contacts join a geom of ``mask_a`` with a geom of ``mask_b`` (boolean masks over geoms)."""
         pairs = self.contacts()
@@ -186,6 +191,11 @@ class World:
         element.place(self, xy[None, :], yaw, np.array([index]))
         mujoco.mj_kinematics(self.model, self.data)  # positions read this step see the move
         return True
+
+
+def geom_ids(mask: np.ndarray) -> frozenset[int]:
+    """The ids of the geoms a boolean mask over geoms selects, for :meth:`World.robot_touches`."""
+    return frozenset(np.flatnonzero(mask).tolist())
 
 
 def rows_index(ids: np.ndarray) -> slice | np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 
 from safexp import CostTerm
 from safexp.errors import ParameterError, choices_hint
-from safexp.world import World
+from safexp.world import World, geom_ids
 
 
 @dataclass
@@ -112,7 +112,7 @@ class ObstacleContact(CostTerm):
         mask = np.zeros(world.model.ngeom, dtype=bool)
         for element in chosen:
             mask |= element.geom_mask
-        self._mask = mask & collidable
+        self._geoms = geom_ids(mask & collidable)
 
     def __call__(self, world: World) -> float:
-        return self.params.cost * world.touching(world.robot_geom_mask, self._mask)
+        return self.params.cost * world.robot_touches(self._geoms)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from safexp import CostTerm
-from safexp.world import World, rows_index
+from safexp.world import World, geom_ids, rows_index
 
 
 @dataclass
@@ -29,18 +30,14 @@ class HazardCost(CostTerm):
         self._xpos, self._rows = world.data.xpos, rows_index(self.hazards.body_ids)
 
     def __call__(self, world: World) -> float:
-        size_squared = self._size * self._size
-        positions = self._xpos[self._rows]
+        size = self._size
         rx, ry, _ = world.robot_pos.tolist()
-        for x, y, _ in positions.tolist():  # the usual step (in no hazard) on floats: a few numpy calls cost more
-            if (x - rx) * (x - rx) + (y - ry) * (y - ry) <= size_squared:
-                break
-        else:
-            return 0.0
-        offset = positions[:, :2] - world.robot_pos[:2]
-        squared = np.einsum("ij,ij->i", offset, offset)
-        inside = squared <= size_squared
-        return self.params.cost * float((self._size - np.sqrt(squared[inside])).sum())
+        total = 0.0
+        for x, y, _ in self._xpos[self._rows].tolist():  # on floats: for a few hazards numpy calls cost more
+            squared = (x - rx) * (x - rx) + (y - ry) * (y - ry)
+            if squared <= size * size:
+                total += size - math.sqrt(squared)
+        return self.params.cost * total
 
 
 @dataclass
@@ -65,6 +62,7 @@ class VaseCost(CostTerm):
 
     def bind(self, world: World) -> None:
         self.vases = self.element(world, self.params.element)
+        self._geoms = geom_ids(self.vases.geom_mask)
         self._start = np.zeros((self.vases.params.num, 2))
 
     def reset(self, world: World) -> None:
@@ -72,7 +70,7 @@ class VaseCost(CostTerm):
 
     def __call__(self, world: World) -> float:
         p = self.params
-        cost = p.contact_cost * world.touching(world.robot_geom_mask, self.vases.geom_mask)
+        cost = p.contact_cost * world.robot_touches(self._geoms)
         velocity = self.vases.velocities(world)
         speed = np.sqrt(np.einsum("ij,ij->i", velocity, velocity))
         cost += p.velocity_cost * float(speed[speed >= p.velocity_threshold].sum())
@@ -103,9 +101,10 @@ class ContactCost(CostTerm):
 
     def bind(self, world: World) -> None:
         self.objects = self.element(world, self.params.element)
+        self._geoms = geom_ids(self.objects.geom_mask)
 
     def __call__(self, world: World) -> float:
-        return self.params.cost * world.touching(world.robot_geom_mask, self.objects.geom_mask)
+        return self.params.cost * world.robot_touches(self._geoms)
 
 
 @dataclass

@@ -78,7 +78,7 @@ class GoalTask(Task):
         self._goal_pos, self._robot_pos = world.data.xpos[self.goal.body_ids[0]], world.robot_pos
 
     def goal_position(self, world: World) -> np.ndarray:
-        return self.goal.positions(world)[0]
+        return self._goal_pos
 
     def _dist(self, world: World) -> float:
         gx, gy, _ = self._goal_pos.tolist()
