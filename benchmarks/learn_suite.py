@@ -47,9 +47,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
 import safexp  # noqa: F401  (registers the suite env ids)
-from safexp.errors import ParameterError, choices_hint
-from safexp.registry import build_params, get_registry
-from safexp.runs import atomic_write_text
+from safexp.plugin.errors import ParameterError, choices_hint
+from safexp.plugin import build_params, get_registry
+from safexp_experiments.runs import atomic_write_text
 from safexp_sb3.algorithms import PPOParams
 from safexp_sb3.params import stock_kwargs
 

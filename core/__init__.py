@@ -1,26 +1,38 @@
 """safexp: constrained reinforcement learning on MuJoCo, extended by plugins.
 
-A plugin author needs :data:`hookimpl`, the spec records and the base classes (:class:`Element`,
-:class:`Task`, :class:`CostTerm`, :class:`RobotModel`); a user needs ``gymnasium.make("safexp/...")`` — the
-suite ids are registered when this package is imported — or :func:`make`, and the ``safexp`` command line.
+A user needs ``gymnasium.make("safexp/...")`` (the suite ids are registered when this package is imported) or
+:func:`make`, and the ``safexp`` command line. A plugin author needs :mod:`safexp.plugin`, whose names are also
+re-exported here (:data:`hookimpl`, the spec records, :class:`Element`, :class:`Task`, :class:`CostTerm`,
+:class:`RobotModel`, ...).
+
+The package: :mod:`safexp.plugin` (the plugin API), :mod:`safexp.engine` (scene → MJCF → world → env),
+:mod:`safexp.registry` (plugin discovery, component tables, the env catalogue), :mod:`safexp.cli` (the command
+line, which plugins extend). Importing it loads no learning library and sets no environment variable.
 """
-
-import os as _os
-
-if "MUJOCO_GL" not in _os.environ and not _os.environ.get("DISPLAY"):
-    _os.environ["MUJOCO_GL"] = "egl"  # headless by default; set MUJOCO_GL=osmesa to use OSMesa instead
 
 from typing import Any
 
 import gymnasium
 
-from safexp.cost import CostTerm
-from safexp.element import Element, PlacementParams
-from safexp.errors import SafexpError
-from safexp.hookspecs import hookimpl
-from safexp.robot import RobotModel
-from safexp.specs import AlgorithmSpec, CostSpec, HazardSpec, NoParams, RobotSpec, TaskSpec
-from safexp.task import Task
+from safexp.plugin import (
+    AlgorithmSpec,
+    CommandSpec,
+    CostSpec,
+    CostTerm,
+    Element,
+    HazardSpec,
+    NoParams,
+    ParameterError,
+    PlacementParams,
+    RobotModel,
+    RobotSpec,
+    SafexpError,
+    Task,
+    TaskSpec,
+    UnknownComponentError,
+    hookimpl,
+)
+from safexp.registry.catalogue import ARENA_ID, register_envs
 
 __version__ = "0.1.0"
 
@@ -28,50 +40,51 @@ __version__ = "0.1.0"
 def make(robot: str | None = None, task: str | None = None, level: int | None = None, **kwargs: Any) -> gymnasium.Env:
     """``gymnasium.make("safexp/Arena-v0", robot=..., task=..., level=..., **kwargs)``: any scene, 1000-step episodes.
 
-    ``kwargs`` are scene keys (see :mod:`safexp.scene`), ``render_mode``, ``scene_file`` or Gymnasium's own
+    ``kwargs`` are scene keys (see :mod:`safexp.engine.scene`), ``render_mode``, ``scene_file`` or Gymnasium's own
     ``max_episode_steps``.
     """
-    from safexp.registry.catalogue import ARENA_ID
-
     return gymnasium.make(ARENA_ID, robot=robot, task=task, level=level, **kwargs)
 
 
 def scene_config(robot: str | None = None, task: str | None = None, level: int | None = None, **kwargs: Any) -> Any:
-    """Resolve and validate a scene without building its model (see :func:`safexp.scene.scene_config`)."""
-    from safexp.scene import scene_config as resolve
+    """Resolve and validate a scene without building its model (see :func:`safexp.engine.scene.scene_config`)."""
+    from safexp.engine.scene import scene_config as resolve
 
     return resolve(robot, task, level, **kwargs)
 
 
 __all__ = [
     "AlgorithmSpec",
+    "CommandSpec",
     "CostSpec",
     "CostTerm",
     "Element",
     "HazardSpec",
     "NoParams",
+    "ParameterError",
     "PlacementParams",
     "RobotModel",
     "RobotSpec",
     "SafexpError",
     "Task",
     "TaskSpec",
+    "UnknownComponentError",
     "hookimpl",
     "make",
     "scene_config",
 ]
 
-from safexp.registry.catalogue import register_envs as _register_envs  # noqa: E402  (plugins import safexp)
-
-_register_envs()
-
-_LAZY = {"train": "safexp.training", "resume": "safexp.training", "evaluate": "safexp.evaluation"}
 
 
-def __getattr__(name: str) -> Any:
-    """``safexp.train``, ``safexp.resume`` and ``safexp.evaluate``, imported on first use (they load torch)."""
-    if name in _LAZY:
-        import importlib
+def _register_suite() -> None:
+    """Register the suite ids. A plugin's fault never fails this import: loading records it (``safexp
+    plugins`` shows it), and in strict mode the ids are left unregistered with a warning saying why."""
+    import warnings
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'safexp' has no attribute '{name}'")
+    try:
+        register_envs()
+    except SafexpError as exc:
+        warnings.warn(f"safexp: suite env ids not registered: {exc}", RuntimeWarning, stacklevel=3)
+
+
+_register_suite()

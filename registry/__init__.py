@@ -1,95 +1,143 @@
 """Plugin discovery and the name → record tables.
 
-:class:`Registry` loads every plugin in the ``safexp`` entry-point group, validates its hook implementations,
-and gathers the records its registration hooks return into one table per component kind. A plugin that
-fails to import is recorded with its error and the others still load (``strict=True`` raises instead).
+:class:`Registry` loads the plugins of the ``safexp`` entry-point group on first use, validates their hook
+implementations, and gathers the records their registration hooks return into one table per kind. Nothing a
+plugin does can take the host down:
 
-Environment switches, for debugging a broken install:
+- a plugin whose import fails, whose hook raises, or whose hook returns something other than its record type
+  is recorded as that plugin's load error (``safexp plugins`` shows it) and the other plugins work;
+- two plugins registering one name of one kind make only that name unusable: it is left out of the table and
+  looking it up raises an error naming both plugins and how to block one of them.
+
+Strict mode turns any load error or conflict into an error at the first lookup.
+
+Environment switches, for debugging an install:
 
 - ``SAFEXP_DISABLE_PLUGIN_AUTOLOAD=1``: load no entry points (register plugins by hand with
   :meth:`Registry.register`).
 - ``SAFEXP_BLOCK_PLUGINS=name,other``: skip the entry points (or distributions) of these names.
-- ``SAFEXP_STRICT_PLUGINS=1``: a plugin that fails to load is an error, not a warning.
+- ``SAFEXP_STRICT_PLUGINS=1``: strict mode (training runs also use it unless their config sets
+  ``strict_plugins: false``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.metadata
 import os
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
-from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
-from safexp import hookspecs
-from safexp.errors import (
-    DuplicateComponentError,
-    ParameterError,
-    PluginLoadError,
-    UnknownComponentError,
-    choices_hint,
-)
-from safexp.specs import SPEC_TYPES, ComponentSpec
+from safexp.plugin import hookspecs
+from safexp.plugin.errors import DuplicateComponentError, PluginLoadError, UnknownComponentError, choices_hint
+from safexp.plugin.specs import SPEC_TYPES, CommandSpec, ComponentSpec
 
 ENTRY_POINT_GROUP = "safexp"
 KINDS = tuple(SPEC_TYPES)  # robots, tasks, hazards, costs, algorithms
+RECORD_TYPES: dict[str, type] = {**SPEC_TYPES, "commands": CommandSpec}
+"""Every registration hook's kind (``safexp_<kind>``) → the record type it must yield."""
 
 
 @dataclass
 class PluginInfo:
-    """One plugin as the registry sees it: where it came from, what it provides, and any load error."""
+    """One plugin as the registry sees it: where it came from, what it provides, and any load errors."""
 
     name: str
     distribution: str = "-"
     version: str = "-"
-    error: str | None = None
+    errors: list[str] = field(default_factory=list)
     provides: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def error(self) -> str | None:
+        """The load errors as one message, or ``None``."""
+        return "; ".join(self.errors) or None
 
-def _env_flag(name: str) -> bool:
+    @property
+    def label(self) -> str:
+        return f"plugin '{self.name}' (distribution {self.distribution})"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One name of one kind registered by several plugins (none of them is used)."""
+
+    kind: str
+    name: str
+    owners: tuple[PluginInfo, ...]
+
+    def message(self) -> str:
+        owners = " and ".join(owner.label for owner in self.owners)
+        block = ",".join(owner.name for owner in self.owners[1:])
+        return (f"{kind_singular(self.kind)} '{self.name}' is registered by both {owners}, so neither is used; "
+                f"block one of them (SAFEXP_BLOCK_PLUGINS={block}) or uninstall its distribution")
+
+
+def kind_singular(kind: str) -> str:
+    """``robots`` → ``robot``, ``hazards`` → ``hazard``."""
+    return kind[:-1]
+
+
+def env_flag(name: str) -> bool:
+    """Whether the environment variable ``name`` is set to a true value (1, true, yes, on)."""
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 class Registry:
-    """The plugin manager and the component tables built from it."""
+    """The plugin manager and the component tables built from it, loaded on first use."""
 
     def __init__(self, autoload: bool | None = None, strict: bool | None = None) -> None:
-        self.strict = _env_flag("SAFEXP_STRICT_PLUGINS") if strict is None else strict
+        self.strict = env_flag("SAFEXP_STRICT_PLUGINS") if strict is None else strict
         self.pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
         self.pm.add_hookspecs(hookspecs)
-        self.plugins: dict[str, PluginInfo] = {}
-        self._tables: dict[str, dict[str, ComponentSpec]] = {}
-        if (not _env_flag("SAFEXP_DISABLE_PLUGIN_AUTOLOAD")) if autoload is None else autoload:
-            self.load_entry_points()
+        self._autoload = (not env_flag("SAFEXP_DISABLE_PLUGIN_AUTOLOAD")) if autoload is None else autoload
+        self._loaded = False
+        self._plugins: dict[str, PluginInfo] = {}
+        self._tables: dict[str, dict[str, Any]] = {}
+        self._conflicts: dict[str, dict[str, Conflict]] = {}
 
     # -- loading -------------------------------------------------------------------------------------------
+    @property
+    def plugins(self) -> dict[str, PluginInfo]:
+        """Every plugin loaded or tried, by name (loads the entry points on first use)."""
+        self._load()
+        return self._plugins
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            if self._autoload:
+                self.load_entry_points()
+
     def load_entry_points(self) -> None:
         """Load every plugin of the ``safexp`` entry-point group that is not blocked."""
-        blocked = {b.strip() for b in os.environ.get("SAFEXP_BLOCK_PLUGINS", "").split(",") if b.strip()}
+        self._loaded = True
+        blocked = blocked_plugins()
         for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             dist = ep.dist.name if ep.dist else "-"
             version = ep.dist.version if ep.dist else "-"
             if ep.name in blocked or dist in blocked:
                 continue
-            if ep.name in self.plugins:
-                other = self.plugins[ep.name]
-                self._fail(PluginInfo(ep.name, dist, version), f"entry point name '{ep.name}' is already taken by "
-                           f"distribution {other.distribution}; rename one of them")
+            if ep.name in self._plugins:
+                other = self._plugins[ep.name]
+                self._fail(PluginInfo(f"{ep.name} ({dist})", dist, version),
+                           f"entry point name '{ep.name}' is already taken by distribution {other.distribution}; "
+                           "rename one of them")
                 continue
             try:
                 plugin = ep.load()
-            except Exception as exc:  # any import-time error of a third-party plugin
+            except BaseException as exc:  # any import-time error of a plugin, SystemExit included
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
                 self._fail(PluginInfo(ep.name, dist, version), f"import failed: {type(exc).__name__}: {exc}")
                 continue
             self.register(plugin, name=ep.name, distribution=dist, version=version)
 
     def register(self, plugin: object, name: str | None = None, distribution: str = "-", version: str = "-") -> None:
         """Register a plugin object (a module or an instance with hook implementations) by hand."""
+        self._loaded = True
         name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
         info = PluginInfo(name, distribution, version)
         try:
@@ -97,78 +145,106 @@ class Registry:
         except (ValueError, pluggy.PluginValidationError) as exc:
             self._fail(info, f"invalid plugin: {exc}")
             return
-        unknown = [h for h in _hook_names(plugin) if not hasattr(self.pm.hook, h) or not _is_spec(self.pm, h)]
+        unknown = [h for h in _hook_names(plugin) if getattr(self.pm.hook, h, None) is None
+                   or getattr(self.pm.hook, h).spec is None]
         if unknown:
             self.pm.unregister(plugin)
             valid = [h for h in dir(hookspecs) if h.startswith("safexp_")]
             self._fail(info, "; ".join(f"unknown hook '{h}' ({choices_hint(h, valid)})" for h in unknown))
             return
-        self.plugins[name] = info
-        self._tables.clear()
+        self._plugins[name] = info
+        self._tables.clear()  # rebuilt on the next lookup, with every plugin's records
+        self._conflicts.clear()
+        for other in self._plugins.values():
+            other.provides.clear()
 
     def _fail(self, info: PluginInfo, message: str) -> None:
-        info.error = message
-        self.plugins[info.name] = info
-        text = f"safexp plugin '{info.name}' (distribution {info.distribution}) failed to load: {message}"
-        if self.strict:
-            raise PluginLoadError(text)
-        warnings.warn(text, RuntimeWarning, stacklevel=3)
+        info.errors.append(message)
+        self._plugins.setdefault(info.name, info)
+        warnings.warn(f"safexp {info.label} failed to load: {message}", RuntimeWarning, stacklevel=3)
 
     def load_errors(self) -> list[PluginInfo]:
-        """The plugins that failed to load."""
-        return [p for p in self.plugins.values() if p.error]
+        """The plugins that failed to load (after building every table, so failing hooks count too)."""
+        self.provided_by()
+        return [p for p in self._plugins.values() if p.errors]
+
+    def conflicts(self) -> list[Conflict]:
+        """Every name registered by more than one plugin, over all kinds."""
+        self.provided_by()
+        return [c for kind in self._conflicts.values() for c in kind.values()]
+
+    def check(self) -> None:
+        """Raise :class:`PluginLoadError` naming every load error and conflict (strict mode's test)."""
+        problems = [f"{p.label}: {p.error}" for p in self.load_errors()] + [c.message() for c in self.conflicts()]
+        if problems:
+            raise PluginLoadError("plugins failed to load (strict mode; see `safexp plugins`, or block a plugin "
+                                  "with SAFEXP_BLOCK_PLUGINS): " + " | ".join(problems))
 
     # -- tables --------------------------------------------------------------------------------------------
-    def components(self, kind: str) -> dict[str, ComponentSpec]:
-        """The ``name → record`` table of one kind (``robots``, ``tasks``, ``hazards``, ``costs``, ``algorithms``)."""
-        if kind not in SPEC_TYPES:
+    def components(self, kind: str) -> dict[str, Any]:
+        """The ``name → record`` table of one kind (``robots``, ``tasks``, ``hazards``, ``costs``,
+        ``algorithms``, ``commands``); names in conflict are left out."""
+        if kind not in RECORD_TYPES:
             raise UnknownComponentError(f"unknown component kind '{kind}'; {choices_hint(kind, KINDS)}")
+        self._load()
         if kind not in self._tables:
-            self._tables[kind] = self._collect(kind)
+            self._tables[kind], self._conflicts[kind] = self._collect(kind)
+        if self.strict and (kind != "commands"):
+            self.check()
         return self._tables[kind]
 
-    def _collect(self, kind: str) -> dict[str, ComponentSpec]:
-        record_type = SPEC_TYPES[kind]
-        table: dict[str, ComponentSpec] = {}
-        owners: dict[str, str] = {}
+    def _collect(self, kind: str) -> tuple[dict[str, Any], dict[str, Conflict]]:
+        record_type = RECORD_TYPES[kind]
+        table: dict[str, Any] = {}
+        owners: dict[str, list[PluginInfo]] = {}
         for impl in getattr(self.pm.hook, f"safexp_{kind}").get_hookimpls():  # in registration order
-            owner = impl.plugin_name
-            info = self.plugins.get(owner)
-            where = f"plugin '{owner}'" + (f" (distribution {info.distribution})" if info else "")
+            info = self._plugins.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
             try:
                 records = list(impl.function() or ())
             except Exception as exc:
-                raise PluginLoadError(f"{where}: hook safexp_{kind} raised {type(exc).__name__}: {exc}") from exc
+                self._fail(info, f"hook safexp_{kind} raised {type(exc).__name__}: {exc}")
+                continue
+            wrong = [r for r in records if not isinstance(r, record_type)]
+            if wrong:
+                self._fail(info, f"hook safexp_{kind} returned {wrong[0]!r}, expected {record_type.__name__} records")
+                continue
             for record in records:
-                if not isinstance(record, record_type):
-                    raise PluginLoadError(f"{where}: safexp_{kind} returned {record!r}, expected {record_type.__name__}")
-                if record.name in table:
-                    raise DuplicateComponentError(
-                        f"{kind[:-1]} '{record.name}' is registered by both {owners[record.name]} and {where}; "
-                        "uninstall or block one of them (SAFEXP_BLOCK_PLUGINS)"
-                    )
-                table[record.name] = record
-                owners[record.name] = where
-                if info:
-                    info.provides.setdefault(kind, []).append(record.name)
-        return table
+                owners.setdefault(record.name, []).append(info)
+                table.setdefault(record.name, record)
+                info.provides.setdefault(kind, []).append(record.name)
+        conflicts = {name: Conflict(kind, name, tuple(who)) for name, who in owners.items() if len(who) > 1}
+        for name in conflicts:
+            del table[name]
+        return table, conflicts
 
-    def get(self, kind: str, name: str) -> ComponentSpec:
+    def get(self, kind: str, name: str) -> Any:
         """The record of one component; an unknown name lists the valid ones, nearest first."""
         table = self.components(kind)
+        if name in self._conflicts.get(kind, {}):
+            raise DuplicateComponentError(self._conflicts[kind][name].message())
         if name not in table:
-            raise UnknownComponentError(f"unknown {kind[:-1]} '{name}'; {choices_hint(name, table)}")
+            raise UnknownComponentError(f"unknown {kind_singular(kind)} '{name}'; {choices_hint(name, table)}")
         return table[name]
 
     def provided_by(self) -> dict[str, PluginInfo]:
-        """Every plugin with what it provides (builds all tables)."""
-        for kind in KINDS:
-            self.components(kind)
-        return self.plugins
+        """Every plugin with what it provides (builds all tables, never raises for a plugin's fault)."""
+        strict, self.strict = self.strict, False
+        try:
+            for kind in RECORD_TYPES:
+                self.components(kind)
+        finally:
+            self.strict = strict
+        return self._plugins
 
     def hook(self) -> Any:
         """The pluggy hook relay, for calling the lifecycle hooks."""
+        self._load()
         return self.pm.hook
+
+
+def blocked_plugins() -> set[str]:
+    """The entry-point or distribution names in ``SAFEXP_BLOCK_PLUGINS``."""
+    return {b.strip() for b in os.environ.get("SAFEXP_BLOCK_PLUGINS", "").split(",") if b.strip()}
 
 
 def _hook_names(plugin: object) -> list[str]:
@@ -176,52 +252,11 @@ def _hook_names(plugin: object) -> list[str]:
             and getattr(getattr(plugin, n), "safexp_impl", None) is not None]
 
 
-def _is_spec(pm: pluggy.PluginManager, name: str) -> bool:
-    return getattr(pm.hook, name).spec is not None
-
-
-def build_params(spec: ComponentSpec, overrides: Mapping[str, Any] | None) -> Any:
-    """Validate ``overrides`` against ``spec.params`` and return the filled-in parameter dataclass.
-
-    An unknown key names the component and the nearest valid key; a value of the wrong type names the key.
-    """
-    return validate_params(spec.params, overrides, f"{spec.kind[:-1]} '{spec.name}'")
-
-
-def validate_params(schema: type, overrides: Mapping[str, Any] | None, label: str) -> Any:
-    """Fill the dataclass ``schema`` from ``overrides``; errors name ``label`` (what the parameters belong to)."""
-    if overrides is not None and not isinstance(overrides, Mapping):
-        raise ParameterError(f"the parameters of {label} must be a mapping of names to values, got {overrides!r}")
-    overrides = dict(overrides or {})
-    _check_keys(schema, overrides, label, prefix="")
-    try:
-        merged = OmegaConf.merge(OmegaConf.structured(schema), overrides)
-        return OmegaConf.to_object(merged)
-    except OmegaConfBaseException as exc:
-        key = getattr(exc, "full_key", None) or "?"
-        reason = str(exc).splitlines()[0]
-        raise ParameterError(f"parameter '{key}' of {label}: {reason}") from None
-
-
-def _check_keys(schema: type, values: Mapping[str, Any], label: str, prefix: str) -> None:
-    fields = {f.name: f for f in dataclasses.fields(schema)}
-    for key, value in values.items():
-        if key not in fields:
-            raise ParameterError(f"{label} has no parameter '{prefix}{key}'; {choices_hint(str(key), fields)}")
-        sub = fields[key].type
-        sub_type = sub if isinstance(sub, type) else None
-        if sub_type is None and isinstance(sub, str):  # postponed annotations: resolve nested dataclasses only
-            default = fields[key].default_factory if fields[key].default_factory is not dataclasses.MISSING else None
-            sub_type = type(default()) if default else None
-        if sub_type is not None and dataclasses.is_dataclass(sub_type) and isinstance(value, Mapping):
-            _check_keys(sub_type, value, label, prefix=f"{prefix}{key}.")
-
-
 _registry: Registry | None = None
 
 
 def get_registry() -> Registry:
-    """The process-wide registry, loaded on first use."""
+    """The process-wide registry (its plugins load on first use)."""
     global _registry
     if _registry is None:
         _registry = Registry()
@@ -229,7 +264,7 @@ def get_registry() -> Registry:
 
 
 def reset_registry(registry: Registry | None = None) -> Registry:
-    """Replace the process-wide registry (a fresh load by default) — for tests and interactive sessions."""
+    """Replace the process-wide registry (a fresh one by default) — for tests and interactive sessions."""
     global _registry
     _registry = registry if registry is not None else Registry()
     return _registry

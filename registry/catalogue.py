@@ -3,6 +3,9 @@
 ``safexp/{Robot}{Task}{level}-v0`` (``safexp/PointGoal1-v0``) for each robot, each task and each level the
 task defines; ``safexp/Arena-v0`` builds an environment from scene keys alone (``robot=``, ``task=``,
 ``scene_file=``, ...). Ids are registered with Gymnasium when :mod:`safexp` is imported.
+
+A level that names an element or a cost term no installed plugin provides (its plugin is blocked, say) gives
+no env id: :func:`missing_components` says what is missing, and ``safexp list envs`` shows it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from safexp.registry import Registry, get_registry
 
 EPISODE_STEPS = 1000
 ARENA_ID = "safexp/Arena-v0"
-ENTRY_POINT = "safexp.env:SafetyEnv"
+ENTRY_POINT = "safexp.engine.env:SafetyEnv"
+METADATA_KEYS = ("robot", "task", "level", "robot_params", "task_params", "costs")
 
 
 @dataclass(frozen=True)
@@ -46,18 +50,37 @@ def _describe(level_config: dict) -> str:
     return f"{', '.join(objects) or 'no obstacles'}; cost: {', '.join(costs) or 'none'}"
 
 
+def missing_components(level_config: dict, registry: Registry) -> list[str]:
+    """The elements and cost terms a level's scene names that no loaded plugin provides (``hazard 'vases'``)."""
+    hazards, costs = registry.components("hazards"), registry.components("costs")
+    missing = [f"hazard '{key}'" for key, value in level_config.items()
+               if isinstance(value, dict) and key not in METADATA_KEYS and key not in hazards]
+    names = [c["name"] if isinstance(c, dict) else c for c in level_config.get("costs", [])]
+    return missing + [f"cost '{name}'" for name in names if name not in costs]
+
+
 def suite_envs(registry: Registry | None = None) -> dict[str, SuiteEnv]:
-    """Every suite env id the installed plugins make, in a stable order."""
+    """Every suite env id the installed plugins make, in a stable order (levels with missing components left out)."""
     registry = registry or get_registry()
     entries: dict[str, SuiteEnv] = {}
     for task in registry.components("tasks").values():
         for level, config in sorted(task.levels.items()):
+            if missing_components(dict(config), registry):
+                continue
             for robot in registry.components("robots"):
                 name = suite_name(robot, task.name, level)
                 entries[f"safexp/{name}-v0"] = SuiteEnv(
                     f"safexp/{name}-v0", name, robot, task.name, level, f"{robot} robot, {task.name} task: {_describe(dict(config))}"
                 )
     return entries
+
+
+def unavailable_levels(registry: Registry | None = None) -> dict[str, list[str]]:
+    """``{Task}{level}`` → what it misses, for every task level left out of the catalogue."""
+    registry = registry or get_registry()
+    return {f"{title(task.name)}{level}": missing for task in registry.components("tasks").values()
+            for level, config in sorted(task.levels.items())
+            if (missing := missing_components(dict(config), registry))}
 
 
 def register_envs(registry: Registry | None = None) -> list[str]:

@@ -22,6 +22,6 @@ PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
 # pip's warnings about configured index folders that do not exist on this machine are noise: drop them.
 exec 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 "$VENV/bin/python" -c 'import torch' 2>/dev/null || "${PIP[@]}" torch==2.13.0
-"${PIP[@]}" -e ".[test,ray]" \
+"${PIP[@]}" -e ".[test]" -e "plugins/safexp-experiments[ray]" \
   -e plugins/safexp-robots -e plugins/safexp-tasks -e plugins/safexp-hazards -e plugins/safexp-sb3
 echo "setup: ready ($VENV)"

@@ -11,14 +11,14 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import safexp
-from safexp.env import ActionError
-from safexp.errors import ParameterError, UnknownComponentError
-from safexp.layout import LayoutError
+from safexp.engine.env import ActionError
+from safexp.plugin.errors import ParameterError, UnknownComponentError
+from safexp.engine.layout import LayoutError
 
 GOAL_SIZES = {"Point": (28, 60, 60, 2), "Car": (40, 72, 72, 2), "Doggo": (72, 104, 104, 12)}
 
 
-def unwrapped(env: gymnasium.Env) -> safexp.env.SafetyEnv:
+def unwrapped(env: gymnasium.Env) -> safexp.engine.env.SafetyEnv:
     return env.unwrapped
 
 

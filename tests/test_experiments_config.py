@@ -12,8 +12,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from safexp.cli import main
-from safexp.config import ConfigError, compose, load_config
-from safexp.errors import ParameterError, UnknownComponentError
+from safexp_experiments.config import ConfigError, compose, load_config
+from safexp.plugin.errors import ParameterError, UnknownComponentError
 from safexp.registry import get_registry
 
 REPO = Path(__file__).resolve().parents[1]

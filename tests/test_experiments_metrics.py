@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from safexp.metrics import NormalizedMetrics, normalize, reference_table, suite_aggregates
-from safexp.sweep import RunOutcome, SweepJob, markdown_table, table_rows
+from safexp_experiments.metrics import NormalizedMetrics, normalize, reference_table, suite_aggregates
+from safexp_experiments.sweep import RunOutcome, SweepJob, markdown_table, table_rows
 
 
 def test_reference_table_holds_the_published_figures():

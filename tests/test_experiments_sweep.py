@@ -9,7 +9,7 @@ from pathlib import Path
 import ray
 
 from safexp.cli import main
-from safexp.sweep import run_sweep
+from safexp_experiments.sweep import run_sweep
 
 TINY = Path(__file__).parent / "experiment_configs" / "experiment" / "tiny.yaml"
 

@@ -20,13 +20,13 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from safexp.cli import main
-from safexp.config import load_config
-from safexp.evaluation import evaluate
-from safexp.metrics import normalize
+from safexp_experiments.config import load_config
+from safexp_experiments.evaluation import evaluate
+from safexp_experiments.metrics import normalize
 from safexp.registry import get_registry
-from safexp.runs import RunDir
-from safexp.training import resume, train
-from safexp.video import read_video
+from safexp_experiments.runs import RunDir
+from safexp_experiments.training import resume, train
+from safexp_experiments.video import read_video
 
 TEST_CONFIGS = Path(__file__).parent / "experiment_configs"
 TINY = TEST_CONFIGS / "experiment" / "tiny.yaml"

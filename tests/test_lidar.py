@@ -13,7 +13,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from safexp.lidar import Lidar
+from safexp.engine.lidar import Lidar
 
 BINS = 16
 BIN_SIZE = 2 * math.pi / BINS

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 import safexp  # noqa: F401  (registers the suite ids)
-from safexp.lidar import Lidar
+from safexp.engine.lidar import Lidar
 
 
-def rebuild(env: safexp.env.SafetyEnv) -> np.ndarray:
+def rebuild(env: safexp.engine.env.SafetyEnv) -> np.ndarray:
     world, model, data = env.world, env.world.model, env.world.data
     parts = []
     for s in range(model.nsensor):

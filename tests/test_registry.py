@@ -6,9 +6,10 @@ import dataclasses
 
 import pytest
 
-from safexp.errors import DuplicateComponentError, ParameterError, PluginLoadError, UnknownComponentError
-from safexp.registry import Registry, build_params
-from safexp.specs import RobotSpec
+from safexp.plugin.errors import DuplicateComponentError, ParameterError, PluginLoadError, UnknownComponentError
+from safexp.plugin import build_params
+from safexp.registry import Registry
+from safexp.plugin.specs import RobotSpec
 
 ROBOT_PLUGIN = """
     from dataclasses import dataclass
@@ -135,7 +136,7 @@ def test_spec_records_are_validated_and_frozen():
 
 
 def test_every_hook_is_documented():
-    from safexp import hookspecs
+    from safexp.plugin import hookspecs
 
     hooks = [getattr(hookspecs, n) for n in dir(hookspecs) if n.startswith("safexp_")]
     assert len(hooks) == 7
@@ -147,7 +148,7 @@ def test_every_hook_is_documented():
 def test_contributing_documents_every_hook():
     from pathlib import Path
 
-    from safexp import hookspecs
+    from safexp.plugin import hookspecs
 
     guide = (Path(__file__).parents[1] / "CONTRIBUTING.md").read_text()
     for name in (n for n in dir(hookspecs) if n.startswith("safexp_")):
@@ -156,8 +157,8 @@ def test_contributing_documents_every_hook():
 
 def test_python_api_mirrors_the_command_line():
     import safexp
-    from safexp.evaluation import evaluate
-    from safexp.training import resume, train
+    from safexp_experiments.evaluation import evaluate
+    from safexp_experiments.training import resume, train
 
     assert (safexp.train, safexp.resume, safexp.evaluate) == (train, resume, evaluate)
     with pytest.raises(AttributeError, match="no attribute 'trian'"):

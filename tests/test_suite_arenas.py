@@ -12,7 +12,7 @@ from gymnasium.utils.env_checker import check_env
 from omegaconf import OmegaConf
 
 import safexp
-from safexp.errors import ParameterError, UnknownComponentError
+from safexp.plugin.errors import ParameterError, UnknownComponentError
 
 ARENA = Path(__file__).resolve().parents[1] / "examples" / "arenas" / "walled_patrol.yaml"
 

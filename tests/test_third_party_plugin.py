@@ -46,7 +46,7 @@ def test_installed_plugin_is_listed_with_what_it_provides(testkit_installed):
 def test_installed_plugin_builds_an_env_and_a_learner(testkit_installed):
     script = """
 import gymnasium, safexp
-from safexp.registry import get_registry, build_params
+from safexp.plugin import build_params, get_registry
 from safexp_testkit.plugin import CREATED_ENVS
 env = gymnasium.make("safexp/PuckReach0-v0")
 obs, _ = env.reset(seed=1)

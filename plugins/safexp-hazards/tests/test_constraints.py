@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from safexp.errors import ParameterError
+from safexp.plugin.errors import ParameterError
 
 FORWARD = np.array([1.0, 0.0])
 

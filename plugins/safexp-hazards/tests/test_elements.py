@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from safexp.errors import ParameterError
+from safexp.plugin.errors import ParameterError
 
 FORWARD = np.array([1.0, 0.0])
 

@@ -7,7 +7,7 @@ import mujoco
 import pytest
 
 import safexp
-from safexp.registry import build_params
+from safexp.plugin import build_params
 from safexp_robots import plugin
 
 SPECS: dict[str, safexp.RobotSpec] = {spec.name: spec for spec in plugin.safexp_robots()}

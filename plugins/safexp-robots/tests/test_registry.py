@@ -5,8 +5,9 @@ import dataclasses
 import pytest
 
 import safexp
-from safexp.errors import ParameterError
-from safexp.registry import Registry, build_params
+from safexp.plugin.errors import ParameterError
+from safexp.plugin import build_params
+from safexp.registry import Registry
 from safexp_robots import CarParams, DoggoParams, PointParams
 
 

@@ -8,8 +8,8 @@ import torch as th
 from stable_baselines3.common.env_util import make_vec_env
 from tiny_env import HazardPointEnv
 
-from safexp.errors import ParameterError
-from safexp.registry import build_params, get_registry
+from safexp.plugin.errors import ParameterError
+from safexp.plugin import build_params, get_registry
 
 ONE_UPDATE = 128
 SMALL = {"n_steps": 64, "batch_size": 32, "net_arch": [16], "cost_limit": 1.0, "cost_critic_net_arch": [16]}

@@ -6,7 +6,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 from tiny_env import HazardPointEnv
 
-from safexp.errors import ParameterError
+from safexp.plugin.errors import ParameterError
 from safexp_sb3.costs import (
     EpisodeCostMonitor,
     MissingCostError,

@@ -11,7 +11,7 @@ import torch as th
 from stable_baselines3.common.env_util import make_vec_env
 from tiny_env import HazardPointEnv, evaluate
 
-from safexp.registry import build_params, get_registry
+from safexp.plugin import build_params, get_registry
 
 COST_LIMIT = 2.0
 STEPS = 30_000

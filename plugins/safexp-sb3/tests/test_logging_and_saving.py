@@ -11,8 +11,8 @@ from stable_baselines3.common.env_util import make_vec_env
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tiny_env import HazardPointEnv
 
-from safexp.errors import SafexpError
-from safexp.registry import build_params, get_registry
+from safexp.plugin.errors import SafexpError
+from safexp.plugin import build_params, get_registry
 from safexp_sb3.multipliers import NonFiniteError
 
 SMALL = {"n_steps": 64, "batch_size": 64, "net_arch": [16]}

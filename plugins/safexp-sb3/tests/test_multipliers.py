@@ -5,7 +5,7 @@ import pickle
 
 import pytest
 
-from safexp.errors import ParameterError, SafexpError
+from safexp.plugin.errors import ParameterError, SafexpError
 from safexp_sb3.multipliers import (
     MULTIPLIER_PRESETS,
     GradientMultiplier,

@@ -18,8 +18,8 @@ from stable_baselines3 import SAC
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tiny_env import HazardPointEnv, evaluate
 
-from safexp.errors import ParameterError
-from safexp.registry import build_params, get_registry
+from safexp.plugin.errors import ParameterError
+from safexp.plugin import build_params, get_registry
 from safexp_sb3.multipliers import NonFiniteError
 from safexp_sb3.sac_lag import (
     CostReplayBuffer,

@@ -9,7 +9,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from safexp.errors import ParameterError
+from safexp.plugin.errors import ParameterError
 
 BUTTONS = [[0.8, 0.0], [-0.8, 0.0], [0.0, 0.8], [0.0, -0.8]]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from safexp import CostTerm, Element, PlacementParams
-from safexp.world import World
+from safexp.plugin import World
 
 
 @dataclass

@@ -15,8 +15,8 @@ from typing import List, Optional
 import numpy as np
 
 from safexp import CostTerm
-from safexp.errors import ParameterError, choices_hint
-from safexp.world import World, geom_ids
+from safexp.plugin import ParameterError, choices_hint
+from safexp.plugin import World, geom_ids
 
 
 @dataclass

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from safexp import CostTerm
-from safexp.world import World, geom_ids, rows_index
+from safexp.plugin import World, geom_ids, rows_index
 
 
 @dataclass

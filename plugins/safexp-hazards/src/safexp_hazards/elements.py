@@ -11,10 +11,10 @@ import mujoco
 import numpy as np
 
 from safexp import Element, PlacementParams
-from safexp.errors import ParameterError
+from safexp.plugin import ParameterError
 
 if TYPE_CHECKING:
-    from safexp.world import World
+    from safexp.plugin import World
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 
 import safexp
-from safexp.errors import ParameterError, choices_hint
+from safexp.plugin import ParameterError, choices_hint
 
 INTEGRATORS = ("Euler", "implicitfast", "implicit", "RK4")
 """MuJoCo's integrators, as MJCF names them."""

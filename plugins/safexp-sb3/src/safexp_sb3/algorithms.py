@@ -13,7 +13,7 @@ from typing import Any, List, Optional
 from stable_baselines3.common.type_aliases import GymEnv
 
 from safexp import AlgorithmSpec
-from safexp.errors import ParameterError
+from safexp.plugin import ParameterError
 from safexp_sb3.cpo import CPO
 from safexp_sb3.lagrangian import PPOLagrangian, TRPOLagrangian, UnconstrainedPPO, UnconstrainedTRPO
 from safexp_sb3.params import (

@@ -38,7 +38,7 @@ from stable_baselines3.common.utils import obs_as_tensor
 from torch import nn
 from torch.nn import functional as F
 
-from safexp.errors import ParameterError
+from safexp.plugin import ParameterError
 from safexp_sb3.costs import EpisodeCostMonitor, resolve_constraint_names, resolve_cost_limits
 from safexp_sb3.multipliers import LagrangeMultiplier, check_finite, make_multiplier
 

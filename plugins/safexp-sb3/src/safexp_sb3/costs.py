@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from safexp.errors import ParameterError, SafexpError, choices_hint
+from safexp.plugin import ParameterError, SafexpError, choices_hint
 
 SINGLE_CONSTRAINT = "cost"
 """The name of the one constraint of an env that reports only ``info["cost"]``."""

@@ -29,7 +29,7 @@ from stable_baselines3.common.distributions import kl_divergence
 from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
-from safexp.errors import ParameterError
+from safexp.plugin import ParameterError
 from safexp_sb3.cost_machinery import CostCriticMixin
 from safexp_sb3.multipliers import check_finite
 

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from safexp.errors import ParameterError, SafexpError, choices_hint
+from safexp.plugin import ParameterError, SafexpError, choices_hint
 
 
 class NonFiniteError(SafexpError, FloatingPointError):

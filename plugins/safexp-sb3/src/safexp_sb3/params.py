@@ -16,7 +16,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.type_aliases import GymEnv
 from torch import nn
 
-from safexp.errors import ParameterError, choices_hint
+from safexp.plugin import ParameterError, choices_hint
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
 """Hidden activations by the name a params record gives them."""

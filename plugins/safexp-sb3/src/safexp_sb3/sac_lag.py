@@ -36,8 +36,8 @@ from stable_baselines3.common.utils import polyak_update
 from stable_baselines3.common.vec_env import VecNormalize
 from stable_baselines3.sac.policies import SACPolicy
 
-from safexp.errors import ParameterError
-from safexp.specs import AlgorithmSpec
+from safexp.plugin import ParameterError
+from safexp.plugin import AlgorithmSpec
 from safexp_sb3.cost_machinery import CostLimit, CostMonitoringMixin, LagrangeMultipliersMixin
 from safexp_sb3.costs import read_costs
 from safexp_sb3.multipliers import check_finite

@@ -17,8 +17,8 @@ import mujoco
 import numpy as np
 
 from safexp import Element, PlacementParams, Task
-from safexp.errors import ParameterError, choices_hint
-from safexp.world import World
+from safexp.plugin import ParameterError, choices_hint
+from safexp.plugin import World
 
 
 @dataclass

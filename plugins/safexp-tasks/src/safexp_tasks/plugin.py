@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import safexp
-from safexp.scene import merge_scene
+from safexp.plugin import merge_scene
 from safexp_tasks.button import ButtonParams, ButtonTask
 from safexp_tasks.goal import GoalParams, GoalTask
 from safexp_tasks.push import PushParams, PushTask

@@ -18,7 +18,7 @@ from typing import List, Optional
 import numpy as np
 
 from safexp import Element, PlacementParams, Task
-from safexp.world import World
+from safexp.plugin import World
 from safexp_tasks.goal import GoalCircleParams, goal_marker
 
 

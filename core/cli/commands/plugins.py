@@ -1,0 +1,33 @@
+"""``safexp plugins``: every discovered plugin, where it comes from, what it provides, its load errors and the
+names two plugins both register. Exits 0 whatever it finds: it is the diagnostic, not a check."""
+
+from __future__ import annotations
+
+import argparse
+
+from safexp.registry import blocked_plugins, get_registry
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--errors-only", action="store_true", help="show only the plugins that failed to load")
+
+
+def run(args: argparse.Namespace) -> int:
+    registry = get_registry()
+    plugins = registry.provided_by()
+    conflicts = registry.conflicts()
+    shown = [p for p in plugins.values() if p.errors or not args.errors_only]
+    if not shown and not conflicts:
+        print("no safexp plugins installed" if not args.errors_only else "no plugin failed to load")
+    for info in sorted(shown, key=lambda p: p.name):
+        print(f"{info.name}  ({info.distribution} {info.version})")
+        for kind, names in sorted(info.provides.items()):
+            print(f"    {kind}: {', '.join(sorted(names))}")
+        for error in info.errors:
+            print(f"    ERROR: {error}")
+    for conflict in conflicts:
+        print(f"CONFLICT: {conflict.message()}")
+    blocked = blocked_plugins()
+    if blocked:
+        print(f"blocked (SAFEXP_BLOCK_PLUGINS): {', '.join(sorted(blocked))}")
+    return 0

@@ -1,1 +1,0 @@
-"""One module per ``safexp`` subcommand (see :mod:`safexp.cli`)."""

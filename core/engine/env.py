@@ -1,0 +1,192 @@
+"""The constrained Gymnasium environment.
+
+``step(action)`` follows Safety Gym (reference section 5): clip the action to the control range (after
+optional Gaussian noise), run ``frame_skip`` physics steps (moving obstacles updated before each), one forward
+pass, the task's dense reward clipped to ±10, **then** the goal bonus, the cost terms, and goal resampling.
+Cost is never folded into the reward: it is ``info["cost"]`` (see :class:`safexp.plugin.cost.CostMonitor`).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+import mujoco
+import numpy as np
+
+from safexp.engine.compose import COST_LIGHT, compile_mjcf, compose_mjcf
+from safexp.engine.costs import CostMonitor
+from safexp.plugin.cost import CostTerm
+from safexp.plugin.element import Element
+from safexp.plugin.errors import ParameterError, SafexpError, choices_hint
+from safexp.engine.observation import ObservationBuilder
+from safexp.registry import get_registry
+from safexp.engine.scene import Scene, scene_config
+from safexp.engine.world import World
+
+EXCEPTION_REWARD = -10.0
+
+
+class ActionError(SafexpError, ValueError):
+    """An action of the wrong shape or with non-finite values."""
+
+
+def all_finite(values: np.ndarray) -> bool:
+    """Whether a float vector holds no NaN or infinity: one dot product, checked element-wise only when it is not
+    finite (it also overflows for entries above ~1e154)."""
+    return math.isfinite(values.dot(values)) or bool(np.all(np.isfinite(values)))
+
+
+class SafetyEnv(gymnasium.Env):
+    """A robot, a task, scene elements and cost terms in one compiled MuJoCo model.
+
+    :param robot: robot name (``point``, ``car``, ``doggo``, or a third-party one).
+    :param task: task name (``goal``, ...).
+    :param level: suite level whose scene defaults to start from (``None``: only ``scene_file``/overrides).
+    :param render_mode: ``"rgb_array"``, ``"depth_array"`` or ``None``.
+    :param scene_file: a YAML file of scene keys, applied before the keyword overrides.
+    :param overrides: scene keys (see :mod:`safexp.engine.scene`): element parameters, ``costs``, settings, ...
+
+    Attributes users read: :attr:`scene` (the resolved configuration), :attr:`obs_layout` (observation part →
+    slice), :attr:`constraint_names` (the keys of ``info["costs"]``, in order), :attr:`world`.
+    """
+
+    metadata = {"render_modes": ["rgb_array", "depth_array"], "render_fps": 30}
+
+    def __init__(self, robot: str | None = None, task: str | None = None, level: int | None = None,
+                 render_mode: str | None = None, scene_file: str | Path | None = None, **overrides: Any) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ParameterError(f"unknown render_mode '{render_mode}'; {choices_hint(render_mode, self.metadata['render_modes'])}")
+        registry = get_registry()
+        self.scene: Scene = scene_config(robot, task, level, scene_file, **overrides)
+        scene, settings = self.scene, self.scene.settings
+        robot_model = registry.get("robots", scene.robot).factory(scene.robot_params)
+        self.task = registry.get("tasks", scene.task).factory(scene.task_params)
+        elements: dict[str, Element] = {}
+        for name, element in self.task.elements().items():
+            element.name = name
+            elements[name] = element
+        for name, params in scene.elements.items():
+            if name in elements:
+                raise ParameterError(f"element '{name}' is already placed by task '{scene.task}'; remove it from the scene")
+            element = registry.get("hazards", name).factory(params)
+            element.name = name
+            elements[name] = element
+        self.mjcf = compose_mjcf(robot_model, elements, list(settings.extents))
+        model = compile_mjcf(self.mjcf)
+        self.frame_skip = robot_model.frame_skip
+        keepout = settings.robot_keepout if settings.robot_keepout is not None else robot_model.keepout
+        self.world = World(model, elements, self.task, list(settings.extents), keepout, settings.robot_placements,
+                           settings.robot_location, settings.placement_margin)
+        terms: list[CostTerm] = []
+        for entry in scene.costs:
+            term = registry.get("costs", entry.name).factory(entry.params)
+            term.name, term.constraint = entry.name, entry.constraint
+            term.bind(self.world)
+            terms.append(term)
+        self.costs = CostMonitor(terms, settings.cost_indicator)
+        self.constraint_names = self.costs.constraint_names
+        self._observe = ObservationBuilder(self.world, settings.lidar_bins, settings.lidar_max_dist,
+                                           settings.lidar_alias, settings.compass)
+        self.obs_layout = self._observe.layout
+        self.observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (self._observe.size,), np.float64)
+        ctrl = model.actuator_ctrlrange.astype(np.float32)
+        self.action_space = gymnasium.spaces.Box(ctrl[:, 0], ctrl[:, 1], dtype=np.float32)
+        self._ctrl_low, self._ctrl_high = model.actuator_ctrlrange[:, 0], model.actuator_ctrlrange[:, 1]
+        self._action_shape = self.action_space.shape
+        # Views into the MuJoCo structs, resolved once (each attribute lookup on them builds a new wrapper).
+        self._model, self._data, self._opt = model, self.world.data, model.opt
+        self._ctrl, self._qvel = self.world.data.ctrl, self.world.data.qvel
+        self._action_noise = settings.action_noise
+        self._substep_elements = [e for e in elements.values() if type(e).before_substep is not Element.before_substep]
+        self._light_site = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, COST_LIGHT)
+        self._last_cost = 0.0
+        self.render_mode = render_mode
+        self._renderer: Any = None
+        registry.hook().safexp_env_created(env=self)
+
+    # -- gymnasium API -------------------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        world = self.world
+        world.rng = self.np_random
+        mujoco.mj_resetData(world.model, world.data)
+        world.lidar_hidden.clear()
+        world.place_layout()
+        mujoco.mj_forward(world.model, world.data)
+        world.after_physics()
+        self.task.reset(world)
+        self.costs.reset(world)
+        self._last_cost = 0.0
+        info = self.costs.zero()
+        info["goal_met"] = False
+        return self._observe(), info
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        world, data, task = self.world, self._data, self.task
+        ctrl = self._check_action(action)
+        if self._action_noise > 0:
+            ctrl = ctrl + self.np_random.normal(0.0, self._action_noise, size=ctrl.shape)
+        np.maximum(ctrl, self._ctrl_low, out=self._ctrl)
+        np.minimum(self._ctrl, self._ctrl_high, out=self._ctrl)
+        expected_time = data.time + self.frame_skip * self._opt.timestep * 0.5
+        if self._substep_elements:
+            for _ in range(self.frame_skip):
+                for element in self._substep_elements:
+                    element.before_substep(world)
+                mujoco.mj_step(self._model, data)
+        else:
+            mujoco.mj_step(self._model, data, nstep=self.frame_skip)
+        mujoco.mj_forward(self._model, data)
+        world.after_physics()
+        # MuJoCo resets the data (time included) when it detects divergence; without auto-reset, NaNs remain.
+        if data.time < expected_time or not all_finite(self._qvel):
+            info = self.costs.zero()
+            info.update(goal_met=False, cost_exception=1.0)
+            self._last_cost = 0.0
+            obs = np.nan_to_num(self._observe(), nan=0.0, posinf=0.0, neginf=0.0)
+            return obs, EXCEPTION_REWARD, False, True, info
+        clip = task.reward_clip
+        reward = min(max(float(task.reward(world)), -clip), clip)
+        info = self.costs.evaluate(world)
+        self._last_cost = info["cost"]
+        task.tick(world)
+        truncated = False
+        info["goal_met"] = goal_met = task.goal_met(world)
+        if goal_met:
+            reward += task.reward_goal
+            if not task.on_goal_met(world):
+                truncated = True  # no room for a new goal: the episode ends, not as a terminal state
+        return self._observe(), reward, False, truncated, info
+
+    def _check_action(self, action: Any) -> np.ndarray:
+        try:
+            ctrl = np.asarray(action, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ActionError(f"action must be an array of {self._action_shape[0]} numbers, got {action!r}") from None
+        if ctrl.shape != self._action_shape:
+            raise ActionError(f"action must have shape {self._action_shape} for robot '{self.scene.robot}', got shape {ctrl.shape}")
+        if not all_finite(ctrl):
+            raise ActionError(f"action has non-finite values: {ctrl.tolist()}")
+        return ctrl
+
+    # -- rendering -----------------------------------------------------------------------------------------
+    def render(self) -> np.ndarray | None:
+        """A frame from ``render_camera``; the robot's warning light is red on steps with cost."""
+        if self.render_mode is None:
+            gymnasium.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' to make()")
+            return None
+        from safexp.engine.render import make_renderer, render_frame
+
+        if self._renderer is None:
+            self._renderer = make_renderer(self.world.model, self.scene.settings.render_width,
+                                           self.scene.settings.render_height, self.render_mode == "depth_array")
+        self.world.model.site_rgba[self._light_site, 3] = 0.5 if self._last_cost > 0 else 0.0
+        return render_frame(self._renderer, self.world, self.scene.settings.render_camera)
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None

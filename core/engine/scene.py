@@ -1,0 +1,227 @@
+"""Scene configuration: which robot, task, elements and costs make an environment, and every setting.
+
+A scene is configured by a flat mapping — the keyword arguments of ``gymnasium.make("safexp/...")`` or a YAML
+file — resolved in three layers: the task's suite level (``TaskSpec.levels``, plus its ``robot_overrides``
+for the robot), then the file, then keyword arguments. Keys:
+
+- ``robot``, ``task``, ``level``: component names and the suite level (``None``: no level defaults);
+- ``robot_params``, ``task_params``: the robot's and the task's parameters (their spec's schema);
+- ``<element name>`` (``hazards``, ``vases``, ...): that element's parameters; ``num: 0`` removes it;
+- ``costs``: a list of ``{name, params, constraint, enabled}``; an entry whose name is already present
+  updates it (``enabled: false`` removes it), any other is added;
+- every field of :class:`SceneSettings` (arena extents, lidar, observations, cost indicator, rendering).
+
+Unknown keys, names and parameters fail with the valid choices, nearest first.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, List, Optional
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from safexp.plugin.cost import DEFAULT_CONSTRAINT
+from safexp.plugin.errors import ParameterError, UnknownComponentError, choices_hint
+from safexp.plugin.params import build_params, validate_params
+from safexp.registry import Registry, get_registry
+
+
+@dataclass
+class SceneSettings:
+    """The engine's own settings of a scene.
+
+    - ``extents``: the arena ``[xmin, ymin, xmax, ymax]``, the default placement area of every object;
+    - ``placement_margin``: extra distance between any two objects' keepouts when sampling layouts;
+    - ``robot_keepout``: the robot's keepout (default: the robot model's, 0.4 for the suite robots);
+    - ``robot_placements`` / ``robot_location``: rectangles or a fixed ``[x, y]`` for the robot;
+    - ``lidar_bins``, ``lidar_max_dist``, ``lidar_alias``: the pseudo-lidar of every observed element;
+    - ``compass``: observe the unit vector to the goal in the robot frame;
+    - ``cost_indicator``: report costs as indicators (1.0 when unsafe, Safety Gym's default) or raw values;
+    - ``action_noise``: standard deviation of Gaussian noise added to actions before clipping;
+    - ``render_width``, ``render_height``, ``render_camera``: image size and camera (``track`` follows the
+      robot; ``fixednear``, ``fixedfar`` look over the arena; ``vision`` is the robot's eye).
+    """
+
+    extents: List[float] = field(default_factory=lambda: [-1.0, -1.0, 1.0, 1.0])
+    placement_margin: float = 0.0
+    robot_keepout: Optional[float] = None
+    robot_placements: Optional[List[List[float]]] = None
+    robot_location: Optional[List[float]] = None
+    lidar_bins: int = 16
+    lidar_max_dist: float = 3.0
+    lidar_alias: bool = True
+    compass: bool = False
+    cost_indicator: bool = True
+    action_noise: float = 0.0
+    render_width: int = 256
+    render_height: int = 256
+    render_camera: str = "track"
+
+
+@dataclass(frozen=True)
+class CostEntry:
+    """One cost term of a scene: the cost component, its validated parameters and its constraint group."""
+
+    name: str
+    params: Any
+    constraint: str = DEFAULT_CONSTRAINT
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A fully resolved and validated scene: everything the engine needs to build an environment."""
+
+    robot: str
+    robot_params: Any
+    task: str
+    task_params: Any
+    level: int | None
+    elements: Mapping[str, Any]  # element name → validated params (PlacementParams subclass)
+    costs: tuple[CostEntry, ...]
+    settings: SceneSettings
+    raw: Mapping[str, Any]  # the merged, unvalidated configuration (for saving and display)
+
+
+_COMPONENT_KEYS = ("robot", "task", "level", "robot_params", "task_params", "costs")
+_SETTINGS_KEYS = tuple(f.name for f in dataclasses.fields(SceneSettings))
+_COST_KEYS = ("name", "params", "constraint", "enabled")
+
+
+def load_scene_file(path: str | Path) -> dict[str, Any]:
+    """The mapping in a scene YAML file (same keys as the keyword arguments)."""
+    file = Path(path)
+    if not file.is_file():
+        raise ParameterError(f"scene file '{path}' does not exist")
+    try:
+        loaded = OmegaConf.to_container(OmegaConf.load(file), resolve=True)
+    except OmegaConfBaseException as exc:
+        raise ParameterError(f"scene file '{path}': {exc}") from None
+    if not isinstance(loaded, dict):
+        raise ParameterError(f"scene file '{path}' must hold a mapping of scene keys, got {type(loaded).__name__}")
+    return loaded
+
+
+def merge_scene(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``update`` with the scene's merge rules (mappings merge, ``costs`` merge by name)."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in update.items():
+        if key == "costs":
+            merged["costs"] = _merge_costs(merged.get("costs", []), value)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_scene(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _merge_costs(base: list[Any], update: Any) -> list[dict[str, Any]]:
+    if isinstance(update, Mapping) or not isinstance(update, (list, tuple)):
+        raise ParameterError(f"'costs' must be a list of {{name, params, constraint}} entries, got {update!r}")
+    entries = {e["name"]: dict(e) for e in base}
+    for entry in update:
+        if isinstance(entry, str):
+            entry = {"name": entry}
+        if not isinstance(entry, Mapping) or "name" not in entry:
+            raise ParameterError(f"each 'costs' entry needs a 'name' (and optionally params, constraint), got {entry!r}")
+        unknown = [k for k in entry if k not in _COST_KEYS]
+        if unknown:
+            raise ParameterError(f"cost entry '{entry['name']}' has no key '{unknown[0]}'; {choices_hint(unknown[0], _COST_KEYS)}")
+        name = entry["name"]
+        entries[name] = merge_scene(entries.get(name, {}), entry)
+    return list(entries.values())
+
+
+def resolve_scene(config: Mapping[str, Any], registry: Registry | None = None) -> Scene:
+    """Validate a merged scene configuration (with ``robot``, ``task`` and any ``level``) into a :class:`Scene`."""
+    registry = registry or get_registry()
+    for key in ("robot", "task"):
+        if not config.get(key):
+            raise ParameterError(f"a scene needs a '{key}'; {choices_hint('', registry.components(key + 's'))}")
+    robot_spec = registry.get("robots", config["robot"])
+    task_spec = registry.get("tasks", config["task"])
+    level = config.get("level")
+    full = dict(config)
+    if level is not None:
+        if level not in task_spec.levels:
+            raise UnknownComponentError(
+                f"task '{task_spec.name}' has no level {level!r}; valid levels: {', '.join(map(str, sorted(task_spec.levels)))}"
+            )
+        defaults = merge_scene(task_spec.levels[level], task_spec.robot_overrides.get(robot_spec.name, {}))
+        full = merge_scene(defaults, {k: v for k, v in config.items()})
+    element_names = registry.components("hazards")
+    valid_keys = (*_COMPONENT_KEYS, *_SETTINGS_KEYS, *element_names)
+    for key in full:
+        if key not in valid_keys:
+            raise ParameterError(f"unknown scene key '{key}'; {choices_hint(str(key), valid_keys)}")
+    settings_values = {k: full[k] for k in _SETTINGS_KEYS if k in full}
+    settings = validate_params(SceneSettings, settings_values, "the scene settings")
+    _check_rects("extents", [settings.extents])
+    if settings.lidar_bins < 1 or settings.lidar_max_dist <= 0:
+        raise ParameterError(f"lidar_bins must be ≥ 1 and lidar_max_dist > 0, got {settings.lidar_bins} and {settings.lidar_max_dist}")
+    _check_points("robot_location", [settings.robot_location] if settings.robot_location is not None else [])
+    _check_rects("robot_placements", settings.robot_placements or [])
+    elements = {}
+    for name in element_names:
+        if name in full and full[name] is not None:
+            params = build_params(registry.get("hazards", name), full[name])
+            if params.num < 0 or params.keepout < 0:
+                raise ParameterError(f"{name}: num and keepout must be ≥ 0, got {params.num} and {params.keepout}")
+            _check_points(f"{name}.locations", params.locations or [])
+            _check_rects(f"{name}.placements", params.placements or [])
+            if params.num > 0:
+                elements[name] = params
+    costs = []
+    for entry in full.get("costs", []):
+        if not entry.get("enabled", True):
+            continue
+        spec = registry.get("costs", entry["name"])
+        costs.append(CostEntry(spec.name, build_params(spec, entry.get("params")), entry.get("constraint", DEFAULT_CONSTRAINT)))
+    return Scene(
+        robot=robot_spec.name,
+        robot_params=build_params(robot_spec, full.get("robot_params")),
+        task=task_spec.name,
+        task_params=build_params(task_spec, full.get("task_params")),
+        level=level,
+        elements=elements,
+        costs=tuple(costs),
+        settings=settings,
+        raw=full,
+    )
+
+
+def _check_rects(key: str, rects: list) -> None:
+    """Each of ``rects`` must be ``[xmin, ymin, xmax, ymax]`` with min < max."""
+    for rect in rects:
+        if len(rect) != 4 or rect[0] >= rect[2] or rect[1] >= rect[3]:
+            raise ParameterError(f"{key} must be [xmin, ymin, xmax, ymax] with min < max, got {list(rect)}")
+
+
+def _check_points(key: str, points: list) -> None:
+    """Each of ``points`` must be ``[x, y]``."""
+    for point in points:
+        if len(point) != 2:
+            raise ParameterError(f"{key} must be [x, y] positions, got {list(point)}")
+
+
+def scene_config(robot: str | None = None, task: str | None = None, level: int | None = None,
+                 scene_file: str | Path | None = None, **overrides: Any) -> Scene:
+    """Resolve and validate a scene without building its model.
+
+    :param robot: robot name (``point``, ...); may come from ``scene_file`` instead.
+    :param task: task name (``goal``, ...); may come from ``scene_file`` instead.
+    :param level: suite level whose defaults to start from, or ``None``.
+    :param scene_file: a YAML file of scene keys, applied before ``overrides``.
+    :param overrides: scene keys (see the module docstring).
+    :return: the validated :class:`Scene`.
+    """
+    config: dict[str, Any] = merge_scene({}, load_scene_file(scene_file)) if scene_file else {}  # checks its costs
+    given = {"robot": robot, "task": task, "level": level}
+    config = merge_scene(config, {k: v for k, v in given.items() if v is not None})
+    config = merge_scene(config, overrides)
+    return resolve_scene(config)

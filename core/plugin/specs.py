@@ -1,0 +1,138 @@
+"""The typed, frozen records plugins yield from the registration hooks.
+
+Every component — a robot, a task, a scene element ("hazard"), a cost term or a learning algorithm — is
+described by one record: a unique lower-case ``name``, a ``factory`` that builds it, a ``params`` dataclass
+that is its parameter schema (field names, types, defaults; its docstring documents them), and a one-line
+``description``. The registry gathers these records into name → record tables (:mod:`safexp.registry`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """A component without parameters."""
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """What every component record has. Use one of the kind-specific subclasses below."""
+
+    kind: ClassVar[str] = "component"
+
+    name: str
+    factory: Callable[..., Any]
+    params: type = NoParams
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(
+                f"{type(self).__name__} name {self.name!r} must be lower-case letters, digits and '_', "
+                "starting with a letter"
+            )
+        if not callable(self.factory):
+            raise TypeError(f"{type(self).__name__} '{self.name}': factory {self.factory!r} is not callable")
+        if not (isinstance(self.params, type) and dataclasses.is_dataclass(self.params)):
+            raise TypeError(f"{type(self).__name__} '{self.name}': params must be a dataclass type, got {self.params!r}")
+
+
+@dataclass(frozen=True)
+class RobotSpec(ComponentSpec):
+    """A robot. ``factory(params) -> safexp.RobotModel``: the robot's MJCF and how it is driven."""
+
+    kind: ClassVar[str] = "robots"
+
+
+@dataclass(frozen=True)
+class TaskSpec(ComponentSpec):
+    """A task. ``factory(params) -> safexp.Task``: the elements it places, its reward and success test.
+
+    ``levels`` maps a suite level (0, 1, 2, ...) to the scene configuration of that level (element counts,
+    sizes, costs, arena extents, task parameters — the keys of :class:`safexp.SceneConfig`). Every installed
+    robot is crossed with every level to form the environment ids ``safexp/{Robot}{Task}{level}-v0``.
+    ``robot_overrides`` maps a robot name to extra scene configuration merged into every level for that robot
+    (Safety Gym's smaller Push box for Car, for example).
+    """
+
+    kind: ClassVar[str] = "tasks"
+
+    levels: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    robot_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HazardSpec(ComponentSpec):
+    """A scene element placed in the arena (hazards, vases, pillars, walls, ...).
+
+    ``factory(params) -> safexp.Element``. An element only places bodies and feeds the lidar; the cost of
+    touching or entering it is a separate :class:`CostSpec`, so an element can exist without a cost.
+    """
+
+    kind: ClassVar[str] = "hazards"
+
+
+@dataclass(frozen=True)
+class CostSpec(ComponentSpec):
+    """A constraint term. ``factory(params) -> safexp.CostTerm``: a per-step raw cost read off the world."""
+
+    kind: ClassVar[str] = "costs"
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec(ComponentSpec):
+    """A learning algorithm.
+
+    ``factory(env, params, **run) -> model`` builds a learner on a (vectorised) env; ``params`` is the
+    validated hyperparameter dataclass instance and ``run`` holds run options every algorithm accepts:
+    ``seed``, ``tensorboard_log``, ``verbose``, ``device``. ``load(path, env, **run) -> model`` restores a
+    saved learner. The model offers the stable-baselines3 surface: ``learn``, ``predict``, ``save``,
+    ``num_timesteps``.
+    """
+
+    kind: ClassVar[str] = "algorithms"
+
+    load: Callable[..., Any] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.load is not None and not callable(self.load):
+            raise TypeError(f"AlgorithmSpec '{self.name}': load {self.load!r} is not callable")
+
+
+SPEC_TYPES: dict[str, type[ComponentSpec]] = {
+    spec.kind: spec for spec in (RobotSpec, TaskSpec, HazardSpec, CostSpec, AlgorithmSpec)
+}
+"""Component kind (as the command line names it) → record type."""
+
+
+_COMMAND_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A ``safexp`` subcommand, added by a plugin through ``safexp_commands``.
+
+    ``module`` is the dotted name of a module with ``add_arguments(parser)`` (an :mod:`argparse` parser) and
+    ``run(args) -> int`` (the exit code). It is imported only when the command runs or shows its own help, so
+    ``safexp --help`` stays fast whatever the command needs.
+    """
+
+    name: str
+    help: str
+    module: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _COMMAND_NAME.match(self.name):
+            raise ValueError(f"CommandSpec name {self.name!r} must be lower-case letters, digits and '-', "
+                             "starting with a letter")
+        if not isinstance(self.module, str) or not self.module:
+            raise TypeError(f"CommandSpec '{self.name}': module must be a dotted module name, got {self.module!r}")

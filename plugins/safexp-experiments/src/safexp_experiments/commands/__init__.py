@@ -1,0 +1,1 @@
+"""One module per ``safexp`` subcommand this plugin adds, each with ``add_arguments(parser)`` and ``run(args)``."""

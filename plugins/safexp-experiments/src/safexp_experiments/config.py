@@ -1,0 +1,469 @@
+"""Experiment configuration: Hydra-style config groups, composed over plain OmegaConf and validated.
+
+A config root (the repository's ``configs/``) holds one directory per config group::
+
+    configs/env/<option>.yaml         an environment: {robot, task, level, <scene keys>} or {id, <kwargs>}
+    configs/algo/<option>.yaml        an algorithm: {name, <its hyperparameters>}
+    configs/experiment/<name>.yaml    a run: a ``defaults:`` list picking one env and one algo, plus run keys
+
+The ``defaults:`` list follows Hydra: entries ``/env: pointgoal1`` (or ``env: ...``, ``override /env: ...``)
+place the group option's content under the group's key, ``_self_`` marks where the file's own keys are merged
+(at the end when it is not listed), ``null`` selects nothing. Command-line overrides are OmegaConf dot-list
+items: ``env=pointgoal2`` picks another group option, ``algo.cost_limit=10`` or ``env.hazards.num=12`` sets a
+value after composition.
+
+Every key is checked: the run keys against :class:`RunSettings`, the ``algo`` keys against the algorithm's
+registered ``params`` dataclass, the ``env`` keys by the engine's scene validation (or the Gymnasium registry
+for ``id`` envs). An error names the key, the file or override it came from, and the nearest valid key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from safexp.plugin import ParameterError, SafexpError, UnknownComponentError, choices_hint, nearest_first
+
+GROUPS = ("env", "algo")
+"""The config groups: each selects one option file and places it under its own key."""
+
+EXPERIMENT_GROUP = "experiment"
+VEC_ENV_KINDS = ("dummy", "subproc")
+ENV_WRAPPER_KEYS = ("max_episode_steps",)
+"""Env keys that configure Gymnasium's wrappers rather than the scene (accepted by every env)."""
+
+Source = str
+KeyPath = tuple[str, ...]
+
+
+class ConfigError(SafexpError):
+    """A config file that cannot be found or read, or an override that is not ``key=value``."""
+
+
+@dataclass
+class RunSettings:
+    """The top-level run keys of an experiment.
+
+    - ``seed``: seeds the learner, the envs (env ``i`` gets ``seed + i``) and the evaluation episodes;
+    - ``total_steps``: env steps to train for, summed over the vectorised envs;
+    - ``out_dir``: the directory under which run directories are made;
+    - ``name``: the run directory's name (default: ``{env}_{algo}_s{seed}_{timestamp}``);
+    - ``n_envs``, ``vec_env``: how many envs are stepped together and how (``dummy``: in this process,
+      ``subproc``: one process each);
+    - ``eval_freq``: evaluate every this many env steps during training (0: only at the end);
+    - ``eval_episodes``: deterministic episodes per evaluation, including the final one;
+    - ``checkpoint_freq``: save a checkpoint every this many env steps (0: only when stopping);
+    - ``device``: the torch device of the learner;
+    - ``torch_threads``: CPU threads torch may use (0: torch's default); one is fastest for the small
+      networks of these learners and lets parallel runs share the cores;
+    - ``progress``: show a progress bar on stderr.
+    """
+
+    seed: int = 0
+    total_steps: int = 100_000
+    out_dir: str = "runs"
+    name: Optional[str] = None
+    n_envs: int = 1
+    vec_env: str = "dummy"
+    eval_freq: int = 0
+    eval_episodes: int = 10
+    checkpoint_freq: int = 0
+    device: str = "cpu"
+    torch_threads: int = 1
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A fully validated experiment: the run settings, the env config and the algorithm with its parameters.
+
+    ``env`` is the env group as given (scene keys are resolved by the engine when the env is built);
+    ``algo_params`` is the algorithm's filled-in ``params`` dataclass instance.
+    """
+
+    run: RunSettings
+    env: Mapping[str, Any]
+    algo: str
+    algo_params: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain containers: the run keys, ``env`` and ``algo`` (with every parameter)."""
+        return {**dataclasses.asdict(self.run), "env": _plain(self.env),
+                "algo": {"name": self.algo, **dataclasses.asdict(self.algo_params)}}
+
+    def to_yaml(self) -> str:
+        """The resolved config as YAML, the way a run directory keeps it (``config.yaml``)."""
+        return OmegaConf.to_yaml(OmegaConf.create(self.to_dict()))
+
+
+@dataclass
+class ComposedConfig:
+    """The merged keys of a composition, where each one came from, and the group options chosen."""
+
+    values: dict[str, Any]
+    sources: dict[KeyPath, Source] = field(default_factory=dict)
+    choices: dict[str, str] = field(default_factory=dict)
+    layers: list[tuple[KeyPath, dict[str, Any], Source]] = field(default_factory=list)
+    """Every merged layer in order: (key prefix, keys, source)."""
+
+    def source_of(self, path: KeyPath) -> Source:
+        """The file or override that set ``path`` (or, for a mapping, one of its keys)."""
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.sources:
+                return self.sources[path[:end]]
+        below = [src for key, src in self.sources.items() if key[: len(path)] == path]
+        return below[0] if below else "the defaults"
+
+
+# -- finding config files -------------------------------------------------------------------------------------
+def find_config(config: str | Path, search_root: str | Path = "configs") -> Path:
+    """The experiment file named by ``config``: a path to a YAML file, or an experiment name under
+    ``<search_root>/experiment/``. A missing one lists the experiments there, nearest first."""
+    path = Path(config)
+    if path.is_file():
+        return path
+    named = Path(search_root) / EXPERIMENT_GROUP / f"{config}.yaml"
+    if path.suffix == "" and named.is_file():
+        return named
+    available = sorted(p.stem for p in (Path(search_root) / EXPERIMENT_GROUP).glob("*.yaml"))
+    hint = choices_hint(path.stem, available) if available else f"no experiments found under {named.parent}"
+    raise ConfigError(f"config file '{config}' not found; {hint}")
+
+
+def config_root(config_file: Path) -> Path:
+    """The directory holding the config groups: the nearest ancestor of ``config_file`` with a group folder."""
+    for directory in config_file.resolve().parents:
+        if any((directory / group).is_dir() for group in GROUPS):
+            return directory
+    return config_file.resolve().parent
+
+
+def group_options(root: Path, group: str) -> list[str]:
+    """The option names of a config group (its YAML files' stems)."""
+    return sorted(p.stem for p in (root / group).glob("*.yaml"))
+
+
+def _load_yaml(path: Path, label: str) -> dict[str, Any]:
+    try:
+        loaded = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    except FileNotFoundError:
+        raise ConfigError(f"{label} '{path}' not found") from None
+    except (OmegaConfBaseException, ValueError, OSError) as exc:
+        raise ConfigError(f"cannot read {label} '{path}': {str(exc).splitlines()[0]}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{label} '{path}' must hold a mapping of keys to values, got {type(loaded).__name__}")
+    return loaded
+
+
+# -- composition ----------------------------------------------------------------------------------------------
+def parse_overrides(overrides: Sequence[str], root: Path) -> tuple[dict[str, str | None], list[str]]:
+    """Split command-line overrides into group choices (``env=pointgoal2``) and value overrides."""
+    choices: dict[str, str | None] = {}
+    values: list[str] = []
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"override '{item}' is not key=value (for example algo.cost_limit=10 or env=pointgoal2)")
+        key = key.strip()
+        if key in GROUPS:
+            choices[key] = None if value.strip() in ("null", "") else value.strip()
+        else:
+            values.append(f"{key}={value}")
+    return choices, values
+
+
+def compose(config: str | Path | Mapping[str, Any], overrides: Sequence[str] = (),
+            search_root: str | Path = "configs") -> ComposedConfig:
+    """Compose an experiment: its defaults list, its own keys, then the command-line overrides.
+
+    :param config: an experiment file (path or name under ``<search_root>/experiment/``) or a mapping of
+        keys (a mapping's ``defaults:`` are resolved against ``search_root``).
+    :param overrides: dot-list items, ``group=option`` or ``dotted.key=value``.
+    :return: the merged keys with the source of each; unchecked (see :func:`validate`).
+    """
+    if isinstance(config, Mapping):
+        root, data, label = Path(search_root), _plain(config), "the given config"
+    else:
+        path = find_config(config, search_root)
+        root, data, label = config_root(path), _load_yaml(path, "config file"), str(path)
+    choices, value_overrides = parse_overrides(overrides, root)
+    composed = ComposedConfig(values={})
+    for prefix, layer, source in _layers(data, label, root, choices, composed.choices, prefix=()):
+        _merge_into(composed, prefix, layer, source)
+    for item in value_overrides:
+        key, _, _ = item.partition("=")
+        try:
+            layer = OmegaConf.to_container(OmegaConf.from_dotlist([item]), resolve=False)
+        except OmegaConfBaseException as exc:
+            raise ConfigError(f"cannot parse override '{item}': {str(exc).splitlines()[0]}") from None
+        _merge_into(composed, (), layer, f"command line '{item}'")
+    return composed
+
+
+def _layers(data: dict[str, Any], label: str, root: Path, choices: Mapping[str, str | None],
+            chosen: dict[str, str], prefix: KeyPath) -> list[tuple[KeyPath, dict[str, Any], Source]]:
+    """The (key prefix, keys, source) layers of one file in merge order, its defaults expanded."""
+    data = dict(data)
+    defaults = data.pop("defaults", None)
+    if defaults is None:
+        defaults = []
+    if not isinstance(defaults, list):
+        raise ConfigError(f"'defaults' in {label} must be a list (for example - /env: pointgoal1), got {defaults!r}")
+    entries: list[tuple[str, str | None] | str] = []
+    for entry in defaults:
+        if entry == "_self_":
+            entries.append("_self_")
+        elif isinstance(entry, dict) and len(entry) == 1:
+            key, option = next(iter(entry.items()))
+            group = re.sub(r"^(override\s+)?/?", "", str(key).strip())
+            entries.append((group, None if option is None else str(option)))
+        else:
+            raise ConfigError(f"defaults entry {entry!r} in {label} is not '- group: option' or '_self_'")
+    if prefix == ():
+        listed = {e[0] for e in entries if isinstance(e, tuple)}
+        extra = [(g, o) for g, o in choices.items() if g not in listed]
+        at = entries.index("_self_") if "_self_" in entries else len(entries)
+        entries[at:at] = extra
+    if "_self_" not in entries:
+        entries.append("_self_")
+    layers: list[tuple[KeyPath, dict[str, Any], Source]] = []
+    for entry in entries:
+        if entry == "_self_":
+            layers.append((prefix, data, label))
+            continue
+        group, option = entry
+        if prefix == () and group in choices:
+            option = choices[group]
+        if group not in GROUPS:
+            raise ConfigError(f"defaults entry '{group}' in {label} names no config group; {choices_hint(group, GROUPS)}")
+        if option is None:
+            continue
+        options = group_options(root, group)
+        if option not in options:
+            raise UnknownComponentError(f"config group '{group}' has no option '{option}' (looked in {root / group}); "
+                                        f"{choices_hint(option, options)}")
+        chosen[group] = option
+        option_file = root / group / f"{option}.yaml"
+        option_data = _load_yaml(option_file, f"{group} config")
+        if "defaults" in option_data:
+            raise ConfigError(f"{option_file}: a '{group}' option cannot have its own defaults list")
+        layers.append(((group,), option_data, str(option_file)))
+    return layers
+
+
+def _merge_into(composed: ComposedConfig, prefix: KeyPath, layer: Mapping[str, Any], source: Source) -> None:
+    composed.layers.append((prefix, dict(layer), source))
+    target = composed.values
+    for key in prefix:
+        if not isinstance(target.get(key), dict):
+            target[key] = {}
+        target = target[key]
+    _deep_merge(target, layer, prefix, composed.sources, source)
+
+
+def _deep_merge(target: dict[str, Any], layer: Mapping[str, Any], path: KeyPath,
+                sources: dict[KeyPath, Source], source: Source) -> None:
+    for key, value in layer.items():
+        key = str(key)
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _deep_merge(target[key], value, (*path, key), sources, source)
+        else:
+            target[key] = _plain(value)
+            sources[(*path, key)] = source
+            for stale in [p for p in sources if p[: len(path) + 1] == (*path, key) and len(p) > len(path) + 1]:
+                del sources[stale]
+            if isinstance(value, Mapping):
+                _record_leaves(value, (*path, key), sources, source)
+
+
+def _record_leaves(value: Mapping[str, Any], path: KeyPath, sources: dict[KeyPath, Source], source: Source) -> None:
+    for key, sub in value.items():
+        sources[(*path, str(key))] = source
+        if isinstance(sub, Mapping):
+            _record_leaves(sub, (*path, str(key)), sources, source)
+
+
+# -- validation -----------------------------------------------------------------------------------------------
+def validate(composed: ComposedConfig) -> ExperimentConfig:
+    """Check every key of a composition and fill in the defaults.
+
+    :raises ParameterError: an unknown key or a value of the wrong type (naming the key, its source and the
+        nearest valid key).
+    :raises UnknownComponentError: an unknown env, robot, task or algorithm name.
+    """
+    values = composed.values
+    run_fields = [f.name for f in dataclasses.fields(RunSettings)]
+    for key in values:
+        if key not in (*run_fields, *GROUPS):
+            raise ParameterError(f"unknown key '{key}' (from {composed.source_of((key,))}); "
+                                 f"{choices_hint(key, (*run_fields, *GROUPS))}")
+    for group in GROUPS:
+        if not isinstance(values.get(group), dict) or not values[group]:
+            options = "env=<option>" if group == "env" else "algo=<option>"
+            raise ParameterError(f"the config has no '{group}' (add '/{group}: <option>' to its defaults list or "
+                                 f"pass {options})")
+    run_values = {k: v for k, v in values.items() if k in run_fields}
+    run = fill_schema(RunSettings, run_values, composed, ())
+    _check_run_settings(run, composed)
+    env = validate_env(values["env"], composed)
+    algo_name, algo_params = validate_algo(values["algo"], composed)
+    return ExperimentConfig(run=run, env=env, algo=algo_name, algo_params=algo_params)
+
+
+def load_config(config: str | Path | Mapping[str, Any] | ExperimentConfig, overrides: Sequence[str] = (),
+                search_root: str | Path = "configs") -> ExperimentConfig:
+    """Compose and validate in one step; an :class:`ExperimentConfig` is returned as it is (overrides applied)."""
+    if isinstance(config, ExperimentConfig):
+        if not overrides:
+            return config
+        config = config.to_dict()
+    return validate(compose(config, overrides, search_root))
+
+
+def _check_run_settings(run: RunSettings, composed: ComposedConfig) -> None:
+    def fail(key: str, expected: str) -> None:
+        raise ParameterError(f"key '{key}' (from {composed.source_of((key,))}) must be {expected}, "
+                             f"got {getattr(run, key)!r}")
+
+    if run.vec_env not in VEC_ENV_KINDS:
+        raise ParameterError(f"key 'vec_env' (from {composed.source_of(('vec_env',))}) has no kind '{run.vec_env}'; "
+                             f"{choices_hint(run.vec_env, VEC_ENV_KINDS)}")
+    if run.total_steps < 1:
+        fail("total_steps", "at least 1")
+    if run.n_envs < 1:
+        fail("n_envs", "at least 1")
+    if run.eval_episodes < 1:
+        fail("eval_episodes", "at least 1")
+    for key in ("eval_freq", "checkpoint_freq", "torch_threads"):
+        if getattr(run, key) < 0:
+            fail(key, "0 (off, or torch's default for torch_threads) or a positive number")
+    if run.name is not None and (not run.name or "/" in run.name or run.name.startswith(".")):
+        fail("name", "a plain directory name")
+
+
+def fill_schema(schema: type, values: Mapping[str, Any], composed: ComposedConfig, path: KeyPath) -> Any:
+    """Check ``values`` against the dataclass ``schema`` and return the filled-in instance.
+
+    :param path: where ``values`` sit in the composition (for the error messages).
+    :raises ParameterError: an unknown key (with the nearest valid one) or a value of the wrong type.
+    """
+    _check_keys(schema, values, composed, path)
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), dict(values)))
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or ""
+        key_path = (*path, *[k for k in str(key).split(".") if k])
+        reason = str(exc).splitlines()[0]
+        raise ParameterError(f"key '{'.'.join(key_path)}' (from {composed.source_of(key_path)}): {reason}") from None
+
+
+def _check_keys(schema: type, values: Mapping[str, Any], composed: ComposedConfig, path: KeyPath) -> None:
+    hints = typing.get_type_hints(schema)
+    names = [f.name for f in dataclasses.fields(schema)]
+    for key, value in values.items():
+        key_path = (*path, str(key))
+        if key not in names:
+            raise ParameterError(f"unknown key '{'.'.join(key_path)}' (from {composed.source_of(key_path)}); "
+                                 f"{choices_hint(str(key), names)}")
+        sub = hints.get(key)
+        if isinstance(sub, type) and dataclasses.is_dataclass(sub) and isinstance(value, Mapping):
+            _check_keys(sub, value, composed, key_path)
+
+
+def validate_algo(algo: Mapping[str, Any], composed: ComposedConfig) -> tuple[str, Any]:
+    """The algorithm's registry name and its filled-in parameter dataclass."""
+    from safexp.plugin import get_registry
+
+    name = algo.get("name")
+    if not isinstance(name, str) or not name:
+        raise ParameterError(f"the algo config (from {composed.source_of(('algo',))}) needs a 'name', the registered "
+                             f"algorithm; {choices_hint('', get_registry().components('algorithms'))}")
+    try:
+        spec = get_registry().get("algorithms", name)
+    except UnknownComponentError as exc:
+        raise UnknownComponentError(f"algo.name: {exc} (from {composed.source_of(('algo', 'name'))})") from None
+    params = {k: v for k, v in algo.items() if k != "name"}
+    return spec.name, fill_schema(spec.params, params, composed, ("algo",))
+
+
+def validate_env(env: Mapping[str, Any], composed: ComposedConfig) -> dict[str, Any]:
+    """Check an env config without building the env: a suite/custom scene through the engine's scene
+    validation, an ``id`` env against the Gymnasium registry. Returns the env config unchanged."""
+    import gymnasium
+
+    import safexp
+
+    for key in ENV_WRAPPER_KEYS:
+        if key in env and (not isinstance(env[key], int) or isinstance(env[key], bool) or env[key] < 1):
+            raise ParameterError(f"key 'env.{key}' (from {composed.source_of(('env', key))}) must be a positive "
+                                 f"integer, got {env[key]!r}")
+    if "id" in env:
+        env_id = env["id"]
+        if env_id not in gymnasium.registry:
+            raise UnknownComponentError(f"env.id: unknown Gymnasium env '{env_id}' (from "
+                                        f"{composed.source_of(('env', 'id'))}); "
+                                        f"{choices_hint(str(env_id), nearest_first(str(env_id), gymnasium.registry)[:12])}")
+        return dict(env)
+    scene_keys = {k: v for k, v in env.items() if k not in ENV_WRAPPER_KEYS}
+    try:
+        safexp.scene_config(**scene_keys)
+    except SafexpError as exc:
+        raise type(exc)(f"env: {exc} ({_blame(exc, composed)})") from None
+    return dict(env)
+
+
+def _blame(exc: Exception, composed: ComposedConfig) -> str:
+    """Which env key, from which file or override, an engine error is about.
+
+    The culprit source is the first layer after which the env fails with the same message; within it, the
+    deepest key whose name or value the message quotes (or its only key)."""
+    import safexp
+
+    message = str(exc)
+    env: dict[str, Any] = {}
+    culprit: Source | None = None
+    for prefix, layer, source in composed.layers:
+        env_part = layer.get("env") if prefix == () else layer if prefix == ("env",) else None
+        if not isinstance(env_part, Mapping):
+            continue
+        scratch = ComposedConfig(values={"env": env})
+        _deep_merge(env, env_part, ("env",), scratch.sources, source)
+        try:
+            safexp.scene_config(**{k: v for k, v in env.items() if k not in ENV_WRAPPER_KEYS})
+        except SafexpError as partial:
+            if str(partial) == message:
+                culprit = source
+                break
+    paths = [p for p, s in composed.sources.items() if p[:1] == ("env",) and len(p) > 1 and s == culprit]
+    if not paths:
+        return "env from " + ", ".join(sorted({s for p, s in composed.sources.items() if p[:1] == ("env",)}))
+    quoted = [p for p in paths if f"'{p[-1]}'" in message or f"'{_value_at(composed.values, p)}'" in message]
+    best = max(quoted or paths, key=len) if quoted or len(paths) == 1 else None
+    return f"{'.'.join(best)} from {culprit}" if best else f"env from {culprit}"
+
+
+def _value_at(values: Mapping[str, Any], path: KeyPath) -> Any:
+    for key in path:
+        values = values.get(key) if isinstance(values, Mapping) else None
+    return values
+
+
+def _plain(value: Any) -> Any:
+    """Plain dicts and lists (from OmegaConf containers or mappings)."""
+    if OmegaConf.is_config(value):
+        return OmegaConf.to_container(value, resolve=True)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

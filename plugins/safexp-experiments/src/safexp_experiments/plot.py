@@ -1,0 +1,189 @@
+"""Learning curves from run directories: episode return and cost against env steps, with the cost limit.
+
+Runs whose resolved configs differ only in ``seed`` (and the run's name and output folder) form one curve:
+the mean across seeds, with a band of ± one standard deviation, on the steps all of them reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from safexp_experiments.config import load_config
+from safexp.plugin import ParameterError, choices_hint
+from safexp_experiments.envs import env_label
+from safexp_experiments.runs import RunDir, RunDirError
+
+CURVES = {
+    "train": ("safexp/ep_return_mean", "safexp/ep_cost_mean", "training episodes (mean of the last 100)"),
+    "eval": ("eval/return_mean", "eval/cost_mean", "deterministic evaluation episodes"),
+}
+"""Which TensorBoard scalars each kind of curve reads: (return tag, cost tag, caption)."""
+
+RUN_IDENTITY_EXCLUDED = ("seed", "name", "out_dir", "progress", "device", "eval_freq", "eval_episodes",
+                         "checkpoint_freq")
+"""Run keys that do not make two runs different experiments (they do not change what is learned)."""
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One scalar of one run: env steps and values, sorted by step."""
+
+    steps: np.ndarray
+    values: np.ndarray
+
+
+def read_scalars(run_dir: str | Path, tag: str) -> Curve:
+    """Read one scalar back from a run's TensorBoard event files (every file; a resumed run has several).
+
+    Where a step was logged twice (a run resumed from a checkpoint before its last logs), the later write wins.
+
+    :raises RunDirError: when the run never logged ``tag``.
+    """
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tb_dir = RunDir.open(run_dir).tensorboard_dir
+    by_step: dict[int, tuple[float, float]] = {}
+    tags: set[str] = set()
+    for event_file in sorted(tb_dir.glob("events.out.tfevents.*")):
+        accumulator = EventAccumulator(str(event_file), size_guidance={"scalars": 0})
+        accumulator.Reload()
+        tags.update(accumulator.Tags()["scalars"])
+        if tag in accumulator.Tags()["scalars"]:
+            for event in accumulator.Scalars(tag):
+                if event.step not in by_step or by_step[event.step][0] <= event.wall_time:
+                    by_step[event.step] = (event.wall_time, event.value)
+    if not by_step:
+        raise RunDirError(f"run '{run_dir}' has no TensorBoard scalar '{tag}'"
+                          + (f"; {choices_hint(tag, tags)}" if tags else " (no event files yet)"))
+    steps = np.array(sorted(by_step), dtype=np.int64)
+    return Curve(steps, np.array([by_step[s][1] for s in steps], dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class CurveGroup:
+    """Runs of one experiment (differing only in seed): their label, cost limit and curves."""
+
+    label: str
+    cost_limit: float | None
+    returns: list[Curve]
+    costs: list[Curve]
+
+
+def group_runs(run_dirs: Sequence[str | Path], kind: str = "train") -> list[CurveGroup]:
+    """Read the curves of ``run_dirs`` and group the runs of one experiment, in the order first given."""
+    if kind not in CURVES:
+        raise ParameterError(f"unknown curve kind '{kind}'; {choices_hint(kind, CURVES)}")
+    return_tag, cost_tag, _ = CURVES[kind]
+    groups: dict[str, dict[str, Any]] = {}
+    for run_dir in run_dirs:
+        config = load_config(RunDir.open(run_dir).config_file)
+        identity = {k: v for k, v in config.to_dict().items() if k not in RUN_IDENTITY_EXCLUDED}
+        key = repr(identity)
+        if key not in groups:
+            groups[key] = {"config": config, "identity": identity, "returns": [], "costs": []}
+        groups[key]["returns"].append(read_scalars(run_dir, return_tag))
+        groups[key]["costs"].append(read_scalars(run_dir, cost_tag))
+    labels = _labels([g["identity"] for g in groups.values()])
+    return [CurveGroup(label, getattr(g["config"].algo_params, "cost_limit", None), g["returns"], g["costs"])
+            for label, g in zip(labels, groups.values())]
+
+
+def _labels(identities: list[dict[str, Any]]) -> list[str]:
+    """``{algo} · {env}``, plus the keys that tell groups with the same algo and env apart."""
+    base = []
+    for identity in identities:
+        config_env, algo = identity["env"], identity["algo"]["name"]
+        base.append(f"{algo} · {env_label(config_env)}")
+    flat = [_flatten(i) for i in identities]
+    labels = []
+    for index, label in enumerate(base):
+        twins = [j for j, other in enumerate(base) if other == label and j != index]
+        extra = sorted({k for j in twins for k in flat[index] if flat[index].get(k) != flat[j].get(k)})
+        labels.append(label + "".join(f" · {k}={flat[index].get(k)}" for k in extra[:3]))
+    return labels
+
+
+def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, sub in value.items():
+        if isinstance(sub, dict) and sub:
+            out.update(_flatten(sub, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = sub
+    return out
+
+
+def mean_and_spread(curves: Sequence[Curve]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The curves on a common step grid (the union of their steps up to the shortest run's last step, each
+    curve linearly interpolated): steps, mean and standard deviation across curves."""
+    last = min(int(c.steps[-1]) for c in curves)
+    first = max(int(c.steps[0]) for c in curves)
+    grid = np.unique(np.concatenate([c.steps for c in curves]))
+    grid = grid[(grid >= first) & (grid <= last)]
+    stacked = np.stack([np.interp(grid, c.steps, c.values) for c in curves])
+    return grid, stacked.mean(axis=0), stacked.std(axis=0)
+
+
+def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, kind: str = "train", title: str | None = None) -> Path:
+    """Plot return and cost curves of ``run_dirs`` into ``out`` (PNG, PDF or SVG by suffix), atomically.
+
+    :param kind: ``train`` (training episodes) or ``eval`` (periodic deterministic evaluations).
+    :return: the written file.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import EngFormatter
+
+    if not run_dirs:
+        raise ParameterError("give at least one run directory to plot")
+    out = Path(out)
+    if out.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise ParameterError(f"cannot write '{out.name}'; {choices_hint(out.suffix.lower(), ('.png', '.pdf', '.svg'))}")
+    groups = group_runs(run_dirs, kind)
+    figure = Figure(figsize=(7.0, 6.0), dpi=150, layout="constrained")
+    FigureCanvasAgg(figure)
+    ax_return, ax_cost = figure.subplots(2, 1, sharex=True)
+    colors = [f"C{i % 10}" for i in range(len(groups))]
+    limits: dict[float, str] = {}
+    limit_lines = []
+    for group, color in zip(groups, colors):
+        seeds = len(group.returns)
+        label = f"{group.label} ({seeds} seed{'s' if seeds > 1 else ''})"
+        for axis, curves in ((ax_return, group.returns), (ax_cost, group.costs)):
+            steps, mean, std = mean_and_spread(curves)
+            axis.plot(steps, mean, color=color, linewidth=1.6, label=label)
+            if seeds > 1:
+                axis.fill_between(steps, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
+        if group.cost_limit is not None:
+            limits.setdefault(float(group.cost_limit), color)
+    for limit, color in limits.items():
+        line_color = "black" if len(limits) == 1 else color
+        limit_lines.append(ax_cost.axhline(limit, color=line_color, linestyle="--", linewidth=1.2,
+                                           label=f"cost limit {limit:g}"))
+    caption = CURVES[kind][2]
+    ax_return.set_ylabel("episode return")
+    ax_cost.set_ylabel("episode cost")
+    ax_cost.set_xlabel("environment steps")
+    ax_cost.xaxis.set_major_formatter(EngFormatter(sep=""))
+    for axis in (ax_return, ax_cost):
+        axis.grid(True, alpha=0.3, linewidth=0.6)
+        axis.spines[["top", "right"]].set_visible(False)
+    ax_return.legend(frameon=False, fontsize=8, loc="best")
+    if limit_lines:
+        ax_cost.legend(handles=limit_lines, frameon=False, fontsize=8, loc="best")
+    spread = "; shaded: ± 1 std across seeds" if any(len(g.returns) > 1 for g in groups) else ""
+    figure.suptitle(title or f"Return and cost of {caption}{spread}", fontsize=10)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
+    try:
+        figure.savefig(tmp, format=out.suffix.lower().lstrip("."))
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out

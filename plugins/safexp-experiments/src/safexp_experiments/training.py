@@ -1,0 +1,341 @@
+"""Training runs: config → registry lookup → vectorised env → learner → run directory.
+
+:func:`train` starts a run from an experiment config, :func:`resume` continues one from its latest
+checkpoint with the same config, step count, learner state (Lagrange multipliers included) and RNG streams.
+While learning, the trainer
+
+- counts every step's ``info["cost"]`` (Safety Gym's training cost rate = all cost / all env steps) and logs
+  ``safexp/ep_return_mean``, ``safexp/ep_cost_mean`` (last 100 episodes) and ``safexp/cost_rate`` to
+  TensorBoard against env steps;
+- evaluates the deterministic policy every ``eval_freq`` steps (``eval/return_mean``, ``eval/cost_mean``, ...);
+- checkpoints every ``checkpoint_freq`` steps and whenever it stops;
+- stops cleanly on Ctrl-C (SIGINT): it saves a checkpoint and marks the run ``interrupted``;
+- shows a progress bar with steps/s, episode return and cost.
+
+A finished run saves ``model.zip`` and evaluates it (``summary.json``).
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+import torch
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.logger import configure
+
+from safexp_experiments.config import ExperimentConfig, load_config
+from safexp.plugin import SafexpError
+from safexp_experiments.evaluation import EVAL_SEED_OFFSET, evaluation_report, run_episodes, train_cost_rate
+from safexp_experiments.envs import env_label, make_env, make_vec_env
+from safexp.plugin import get_registry
+from safexp_experiments.runs import RunDir, RunDirError, write_json
+
+TENSORBOARD_TAGS = {
+    "return": "safexp/ep_return_mean",
+    "cost": "safexp/ep_cost_mean",
+    "cost_rate": "safexp/cost_rate",
+    "eval_return": "eval/return_mean",
+    "eval_cost": "eval/cost_mean",
+}
+"""The scalars the trainer logs (``safexp plot`` reads them back)."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a call to :func:`train` or :func:`resume` did: the run directory, the state it ended in
+    (``finished`` or ``interrupted``), the env steps done and, when finished, the final evaluation."""
+
+    run_dir: Path
+    state: str
+    steps: int
+    summary: dict[str, Any] | None
+
+
+@dataclass
+class TrainerState:
+    """What a checkpoint keeps besides the learner: the cost counters and the RNG streams."""
+
+    train_cost: float = 0.0
+    env_steps: int = 0
+    next_eval: int = 0
+    next_checkpoint: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counters plus the current Python, NumPy and torch RNG states."""
+        return {"train_cost": self.train_cost, "env_steps": self.env_steps, "next_eval": self.next_eval,
+                "next_checkpoint": self.next_checkpoint, "rng": {
+                    "python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}}
+
+    @classmethod
+    def restore(cls, saved: Mapping[str, Any]) -> TrainerState:
+        """Counters from a checkpoint; also puts the saved RNG streams back in place."""
+        random.setstate(saved["rng"]["python"])
+        np.random.set_state(saved["rng"]["numpy"])
+        torch.set_rng_state(saved["rng"]["torch"])
+        return cls(float(saved["train_cost"]), int(saved["env_steps"]), int(saved["next_eval"]),
+                   int(saved["next_checkpoint"]))
+
+
+# -- the public entry points ------------------------------------------------------------------------------
+def train(config: Any, overrides: Sequence[str] = (), *, search_root: str | Path = "configs") -> RunResult:
+    """Train a learner as an experiment config says, in a new run directory.
+
+    :param config: an experiment file or name, a mapping of config keys, or an :class:`ExperimentConfig`.
+    :param overrides: dot-list overrides (``algo.cost_limit=10``, ``env=pointgoal2``, ``seed=3``).
+    :param search_root: where experiment names and ``defaults:`` of a mapping are looked up.
+    :return: the :class:`RunResult`; an interrupted run can be continued with :func:`resume`.
+    """
+    cfg = load_config(config, overrides, search_root)
+    spec = get_registry().get("algorithms", cfg.algo)
+    _set_torch_threads(cfg)
+    vec_env = make_vec_env(cfg.env, cfg.run.n_envs, cfg.run.vec_env, cfg.run.seed)
+    try:
+        model = spec.factory(vec_env, cfg.algo_params, seed=cfg.run.seed, tensorboard_log=None, verbose=0,
+                             device=cfg.run.device)
+        explicit = cfg.run.name is not None
+        name = cfg.run.name or f"{env_label(cfg.env)}_{cfg.algo}_s{cfg.run.seed}_{datetime.now():%Y%m%d-%H%M%S}"
+        run = RunDir.create(cfg.run.out_dir, name, cfg.to_yaml(), unique=not explicit)
+    except BaseException:
+        vec_env.close()
+        raise
+    return _learn(run, cfg, model, TrainerState(next_eval=cfg.run.eval_freq, next_checkpoint=cfg.run.checkpoint_freq))
+
+
+def resume(run_dir: str | Path) -> RunResult:
+    """Continue an interrupted run from its latest checkpoint, with its own config.
+
+    The envs restart from fresh episodes seeded with ``seed + steps``, so resuming one checkpoint twice gives
+    the same continuation.
+
+    :raises RunDirError: when the run has no checkpoint or has already finished.
+    """
+    run = RunDir.open(run_dir)
+    status = run.status()
+    if status["state"] == "finished":
+        raise RunDirError(f"run '{run.path}' has already finished ({status['steps']} steps); start a new run "
+                          "to train longer")
+    checkpoint = run.latest_checkpoint()
+    if checkpoint is None:
+        raise RunDirError(f"run '{run.path}' has no checkpoint to resume from")
+    cfg = load_config(run.config_file)
+    spec = get_registry().get("algorithms", cfg.algo)
+    _set_torch_threads(cfg)
+    if spec.load is None:
+        raise SafexpError(f"algorithm '{cfg.algo}' registers no load function, so its runs cannot be resumed")
+    vec_env = make_vec_env(cfg.env, cfg.run.n_envs, cfg.run.vec_env, cfg.run.seed + checkpoint.step)
+    try:
+        model = spec.load(str(checkpoint.model), env=vec_env, device=cfg.run.device, tensorboard_log=None)
+        if checkpoint.replay_buffer is not None:
+            model.load_replay_buffer(str(checkpoint.replay_buffer))
+        state = TrainerState.restore(checkpoint.trainer_state())
+    except BaseException:
+        vec_env.close()
+        raise
+    return _learn(run, cfg, model, state)
+
+
+def _set_torch_threads(cfg: ExperimentConfig) -> None:
+    if cfg.run.torch_threads:
+        torch.set_num_threads(cfg.run.torch_threads)
+
+
+# -- the learning loop ------------------------------------------------------------------------------------
+def _learn(run: RunDir, cfg: ExperimentConfig, model: Any, state: TrainerState) -> RunResult:
+    model.set_logger(configure(str(run.tensorboard_dir), ["tensorboard"]))
+    eval_env = make_env(cfg.env)
+    stop = threading.Event()
+    plugin_callbacks = [cb for cbs in get_registry().hook().safexp_training_callbacks(
+        algorithm=cfg.algo, run_dir=str(run.path)) for cb in (cbs or ())]
+    callbacks = CallbackList([
+        CostAccounting(state),
+        PeriodicEvaluation(state, cfg, eval_env),
+        PeriodicCheckpoint(state, cfg, run),
+        *([ProgressBar(cfg.run.total_steps, sys.stderr)] if cfg.run.progress else []),
+        *plugin_callbacks,
+        StopOnRequest(stop),
+    ])
+    run.set_status("running", model.num_timesteps)
+    try:
+        with _sigint_sets(stop):
+            remaining = cfg.run.total_steps - model.num_timesteps
+            if remaining > 0:
+                model.learn(remaining, callback=callbacks, reset_num_timesteps=model.num_timesteps == 0)
+        run.save_checkpoint(model, state.to_dict())
+        if stop.is_set():
+            run.set_status("interrupted", model.num_timesteps)
+            return RunResult(run.path, "interrupted", int(model.num_timesteps), None)
+        run.save_final_model(model)
+        stats = run_episodes(model, eval_env, cfg.run.eval_episodes, cfg.run.seed + EVAL_SEED_OFFSET)
+        summary = evaluation_report(cfg, stats, int(model.num_timesteps), train_cost_rate(state.to_dict()))
+        summary["run_dir"] = str(run.path)
+        write_json(run.summary_file, summary)
+        run.set_status("finished", model.num_timesteps)
+        return RunResult(run.path, "finished", int(model.num_timesteps), summary)
+    except KeyboardInterrupt:
+        run.set_status("interrupted", model.num_timesteps)
+        raise
+    except BaseException as exc:
+        run.set_status("failed", model.num_timesteps, error=f"{type(exc).__name__}: {exc}",
+                       traceback=traceback.format_exc())
+        raise
+    finally:
+        eval_env.close()
+        model.get_env().close()
+
+
+@contextmanager
+def _sigint_sets(stop: threading.Event) -> Iterator[None]:
+    """While active, the first SIGINT sets ``stop`` (the trainer then checkpoints and returns); a second one
+    interrupts at once. Only the main thread can own signal handlers; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nsafexp: stopping after this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# -- callbacks --------------------------------------------------------------------------------------------
+class CostAccounting(BaseCallback):
+    """Adds every step's ``info["cost"]`` to the trainer state and logs the episode and cost-rate scalars."""
+
+    def __init__(self, state: TrainerState) -> None:
+        super().__init__()
+        self.state = state
+
+    def _on_step(self) -> bool:
+        infos = self.locals["infos"]
+        self.state.train_cost += sum(float(info.get("cost", 0.0)) for info in infos)
+        self.state.env_steps += len(infos)
+        return True
+
+    def _on_rollout_end(self) -> None:
+        episodes = self.model.ep_info_buffer
+        if episodes:
+            self.logger.record(TENSORBOARD_TAGS["return"], float(np.mean([ep["r"] for ep in episodes])))
+            self.logger.record(TENSORBOARD_TAGS["cost"], float(np.mean([ep.get("c", 0.0) for ep in episodes])))
+        if self.state.env_steps:
+            self.logger.record(TENSORBOARD_TAGS["cost_rate"], self.state.train_cost / self.state.env_steps)
+
+
+class PeriodicEvaluation(BaseCallback):
+    """Every ``eval_freq`` env steps, play ``eval_episodes`` deterministic episodes and log their figures."""
+
+    def __init__(self, state: TrainerState, cfg: ExperimentConfig, env: Any) -> None:
+        super().__init__()
+        self.state, self.cfg, self.env = state, cfg, env
+
+    def _on_step(self) -> bool:
+        freq = self.cfg.run.eval_freq
+        if freq and self.num_timesteps >= self.state.next_eval:
+            while self.state.next_eval <= self.num_timesteps:
+                self.state.next_eval += freq
+            stats = run_episodes(self.model, self.env, self.cfg.run.eval_episodes, self.cfg.run.seed + EVAL_SEED_OFFSET)
+            figures = stats.summary()
+            for key in ("return_mean", "return_std", "cost_mean", "cost_std"):
+                self.logger.record(f"eval/{key}", figures[key])
+            self.logger.dump(self.num_timesteps)
+        return True
+
+
+class PeriodicCheckpoint(BaseCallback):
+    """Every ``checkpoint_freq`` env steps (at the end of a rollout), save a checkpoint."""
+
+    def __init__(self, state: TrainerState, cfg: ExperimentConfig, run: RunDir) -> None:
+        super().__init__()
+        self.state, self.cfg, self.run = state, cfg, run
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        freq = self.cfg.run.checkpoint_freq
+        if freq and self.num_timesteps >= self.state.next_checkpoint:
+            while self.state.next_checkpoint <= self.num_timesteps:
+                self.state.next_checkpoint += freq
+            self.run.save_checkpoint(self.model, self.state.to_dict())
+            self.run.set_status("running", self.num_timesteps)
+
+
+class StopOnRequest(BaseCallback):
+    """Ends learning at the next step once ``stop`` is set (by Ctrl-C)."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        super().__init__()
+        self.stop = stop
+
+    def _on_step(self) -> bool:
+        return not self.stop.is_set()
+
+
+class ProgressBar(BaseCallback):
+    """A one-line progress bar on ``stream``: steps, steps/s, mean episode return and cost, time left.
+
+    On a terminal it redraws in place a few times a second; otherwise it prints a line every 10 % of the run.
+    """
+
+    WIDTH = 24
+
+    def __init__(self, total_steps: int, stream: TextIO) -> None:
+        super().__init__()
+        self.total, self.stream = total_steps, stream
+        self.interactive = stream.isatty()
+        self.last_draw = 0.0
+        self.next_line = 0
+        self.printed_at = -1
+
+    def _on_training_start(self) -> None:
+        self.start_time, self.start_steps = time.perf_counter(), self.num_timesteps
+        self.next_line = self.num_timesteps
+
+    def _on_step(self) -> bool:
+        now = time.perf_counter()
+        if self.interactive and now - self.last_draw >= 0.25:
+            self.last_draw = now
+            self.stream.write("\r" + self.line(now))
+            self.stream.flush()
+        elif not self.interactive and self.num_timesteps >= self.next_line:
+            while self.next_line <= self.num_timesteps:
+                self.next_line += max(self.total // 10, 1)
+            self.stream.write(self.line(now) + "\n")
+            self.stream.flush()
+            self.printed_at = self.num_timesteps
+        return True
+
+    def _on_training_end(self) -> None:
+        if self.interactive or self.printed_at != self.num_timesteps:
+            self.stream.write(("\r" if self.interactive else "") + self.line(time.perf_counter()) + "\n")
+            self.stream.flush()
+
+    def line(self, now: float) -> str:
+        """The bar's text at time ``now``."""
+        done = min(self.num_timesteps, self.total)
+        filled = int(self.WIDTH * done / max(self.total, 1))
+        rate = (self.num_timesteps - self.start_steps) / max(now - self.start_time, 1e-9)
+        episodes = self.model.ep_info_buffer
+        ret = f"{np.mean([e['r'] for e in episodes]):8.2f}" if episodes else "       -"
+        cost = f"{np.mean([e.get('c', 0.0) for e in episodes]):7.2f}" if episodes else "      -"
+        left = (self.total - done) / rate if rate > 0 else 0.0
+        return (f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done:>10,}/{self.total:,} steps "
+                f"{rate:7,.0f} steps/s  return {ret}  cost {cost}  eta {int(left) // 60}m{int(left) % 60:02d}s")
