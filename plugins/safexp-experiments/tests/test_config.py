@@ -16,7 +16,7 @@ from safexp_experiments.config import ConfigError, compose, load_config
 from safexp.plugin.errors import ParameterError, UnknownComponentError
 from safexp.registry import get_registry
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 CONFIGS = REPO / "configs"
 MAIN_EXPERIMENT = CONFIGS / "experiment" / "pointgoal1_ppo_lag.yaml"
 TEST_CONFIGS = Path(__file__).parent / "experiment_configs"

@@ -1,6 +1,6 @@
 """``safexp train`` end to end on small envs, then eval, plot and render on the runs it made.
 
-The main env (tests/experiment_configs/env/hazard_start.yaml) starts the robot inside a hazard it cannot leave
+The main env (plugins/safexp-experiments/tests/experiment_configs/env/hazard_start.yaml) starts the robot inside a hazard it cannot leave
 within its 50-step episodes, so every step costs exactly 1: episode cost 50, training cost rate 1.
 """
 
