@@ -69,6 +69,11 @@ class Learner(Protocol):
         """Read back a replay buffer written by :meth:`save_replay_buffer`."""
         ...
 
+    def log_to(self, directory: str) -> None:
+        """Write the learner's logs (its own scalars and those of :meth:`record`) as TensorBoard event files in
+        ``directory``."""
+        ...
+
     def record(self, tag: str, value: float) -> None:
         """Log one scalar (TensorBoard) with the learner's own, written at the next :meth:`dump`."""
         ...

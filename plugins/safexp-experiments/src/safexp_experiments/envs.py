@@ -1,4 +1,4 @@
-"""The environments an experiment's ``env`` config describes, single or vectorised for a learner.
+"""The environments an experiment's ``env`` config describes (the learner's backend vectorises them).
 
 An env config is either a scene (``{robot, task, level, <scene keys>}``, built with :func:`safexp.make`) or
 a Gymnasium id with keyword arguments (``{id: CartPole-v1, <kwargs>}``). Either may set ``max_episode_steps``.
@@ -6,13 +6,10 @@ a Gymnasium id with keyword arguments (``{id: CartPole-v1, <kwargs>}``). Either 
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium
-from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from safexp.plugin import ParameterError
 
@@ -64,46 +61,3 @@ def make_env(env_config: Mapping[str, Any], render_mode: str | None = None) -> g
         except TypeError as exc:
             raise ParameterError(f"env '{env_id}' rejected its arguments {sorted(kwargs)}: {exc}") from None
     return safexp.make(**kwargs)
-
-
-class EpisodeCost(gymnasium.Wrapper):
-    """Adds the episode's summed ``info["cost"]`` as ``info["episode"]["c"]`` when an episode ends.
-
-    Wrap it around stable-baselines3's ``Monitor`` (which writes ``info["episode"]`` with the return ``r``
-    and length ``l``); the learner's episode buffer then carries the cost too. A step without
-    ``info["cost"]`` costs nothing.
-    """
-
-    def __init__(self, env: gymnasium.Env) -> None:
-        super().__init__(env)
-        self.episode_cost = 0.0
-
-    def reset(self, **kwargs: Any) -> tuple[Any, dict]:
-        self.episode_cost = 0.0
-        return self.env.reset(**kwargs)
-
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self.episode_cost += float(info.get("cost", 0.0))
-        if "episode" in info:
-            info["episode"]["c"] = self.episode_cost
-        return obs, reward, terminated, truncated, info
-
-
-def _monitored(env_config: Mapping[str, Any], in_subprocess: bool) -> Callable[[], gymnasium.Env]:
-    def build() -> gymnasium.Env:
-        if in_subprocess:  # Ctrl-C is for the trainer, which stops the workers itself
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        return EpisodeCost(Monitor(make_env(env_config)))
-
-    return build
-
-
-def make_vec_env(env_config: Mapping[str, Any], n_envs: int, kind: str, seed: int) -> VecEnv:
-    """``n_envs`` monitored envs stepped together (``dummy``: in this process, ``subproc``: one process each),
-    seeded for their first reset with ``seed + i``."""
-    subprocess = kind == "subproc"
-    env_fns = [_monitored(env_config, subprocess) for _ in range(n_envs)]
-    vec_env: VecEnv = SubprocVecEnv(env_fns) if subprocess else DummyVecEnv(env_fns)
-    vec_env.seed(seed)
-    return vec_env

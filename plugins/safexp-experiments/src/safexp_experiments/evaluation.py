@@ -8,19 +8,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import gymnasium
 import numpy as np
 
+from safexp.plugin import Learner, get_registry
 from safexp_experiments.config import ExperimentConfig, load_config
-from safexp.plugin import SafexpError
 from safexp_experiments.envs import env_label, make_env, suite_name
 from safexp_experiments.metrics import normalize
-from safexp.plugin import get_registry
 from safexp_experiments.runs import RunDir, write_json
+from safexp_sb3.learner import SB3Learner
 
 EVAL_SEED_OFFSET = 1_000_000
+
+
+class Policy(Protocol):
+    """What playing episodes needs of a policy: :meth:`safexp.plugin.Learner.predict`."""
+
+    def predict(self, observation: Any, deterministic: bool = True) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,9 @@ class EpisodeStats:
         }
 
 
-def run_episodes(model: Any, env: gymnasium.Env, episodes: int, seed: int, deterministic: bool = True) -> EpisodeStats:
-    """Play ``episodes`` episodes of ``model`` (anything with the stable-baselines3 ``predict``) on ``env``.
+def run_episodes(policy: Policy, env: gymnasium.Env, episodes: int, seed: int, deterministic: bool = True) -> EpisodeStats:
+    """Play ``episodes`` episodes of ``policy`` (a :class:`~safexp.plugin.Learner`, or anything with its
+    ``predict``) on ``env``.
 
     :param seed: episode ``i`` resets with ``seed + i``.
     :return: the return (sum of rewards), cost (sum of ``info["cost"]``) and length of each episode.
@@ -53,7 +60,7 @@ def run_episodes(model: Any, env: gymnasium.Env, episodes: int, seed: int, deter
         total_reward = total_cost = 0.0
         steps, done = 0, False
         while not done:
-            action, _ = model.predict(obs, deterministic=deterministic)
+            action = policy.predict(obs, deterministic=deterministic)
             obs, reward, terminated, truncated, info = env.step(action)
             total_reward += float(reward)
             total_cost += float(info.get("cost", 0.0))
@@ -86,12 +93,10 @@ def evaluation_report(config: ExperimentConfig, stats: EpisodeStats, steps: int,
     }
 
 
-def load_policy(run: RunDir, config: ExperimentConfig, env: gymnasium.Env | None = None) -> Any:
-    """The run's trained learner (final model, else latest checkpoint), on the CPU unless configured."""
+def load_policy(run: RunDir, config: ExperimentConfig) -> Learner:
+    """The run's trained learner (final model, else latest checkpoint), without envs, to act."""
     spec = get_registry().get("algorithms", config.algo)
-    if spec.load is None:
-        raise SafexpError(f"algorithm '{config.algo}' registers no load function, so its runs cannot be reloaded")
-    return spec.load(str(run.policy_file()), env=env, device=config.run.device, tensorboard_log=None)
+    return SB3Learner.load(spec, str(run.policy_file()), device=config.run.device)
 
 
 def evaluate(run_dir: str | Path, episodes: int | None = None, write: bool = True) -> dict[str, Any]:
@@ -113,7 +118,7 @@ def evaluate(run_dir: str | Path, episodes: int | None = None, write: bool = Tru
         stats = run_episodes(model, env, episodes or config.run.eval_episodes, config.run.seed + EVAL_SEED_OFFSET)
     finally:
         env.close()
-    report = evaluation_report(config, stats, int(model.num_timesteps), train_cost_rate(state))
+    report = evaluation_report(config, stats, model.num_timesteps, train_cost_rate(state))
     report["run_dir"] = str(run.path)
     if write:
         write_json(run.eval_file, report)

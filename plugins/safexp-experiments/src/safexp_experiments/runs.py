@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safexp.plugin import SafexpError
+from safexp.plugin import Learner, SafexpError
 
 CONFIG_FILE = "config.yaml"
 STATUS_FILE = "status.json"
@@ -175,18 +175,18 @@ class RunDir:
         write_json(self.path / STATUS_FILE, {"state": state, "steps": int(steps), **extra})
 
     # -- checkpoints ---------------------------------------------------------------------------------------
-    def save_checkpoint(self, model: Any, trainer_state: dict[str, Any]) -> Checkpoint:
+    def save_checkpoint(self, learner: Learner, trainer_state: dict[str, Any]) -> Checkpoint:
         """Save the learner, its replay buffer (if it has one) and ``trainer_state`` at the learner's step,
         then point ``latest.json`` at them and delete older replay buffers (the largest files)."""
-        step = int(model.num_timesteps)
+        step = learner.num_timesteps
         stem = self.checkpoint_dir / f"step_{step:012d}"
         model_path, state_path = stem.with_suffix(".zip"), stem.with_suffix(".state.pkl")
-        atomic_write_bytes(model_path, _serialised(model.save))
+        atomic_write_bytes(model_path, _serialised(learner.save))
         atomic_write_bytes(state_path, pickle.dumps(trainer_state))
         replay_path = None
-        if getattr(model, "replay_buffer", None) is not None and hasattr(model, "save_replay_buffer"):
+        if learner.has_replay_buffer:
             replay_path = stem.with_suffix(".replay.pkl")
-            atomic_write_bytes(replay_path, _serialised(model.save_replay_buffer))
+            atomic_write_bytes(replay_path, _serialised(learner.save_replay_buffer))
         write_json(self.checkpoint_dir / LATEST_FILE, {
             "step": step, "model": model_path.name, "state": state_path.name,
             "replay_buffer": replay_path.name if replay_path else None,
@@ -206,9 +206,9 @@ class RunDir:
         return Checkpoint(int(record["step"]), self.checkpoint_dir / record["model"],
                           self.checkpoint_dir / record["state"], self.checkpoint_dir / replay if replay else None)
 
-    def save_final_model(self, model: Any) -> None:
+    def save_final_model(self, learner: Learner) -> None:
         """Save the trained learner as ``model.zip``."""
-        atomic_write_bytes(self.model_file, _serialised(model.save))
+        atomic_write_bytes(self.model_file, _serialised(learner.save))
 
     def policy_file(self) -> Path:
         """The learner to evaluate: the final model, else the latest checkpoint's.

@@ -17,6 +17,7 @@ A finished run saves ``model.zip`` and evaluates it (``summary.json``).
 
 from __future__ import annotations
 
+import functools
 import random
 import signal
 import sys
@@ -31,16 +32,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
-import torch
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-from stable_baselines3.common.logger import configure
 
+from safexp.plugin import Learner, get_registry
 from safexp_experiments.config import ExperimentConfig, load_config
-from safexp.plugin import SafexpError
+from safexp_experiments.envs import env_label, make_env
 from safexp_experiments.evaluation import EVAL_SEED_OFFSET, evaluation_report, run_episodes, train_cost_rate
-from safexp_experiments.envs import env_label, make_env, make_vec_env
-from safexp.plugin import get_registry
 from safexp_experiments.runs import RunDir, RunDirError, write_json
+from safexp_sb3.learner import SB3Learner
 
 TENSORBOARD_TAGS = {
     "return": "safexp/ep_return_mean",
@@ -72,45 +70,43 @@ class TrainerState:
     next_eval: int = 0
     next_checkpoint: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        """The counters plus the current Python, NumPy and torch RNG states."""
+    def to_dict(self, learner: Learner) -> dict[str, Any]:
+        """The counters plus the current Python, NumPy and learner RNG states."""
         return {"train_cost": self.train_cost, "env_steps": self.env_steps, "next_eval": self.next_eval,
                 "next_checkpoint": self.next_checkpoint, "rng": {
-                    "python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}}
+                    "python": random.getstate(), "numpy": np.random.get_state(), "learner": learner.rng_state()}}
 
     @classmethod
-    def restore(cls, saved: Mapping[str, Any]) -> TrainerState:
+    def restore(cls, saved: Mapping[str, Any], learner: Learner) -> TrainerState:
         """Counters from a checkpoint; also puts the saved RNG streams back in place."""
         random.setstate(saved["rng"]["python"])
         np.random.set_state(saved["rng"]["numpy"])
-        torch.set_rng_state(saved["rng"]["torch"])
+        learner.set_rng_state(saved["rng"]["learner"])
         return cls(float(saved["train_cost"]), int(saved["env_steps"]), int(saved["next_eval"]),
                    int(saved["next_checkpoint"]))
 
 
 # -- the public entry points ------------------------------------------------------------------------------
-def train(config: Any, overrides: Sequence[str] = (), *, search_root: str | Path = "configs") -> RunResult:
+def train(config: Any, overrides: Sequence[str] = (), *, search_root: str | Path | None = None) -> RunResult:
     """Train a learner as an experiment config says, in a new run directory.
 
     :param config: an experiment file or name, a mapping of config keys, or an :class:`ExperimentConfig`.
     :param overrides: dot-list overrides (``algo.cost_limit=10``, ``env=pointgoal2``, ``seed=3``).
-    :param search_root: where experiment names and ``defaults:`` of a mapping are looked up.
+    :param search_root: an extra config root searched first for experiment names and ``defaults:``.
     :return: the :class:`RunResult`; an interrupted run can be continued with :func:`resume`.
     """
     cfg = load_config(config, overrides, search_root)
-    spec = get_registry().get("algorithms", cfg.algo)
-    _set_torch_threads(cfg)
-    vec_env = make_vec_env(cfg.env, cfg.run.n_envs, cfg.run.vec_env, cfg.run.seed)
+    spec = _algorithm(cfg)
+    learner = SB3Learner.create(spec, cfg.algo_params, _env_factory(cfg), cfg.run.n_envs, cfg.run.vec_env,
+                                cfg.run.seed, cfg.run.device, cfg.run.torch_threads)
     try:
-        model = spec.factory(vec_env, cfg.algo_params, seed=cfg.run.seed, tensorboard_log=None, verbose=0,
-                             device=cfg.run.device)
         explicit = cfg.run.name is not None
         name = cfg.run.name or f"{env_label(cfg.env)}_{cfg.algo}_s{cfg.run.seed}_{datetime.now():%Y%m%d-%H%M%S}"
         run = RunDir.create(cfg.run.out_dir, name, cfg.to_yaml(), unique=not explicit)
     except BaseException:
-        vec_env.close()
+        learner.close()
         raise
-    return _learn(run, cfg, model, TrainerState(next_eval=cfg.run.eval_freq, next_checkpoint=cfg.run.checkpoint_freq))
+    return _learn(run, cfg, learner, TrainerState(next_eval=cfg.run.eval_freq, next_checkpoint=cfg.run.checkpoint_freq))
 
 
 def resume(run_dir: str | Path) -> RunResult:
@@ -130,69 +126,70 @@ def resume(run_dir: str | Path) -> RunResult:
     if checkpoint is None:
         raise RunDirError(f"run '{run.path}' has no checkpoint to resume from")
     cfg = load_config(run.config_file)
-    spec = get_registry().get("algorithms", cfg.algo)
-    _set_torch_threads(cfg)
-    if spec.load is None:
-        raise SafexpError(f"algorithm '{cfg.algo}' registers no load function, so its runs cannot be resumed")
-    vec_env = make_vec_env(cfg.env, cfg.run.n_envs, cfg.run.vec_env, cfg.run.seed + checkpoint.step)
+    spec = _algorithm(cfg)
+    learner = SB3Learner.load(spec, str(checkpoint.model), _env_factory(cfg), cfg.run.n_envs, cfg.run.vec_env,
+                              cfg.run.seed + checkpoint.step, cfg.run.device, cfg.run.torch_threads)
     try:
-        model = spec.load(str(checkpoint.model), env=vec_env, device=cfg.run.device, tensorboard_log=None)
         if checkpoint.replay_buffer is not None:
-            model.load_replay_buffer(str(checkpoint.replay_buffer))
-        state = TrainerState.restore(checkpoint.trainer_state())
+            learner.load_replay_buffer(str(checkpoint.replay_buffer))
+        state = TrainerState.restore(checkpoint.trainer_state(), learner)
     except BaseException:
-        vec_env.close()
+        learner.close()
         raise
-    return _learn(run, cfg, model, state)
+    return _learn(run, cfg, learner, state)
 
 
-def _set_torch_threads(cfg: ExperimentConfig) -> None:
-    if cfg.run.torch_threads:
-        torch.set_num_threads(cfg.run.torch_threads)
+def _algorithm(cfg: ExperimentConfig) -> Any:
+    """The run's algorithm record; in strict mode (``strict_plugins``, the default) any plugin that failed to
+    load, or a name two plugins register, stops the run before it starts."""
+    registry = get_registry()
+    if cfg.run.strict_plugins:
+        registry.check()
+    return registry.get("algorithms", cfg.algo)
+
+
+def _env_factory(cfg: ExperimentConfig) -> Any:
+    """A picklable zero-argument builder of the run's env (for subprocess envs too)."""
+    return functools.partial(make_env, cfg.env)
 
 
 # -- the learning loop ------------------------------------------------------------------------------------
-def _learn(run: RunDir, cfg: ExperimentConfig, model: Any, state: TrainerState) -> RunResult:
-    model.set_logger(configure(str(run.tensorboard_dir), ["tensorboard"]))
+def _learn(run: RunDir, cfg: ExperimentConfig, learner: Learner, state: TrainerState) -> RunResult:
+    learner.log_to(str(run.tensorboard_dir))
     eval_env = make_env(cfg.env)
     stop = threading.Event()
     plugin_callbacks = [cb for cbs in get_registry().hook().safexp_training_callbacks(
         algorithm=cfg.algo, run_dir=str(run.path)) for cb in (cbs or ())]
-    callbacks = CallbackList([
-        CostAccounting(state),
-        PeriodicEvaluation(state, cfg, eval_env),
-        PeriodicCheckpoint(state, cfg, run),
-        *([ProgressBar(cfg.run.total_steps, sys.stderr)] if cfg.run.progress else []),
-        *plugin_callbacks,
-        StopOnRequest(stop),
-    ])
-    run.set_status("running", model.num_timesteps)
+    progress = [ProgressBar(cfg.run.total_steps, sys.stderr)] if cfg.run.progress else []
+    callbacks = [CostAccounting(state), PeriodicEvaluation(state, cfg, eval_env), PeriodicCheckpoint(state, cfg, run),
+                 *progress, StopOnRequest(stop)]
+    run.set_status("running", learner.num_timesteps)
     try:
         with _sigint_sets(stop):
-            remaining = cfg.run.total_steps - model.num_timesteps
-            if remaining > 0:
-                model.learn(remaining, callback=callbacks, reset_num_timesteps=model.num_timesteps == 0)
-        run.save_checkpoint(model, state.to_dict())
+            learner.learn(cfg.run.total_steps, callbacks, plugin_callbacks)
+        for bar in progress:
+            bar.finish(learner)
+        run.save_checkpoint(learner, state.to_dict(learner))
         if stop.is_set():
-            run.set_status("interrupted", model.num_timesteps)
-            return RunResult(run.path, "interrupted", int(model.num_timesteps), None)
-        run.save_final_model(model)
-        stats = run_episodes(model, eval_env, cfg.run.eval_episodes, cfg.run.seed + EVAL_SEED_OFFSET)
-        summary = evaluation_report(cfg, stats, int(model.num_timesteps), train_cost_rate(state.to_dict()))
+            run.set_status("interrupted", learner.num_timesteps)
+            return RunResult(run.path, "interrupted", learner.num_timesteps, None)
+        run.save_final_model(learner)
+        stats = run_episodes(learner, eval_env, cfg.run.eval_episodes, cfg.run.seed + EVAL_SEED_OFFSET)
+        summary = evaluation_report(cfg, stats, learner.num_timesteps, train_cost_rate(state.to_dict(learner)))
         summary["run_dir"] = str(run.path)
         write_json(run.summary_file, summary)
-        run.set_status("finished", model.num_timesteps)
-        return RunResult(run.path, "finished", int(model.num_timesteps), summary)
+        run.set_status("finished", learner.num_timesteps)
+        return RunResult(run.path, "finished", learner.num_timesteps, summary)
     except KeyboardInterrupt:
-        run.set_status("interrupted", model.num_timesteps)
+        run.set_status("interrupted", learner.num_timesteps)
         raise
     except BaseException as exc:
-        run.set_status("failed", model.num_timesteps, error=f"{type(exc).__name__}: {exc}",
+        run.set_status("failed", learner.num_timesteps, error=f"{type(exc).__name__}: {exc}",
                        traceback=traceback.format_exc())
         raise
     finally:
         eval_env.close()
-        model.get_env().close()
+        learner.close()
 
 
 @contextmanager
@@ -216,80 +213,82 @@ def _sigint_sets(stop: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-# -- callbacks --------------------------------------------------------------------------------------------
-class CostAccounting(BaseCallback):
-    """Adds every step's ``info["cost"]`` to the trainer state and logs the episode and cost-rate scalars."""
+# -- the runner's callbacks (safexp.plugin.TrainingCallback) ----------------------------------------------
+class CostAccounting:
+    """Adds every step's ``info["cost"]`` to the trainer state; at each rollout's end, logs the mean return
+    and cost of the recent training episodes and the training cost rate."""
 
     def __init__(self, state: TrainerState) -> None:
-        super().__init__()
         self.state = state
 
-    def _on_step(self) -> bool:
-        infos = self.locals["infos"]
+    def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
         self.state.train_cost += sum(float(info.get("cost", 0.0)) for info in infos)
         self.state.env_steps += len(infos)
         return True
 
-    def _on_rollout_end(self) -> None:
-        episodes = self.model.ep_info_buffer
+    def on_rollout_end(self, learner: Learner) -> None:
+        episodes = learner.recent_episodes()
         if episodes:
-            self.logger.record(TENSORBOARD_TAGS["return"], float(np.mean([ep["r"] for ep in episodes])))
-            self.logger.record(TENSORBOARD_TAGS["cost"], float(np.mean([ep.get("c", 0.0) for ep in episodes])))
+            learner.record(TENSORBOARD_TAGS["return"], float(np.mean([r for r, _ in episodes])))
+            learner.record(TENSORBOARD_TAGS["cost"], float(np.mean([c for _, c in episodes])))
         if self.state.env_steps:
-            self.logger.record(TENSORBOARD_TAGS["cost_rate"], self.state.train_cost / self.state.env_steps)
+            learner.record(TENSORBOARD_TAGS["cost_rate"], self.state.train_cost / self.state.env_steps)
 
 
-class PeriodicEvaluation(BaseCallback):
+class PeriodicEvaluation:
     """Every ``eval_freq`` env steps, play ``eval_episodes`` deterministic episodes and log their figures."""
 
     def __init__(self, state: TrainerState, cfg: ExperimentConfig, env: Any) -> None:
-        super().__init__()
         self.state, self.cfg, self.env = state, cfg, env
 
-    def _on_step(self) -> bool:
-        freq = self.cfg.run.eval_freq
-        if freq and self.num_timesteps >= self.state.next_eval:
-            while self.state.next_eval <= self.num_timesteps:
+    def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
+        freq, steps = self.cfg.run.eval_freq, learner.num_timesteps
+        if freq and steps >= self.state.next_eval:
+            while self.state.next_eval <= steps:
                 self.state.next_eval += freq
-            stats = run_episodes(self.model, self.env, self.cfg.run.eval_episodes, self.cfg.run.seed + EVAL_SEED_OFFSET)
+            stats = run_episodes(learner, self.env, self.cfg.run.eval_episodes, self.cfg.run.seed + EVAL_SEED_OFFSET)
             figures = stats.summary()
             for key in ("return_mean", "return_std", "cost_mean", "cost_std"):
-                self.logger.record(f"eval/{key}", figures[key])
-            self.logger.dump(self.num_timesteps)
+                learner.record(f"eval/{key}", figures[key])
+            learner.dump(steps)
         return True
 
+    def on_rollout_end(self, learner: Learner) -> None:
+        pass
 
-class PeriodicCheckpoint(BaseCallback):
+
+class PeriodicCheckpoint:
     """Every ``checkpoint_freq`` env steps (at the end of a rollout), save a checkpoint."""
 
     def __init__(self, state: TrainerState, cfg: ExperimentConfig, run: RunDir) -> None:
-        super().__init__()
         self.state, self.cfg, self.run = state, cfg, run
 
-    def _on_step(self) -> bool:
+    def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
         return True
 
-    def _on_rollout_end(self) -> None:
-        freq = self.cfg.run.checkpoint_freq
-        if freq and self.num_timesteps >= self.state.next_checkpoint:
-            while self.state.next_checkpoint <= self.num_timesteps:
+    def on_rollout_end(self, learner: Learner) -> None:
+        freq, steps = self.cfg.run.checkpoint_freq, learner.num_timesteps
+        if freq and steps >= self.state.next_checkpoint:
+            while self.state.next_checkpoint <= steps:
                 self.state.next_checkpoint += freq
-            self.run.save_checkpoint(self.model, self.state.to_dict())
-            self.run.set_status("running", self.num_timesteps)
+            self.run.save_checkpoint(learner, self.state.to_dict(learner))
+            self.run.set_status("running", steps)
 
 
-class StopOnRequest(BaseCallback):
+class StopOnRequest:
     """Ends learning at the next step once ``stop`` is set (by Ctrl-C)."""
 
     def __init__(self, stop: threading.Event) -> None:
-        super().__init__()
         self.stop = stop
 
-    def _on_step(self) -> bool:
+    def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
         return not self.stop.is_set()
 
+    def on_rollout_end(self, learner: Learner) -> None:
+        pass
 
-class ProgressBar(BaseCallback):
+
+class ProgressBar:
     """A one-line progress bar on ``stream``: steps, steps/s, mean episode return and cost, time left.
 
     On a terminal it redraws in place a few times a second; otherwise it prints a line every 10 % of the run.
@@ -298,44 +297,48 @@ class ProgressBar(BaseCallback):
     WIDTH = 24
 
     def __init__(self, total_steps: int, stream: TextIO) -> None:
-        super().__init__()
         self.total, self.stream = total_steps, stream
         self.interactive = stream.isatty()
         self.last_draw = 0.0
-        self.next_line = 0
+        self.start_time: float | None = None
+        self.start_steps = self.next_line = 0
         self.printed_at = -1
+        self.steps = 0
 
-    def _on_training_start(self) -> None:
-        self.start_time, self.start_steps = time.perf_counter(), self.num_timesteps
-        self.next_line = self.num_timesteps
-
-    def _on_step(self) -> bool:
-        now = time.perf_counter()
+    def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
+        now, self.steps = time.perf_counter(), learner.num_timesteps
+        if self.start_time is None:
+            self.start_time, self.start_steps = now, self.steps - len(infos)
+            self.next_line = self.start_steps
         if self.interactive and now - self.last_draw >= 0.25:
             self.last_draw = now
-            self.stream.write("\r" + self.line(now))
+            self.stream.write("\r" + self.line(learner, now))
             self.stream.flush()
-        elif not self.interactive and self.num_timesteps >= self.next_line:
-            while self.next_line <= self.num_timesteps:
+        elif not self.interactive and self.steps >= self.next_line:
+            while self.next_line <= self.steps:
                 self.next_line += max(self.total // 10, 1)
-            self.stream.write(self.line(now) + "\n")
+            self.stream.write(self.line(learner, now) + "\n")
             self.stream.flush()
-            self.printed_at = self.num_timesteps
+            self.printed_at = self.steps
         return True
 
-    def _on_training_end(self) -> None:
-        if self.interactive or self.printed_at != self.num_timesteps:
-            self.stream.write(("\r" if self.interactive else "") + self.line(time.perf_counter()) + "\n")
+    def on_rollout_end(self, learner: Learner) -> None:
+        pass
+
+    def finish(self, learner: Learner) -> None:
+        """Draw the final line (the runner calls this when learning stops)."""
+        if self.start_time is not None and (self.interactive or self.printed_at != self.steps):
+            self.stream.write(("\r" if self.interactive else "") + self.line(learner, time.perf_counter()) + "\n")
             self.stream.flush()
 
-    def line(self, now: float) -> str:
+    def line(self, learner: Learner, now: float) -> str:
         """The bar's text at time ``now``."""
-        done = min(self.num_timesteps, self.total)
+        done = min(self.steps, self.total)
         filled = int(self.WIDTH * done / max(self.total, 1))
-        rate = (self.num_timesteps - self.start_steps) / max(now - self.start_time, 1e-9)
-        episodes = self.model.ep_info_buffer
-        ret = f"{np.mean([e['r'] for e in episodes]):8.2f}" if episodes else "       -"
-        cost = f"{np.mean([e.get('c', 0.0) for e in episodes]):7.2f}" if episodes else "      -"
+        rate = (self.steps - self.start_steps) / max(now - (self.start_time or now), 1e-9)
+        episodes = learner.recent_episodes()
+        ret = f"{np.mean([r for r, _ in episodes]):8.2f}" if episodes else "       -"
+        cost = f"{np.mean([c for _, c in episodes]):7.2f}" if episodes else "      -"
         left = (self.total - done) / rate if rate > 0 else 0.0
         return (f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done:>10,}/{self.total:,} steps "
                 f"{rate:7,.0f} steps/s  return {ret}  cost {cost}  eta {int(left) // 60}m{int(left) % 60:02d}s")

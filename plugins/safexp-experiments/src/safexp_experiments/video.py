@@ -42,8 +42,8 @@ class RandomPolicy:
         self.action_space = action_space
         self.action_space.seed(seed)
 
-    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
-        return self.action_space.sample(), None
+    def predict(self, observation: Any, deterministic: bool = True) -> Any:
+        return self.action_space.sample()
 
 
 def resolve_env_id(name: str) -> str:
@@ -108,7 +108,7 @@ def _play(env: gymnasium.Env, policy: Any, seed: int, max_steps: int | None) -> 
     total_reward = total_cost = 0.0
     steps, done = 0, False
     while not done and (max_steps is None or steps < max_steps):
-        action, _ = policy.predict(obs, deterministic=True)
+        action = policy.predict(obs, deterministic=True)
         obs, reward, terminated, truncated, info = env.step(action)
         total_reward += float(reward)
         total_cost += float(info.get("cost", 0.0))

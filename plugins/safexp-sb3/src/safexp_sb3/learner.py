@@ -1,0 +1,188 @@
+"""The stable-baselines3 side of the learner contract (:class:`safexp.plugin.Learner`).
+
+Everything the experiment runner needs from stable-baselines3 lives here, so the runner itself imports no
+learning library: the vectorised envs (each env wrapped in SB3's ``Monitor`` and :class:`EpisodeCost`), the
+TensorBoard logger, and an SB3 callback that calls the runner's :class:`~safexp.plugin.TrainingCallback`
+objects. :class:`SB3Learner` wraps the model an :class:`~safexp.plugin.AlgorithmSpec` factory (or ``load``)
+returns — any model with the stable-baselines3 surface, first- or third-party.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Sequence
+from typing import Any, BinaryIO
+
+import gymnasium
+import numpy as np
+import torch
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.logger import configure
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+
+from safexp.plugin import AlgorithmSpec, SafexpError, TrainingCallback
+
+EnvFactory = Callable[[], gymnasium.Env]
+
+
+class EpisodeCost(gymnasium.Wrapper):
+    """Adds the episode's summed ``info["cost"]`` as ``info["episode"]["c"]`` when an episode ends.
+
+    Wrap it around stable-baselines3's ``Monitor`` (which writes ``info["episode"]`` with the return ``r``
+    and length ``l``); the learner's episode buffer then carries the cost too. A step without
+    ``info["cost"]`` costs nothing.
+    """
+
+    def __init__(self, env: gymnasium.Env) -> None:
+        super().__init__(env)
+        self.episode_cost = 0.0
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict]:
+        self.episode_cost = 0.0
+        return self.env.reset(**kwargs)
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.episode_cost += float(info.get("cost", 0.0))
+        if "episode" in info:
+            info["episode"]["c"] = self.episode_cost
+        return obs, reward, terminated, truncated, info
+
+
+def _monitored(make_env: EnvFactory, in_subprocess: bool) -> EnvFactory:
+    def build() -> gymnasium.Env:
+        if in_subprocess:  # Ctrl-C is for the trainer, which stops the workers itself
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return EpisodeCost(Monitor(make_env()))
+
+    return build
+
+
+def make_vec_env(make_env: EnvFactory, n_envs: int, kind: str, seed: int) -> VecEnv:
+    """``n_envs`` monitored envs from ``make_env``, stepped together in this process (``kind`` ``dummy``) or one
+    process each (``subproc``), seeded for their first reset with ``seed + i``."""
+    subprocess = kind == "subproc"
+    env_fns = [_monitored(make_env, subprocess) for _ in range(n_envs)]
+    vec_env: VecEnv = SubprocVecEnv(env_fns) if subprocess else DummyVecEnv(env_fns)
+    vec_env.seed(seed)
+    return vec_env
+
+
+def _limit_threads(torch_threads: int) -> None:
+    if torch_threads:
+        torch.set_num_threads(torch_threads)
+
+
+class _CallbackBridge(BaseCallback):
+    """Calls the runner's callbacks from inside stable-baselines3's training loop."""
+
+    def __init__(self, learner: SB3Learner, callbacks: Sequence[TrainingCallback]) -> None:
+        super().__init__()
+        self.learner, self.callbacks = learner, list(callbacks)
+
+    def _on_step(self) -> bool:
+        infos = self.locals["infos"]
+        return all([callback.on_step(self.learner, infos) for callback in self.callbacks])
+
+    def _on_rollout_end(self) -> None:
+        for callback in self.callbacks:
+            callback.on_rollout_end(self.learner)
+
+
+class SB3Learner:
+    """A stable-baselines3 model behind :class:`safexp.plugin.Learner`.
+
+    Build one with :meth:`create` (a new learner on new envs) or :meth:`load` (a saved one, on envs or
+    none, for evaluation).
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    @classmethod
+    def create(cls, spec: AlgorithmSpec, params: Any, make_env: EnvFactory, n_envs: int, vec_env: str, seed: int,
+               device: str, torch_threads: int = 0) -> SB3Learner:
+        """A new learner from ``spec.factory`` on ``n_envs`` envs.
+
+        :param torch_threads: CPU threads torch may use (0: torch's default).
+        """
+        _limit_threads(torch_threads)
+        envs = make_vec_env(make_env, n_envs, vec_env, seed)
+        try:
+            return cls(spec.factory(envs, params, seed=seed, tensorboard_log=None, verbose=0, device=device))
+        except BaseException:
+            envs.close()
+            raise
+
+    @classmethod
+    def load(cls, spec: AlgorithmSpec, path: str, make_env: EnvFactory | None = None, n_envs: int = 1,
+             vec_env: str = "dummy", seed: int = 0, device: str = "cpu", torch_threads: int = 0) -> SB3Learner:
+        """A saved learner through ``spec.load``: on new envs to train on (``make_env``), or on none to act."""
+        if spec.load is None:
+            raise SafexpError(f"algorithm '{spec.name}' registers no load function, so its runs cannot be reloaded")
+        _limit_threads(torch_threads)
+        envs = make_vec_env(make_env, n_envs, vec_env, seed) if make_env is not None else None
+        try:
+            return cls(spec.load(path, env=envs, device=device, tensorboard_log=None))
+        except BaseException:
+            if envs is not None:
+                envs.close()
+            raise
+
+    # -- the contract ----------------------------------------------------------------------------------------
+    @property
+    def num_timesteps(self) -> int:
+        return int(self.model.num_timesteps)
+
+    def learn(self, total_steps: int, callbacks: Sequence[TrainingCallback], native_callbacks: Sequence[Any] = ()) -> None:
+        remaining = total_steps - self.num_timesteps
+        if remaining > 0:
+            bridge = CallbackList([_CallbackBridge(self, callbacks), *native_callbacks])
+            self.model.learn(remaining, callback=bridge, reset_num_timesteps=self.num_timesteps == 0)
+
+    def predict(self, observation: Any, deterministic: bool = True) -> np.ndarray:
+        action, _ = self.model.predict(observation, deterministic=deterministic)
+        return action
+
+    def save(self, file: BinaryIO) -> None:
+        self.model.save(file)
+
+    @property
+    def has_replay_buffer(self) -> bool:
+        return getattr(self.model, "replay_buffer", None) is not None and hasattr(self.model, "save_replay_buffer")
+
+    def save_replay_buffer(self, file: BinaryIO) -> None:
+        self.model.save_replay_buffer(file)
+
+    def load_replay_buffer(self, path: str) -> None:
+        self.model.load_replay_buffer(path)
+
+    def log_to(self, directory: str) -> None:
+        self.model.set_logger(configure(directory, ["tensorboard"]))
+
+    def record(self, tag: str, value: float) -> None:
+        self.model.logger.record(tag, value)
+
+    def dump(self, step: int) -> None:
+        self.model.logger.dump(step)
+
+    def recent_episodes(self) -> list[tuple[float, float]]:
+        return [(float(ep["r"]), float(ep.get("c", 0.0))) for ep in self.model.ep_info_buffer or ()]
+
+    def multipliers(self) -> dict[str, float]:
+        values = getattr(self.model, "lagrange_multipliers", None)
+        if values is None:
+            return {}
+        return dict(zip(self.model.constraint_names, (float(v) for v in values)))
+
+    def rng_state(self) -> Any:
+        return torch.get_rng_state()
+
+    def set_rng_state(self, state: Any) -> None:
+        torch.set_rng_state(state)
+
+    def close(self) -> None:
+        env = self.model.get_env()
+        if env is not None:
+            env.close()
