@@ -91,11 +91,13 @@ class CostSpec(ComponentSpec):
 class AlgorithmSpec(ComponentSpec):
     """A learning algorithm.
 
-    ``factory(env, params, **run) -> model`` builds a learner on a (vectorised) env; ``params`` is the
+    ``factory(env, params, **run) -> model`` builds a learner on a vectorised env; ``params`` is the
     validated hyperparameter dataclass instance and ``run`` holds run options every algorithm accepts:
     ``seed``, ``tensorboard_log``, ``verbose``, ``device``. ``load(path, env, **run) -> model`` restores a
-    saved learner. The model offers the stable-baselines3 surface: ``learn``, ``predict``, ``save``,
-    ``num_timesteps``.
+    saved learner (``env`` may be ``None`` to only act). The model offers the stable-baselines3 surface
+    (``learn``, ``predict``, ``save``, ``num_timesteps``, ``logger``, ``ep_info_buffer``, and for off-policy
+    learners ``replay_buffer``); the ``safexp-sb3`` backend adapts it to :class:`safexp.plugin.Learner`, the
+    contract the experiment runner uses, and builds its vectorised envs.
     """
 
     kind: ClassVar[str] = "algorithms"
