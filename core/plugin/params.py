@@ -11,9 +11,6 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
-
 from safexp.plugin.errors import ParameterError, choices_hint
 from safexp.plugin.specs import ComponentSpec
 
@@ -30,6 +27,9 @@ def validate_params(schema: type, overrides: Mapping[str, Any] | None, label: st
     """Fill the dataclass ``schema`` from ``overrides``; errors name ``label`` (what the parameters belong to)."""
     if overrides is not None and not isinstance(overrides, Mapping):
         raise ParameterError(f"the parameters of {label} must be a mapping of names to values, got {overrides!r}")
+    from omegaconf import OmegaConf  # here, not at the top: importing safexp stays fast (OmegaConf takes ~0.15 s)
+    from omegaconf.errors import OmegaConfBaseException
+
     overrides = dict(overrides or {})
     _check_keys(schema, overrides, label, prefix="")
     try:
