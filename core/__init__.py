@@ -10,6 +10,7 @@ The package: :mod:`safexp.plugin` (the plugin API), :mod:`safexp.engine` (scene 
 line, which plugins extend). Importing it loads no learning library and sets no environment variable.
 """
 
+import sys
 from typing import Any
 
 import gymnasium
@@ -35,6 +36,17 @@ from safexp.plugin import (
 from safexp.registry.catalogue import ARENA_ID, register_envs
 
 __version__ = "0.1.0"
+
+_MOVED_MODULES = {
+    "safexp.world": "safexp.engine.world", "safexp.scene": "safexp.engine.scene",
+    "safexp.specs": "safexp.plugin.specs", "safexp.hookspecs": "safexp.plugin.hookspecs",
+    "safexp.errors": "safexp.plugin.errors", "safexp.element": "safexp.plugin.element",
+    "safexp.task": "safexp.plugin.task", "safexp.robot": "safexp.plugin.robot", "safexp.cost": "safexp.plugin.cost",
+}
+"""Module paths that plugins written before the package had sub-packages import (``from safexp.world import
+World``), each the module it moved to; all are loaded by :mod:`safexp.plugin` already. New code imports
+:mod:`safexp.plugin`."""
+sys.modules.update({old: sys.modules[new] for old, new in _MOVED_MODULES.items()})
 
 
 def make(robot: str | None = None, task: str | None = None, level: int | None = None, **kwargs: Any) -> gymnasium.Env:
