@@ -9,6 +9,8 @@ Cost is never folded into the reward: it is ``info["cost"]`` (see :class:`safexp
 from __future__ import annotations
 
 import math
+import warnings
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from safexp.plugin.cost import CostTerm
 from safexp.plugin.element import Element
 from safexp.plugin.errors import ParameterError, SafexpError, choices_hint
 from safexp.engine.observation import ObservationBuilder
-from safexp.registry import get_registry
+from safexp.registry import PluginInfo, Registry, get_registry
 from safexp.engine.scene import Scene, scene_config
 from safexp.engine.world import World
 
@@ -39,29 +41,64 @@ def all_finite(values: np.ndarray) -> bool:
     return math.isfinite(values.dot(values)) or bool(np.all(np.isfinite(values)))
 
 
+def control_rate(timestep: float, frame_skip: int) -> float:
+    """Env steps per simulated second, 1 / (timestep × frame_skip): a whole number of Hz when it is one (50 for the
+    Point robot's 0.002 s × 10), for video writers."""
+    rate = 1.0 / (timestep * frame_skip)
+    return int(round(rate)) if abs(rate - round(rate)) < 1e-9 * rate else rate
+
+
 class SafetyEnv(gymnasium.Env):
     """A robot, a task, scene elements and cost terms in one compiled MuJoCo model.
+
+    Two ways to build one:
+
+    - from scene keys, as ``gymnasium.make("safexp/PointGoal1-v0", hazards={"num": 4})`` does: the keys are
+      resolved and validated into a :class:`~safexp.engine.scene.Scene` (:func:`~safexp.engine.scene.scene_config`),
+      then the env is built from it;
+    - from a :class:`~safexp.engine.scene.Scene` resolved once beforehand, with no resolution at all:
+      ``SafetyEnv.from_scene(scene)``, ``SafetyEnv(scene=scene)`` or ``gymnasium.make("safexp/Arena-v0",
+      scene=scene)``. Tools that build many envs of one scene (a vectorised learner, an evaluation) validate
+      the configuration once with :func:`safexp.scene_config` and hand the same scene to every env (no env
+      modifies it, and it pickles, so subprocess workers can receive it too).
 
     :param robot: robot name (``point``, ``car``, ``doggo``, or a third-party one).
     :param task: task name (``goal``, ...).
     :param level: suite level whose scene defaults to start from (``None``: only ``scene_file``/overrides).
     :param render_mode: ``"rgb_array"``, ``"depth_array"`` or ``None``.
     :param scene_file: a YAML file of scene keys, applied before the keyword overrides.
+    :param scene: an already resolved scene; then no scene keys may be given (``robot``, ``task`` and ``level``
+        may only repeat the scene's own, as a suite id's registration passes them).
     :param overrides: scene keys (see :mod:`safexp.engine.scene`): element parameters, ``costs``, settings, ...
 
     Attributes users read: :attr:`scene` (the resolved configuration), :attr:`obs_layout` (observation part →
-    slice), :attr:`constraint_names` (the keys of ``info["costs"]``, in order), :attr:`world`.
+    slice), :attr:`constraint_names` (the keys of ``info["costs"]``, in order), :attr:`world`, and
+    ``metadata["render_fps"]``, the env's control rate (1 / (timestep × frame_skip)).
     """
 
     metadata = {"render_modes": ["rgb_array", "depth_array"], "render_fps": 30}
 
     def __init__(self, robot: str | None = None, task: str | None = None, level: int | None = None,
-                 render_mode: str | None = None, scene_file: str | Path | None = None, **overrides: Any) -> None:
+                 render_mode: str | None = None, scene_file: str | Path | None = None, scene: Scene | None = None,
+                 **overrides: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ParameterError(f"unknown render_mode '{render_mode}'; {choices_hint(render_mode, self.metadata['render_modes'])}")
+        if scene is None:
+            scene = scene_config(robot, task, level, scene_file, **overrides)
+        else:
+            _check_scene_alone(scene, {"robot": robot, "task": task, "level": level}, scene_file, overrides)
+        self._build(scene, render_mode)
+
+    @classmethod
+    def from_scene(cls, scene: Scene, render_mode: str | None = None) -> SafetyEnv:
+        """The env of an already resolved and validated scene (from :func:`safexp.scene_config`), built without
+        resolving anything again."""
+        return cls(scene=scene, render_mode=render_mode)
+
+    def _build(self, scene: Scene, render_mode: str | None) -> None:
         registry = get_registry()
-        self.scene: Scene = scene_config(robot, task, level, scene_file, **overrides)
-        scene, settings = self.scene, self.scene.settings
+        self.scene: Scene = scene
+        settings = scene.settings
         robot_model = registry.get("robots", scene.robot).factory(scene.robot_params)
         self.task = registry.get("tasks", scene.task).factory(scene.task_params)
         elements: dict[str, Element] = {}
@@ -77,6 +114,7 @@ class SafetyEnv(gymnasium.Env):
         self.mjcf = compose_mjcf(robot_model, elements, list(settings.extents))
         model = compile_mjcf(self.mjcf)
         self.frame_skip = robot_model.frame_skip
+        self.metadata = {**type(self).metadata, "render_fps": control_rate(model.opt.timestep, self.frame_skip)}
         keepout = settings.robot_keepout if settings.robot_keepout is not None else robot_model.keepout
         self.world = World(model, elements, self.task, list(settings.extents), keepout, settings.robot_placements,
                            settings.robot_location, settings.placement_margin)
@@ -105,7 +143,7 @@ class SafetyEnv(gymnasium.Env):
         self._last_cost = 0.0
         self.render_mode = render_mode
         self._renderer: Any = None
-        registry.hook().safexp_env_created(env=self)
+        announce_env(self, registry)
 
     # -- gymnasium API -------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
@@ -113,7 +151,7 @@ class SafetyEnv(gymnasium.Env):
         world = self.world
         world.rng = self.np_random
         mujoco.mj_resetData(world.model, world.data)
-        world.lidar_hidden.clear()
+        world.show_all_in_lidar()
         world.place_layout()
         mujoco.mj_forward(world.model, world.data)
         world.after_physics()
@@ -190,3 +228,50 @@ class SafetyEnv(gymnasium.Env):
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
+
+
+def _check_scene_alone(scene: Scene, names: dict[str, Any], scene_file: str | Path | None,
+                       overrides: dict[str, Any]) -> None:
+    """A resolved ``scene`` comes with no scene keys: only ``robot``, ``task`` and ``level`` equal to its own (a
+    suite id's registration passes them)."""
+    if not isinstance(scene, Scene):
+        raise ParameterError(f"scene must be a Scene from safexp.scene_config(...), got {type(scene).__name__}; "
+                             "pass scene keys as keyword arguments instead")
+    differing = [f"{key}={value!r} (the scene's: {getattr(scene, key)!r})" for key, value in names.items()
+                 if value is not None and value != getattr(scene, key)]
+    extra = (["scene_file"] if scene_file is not None else []) + sorted(overrides)
+    if differing or extra:
+        given = ", ".join(differing + extra)
+        raise ParameterError(f"a resolved scene is built as it is, but scene keys were given too: {given}; put them in "
+                             "the scene (safexp.scene_config(..., **keys)) or use the Arena id, safexp/Arena-v0")
+
+
+_failed_announcements: weakref.WeakKeyDictionary[Registry, set[str]] = weakref.WeakKeyDictionary()
+"""Per registry: the plugins whose ``safexp_env_created`` raised, called no more."""
+
+
+def announce_env(env: SafetyEnv, registry: Registry) -> None:
+    """Call every plugin's ``safexp_env_created(env)``, in pluggy's order, each on its own.
+
+    A plugin whose implementation raises does not fail the construction: the error becomes that plugin's load
+    error (``safexp plugins`` lists it), a warning says so once, and its implementation is not called for later
+    envs. In strict mode the construction then fails with :class:`~safexp.plugin.errors.PluginLoadError`.
+    """
+    failed = _failed_announcements.setdefault(registry, set())
+    implementers = list(dict.fromkeys(impl.plugin for impl in reversed(registry.hook().safexp_env_created.get_hookimpls())))
+    for plugin in implementers:
+        name = registry.pm.get_name(plugin)
+        if name in failed:
+            continue
+        others = [other for other in implementers if other is not plugin]
+        try:  # this plugin's implementation alone, with pluggy's argument passing
+            registry.pm.subset_hook_caller("safexp_env_created", others)(env=env)
+        except Exception as exc:
+            failed.add(name)
+            info = registry.plugins.setdefault(name, PluginInfo(name))
+            message = f"hook safexp_env_created raised {type(exc).__name__}: {exc}"
+            info.errors.append(message)
+            warnings.warn(f"safexp {info.label} failed: {message}; it is not called for later envs (see `safexp "
+                          "plugins`)", RuntimeWarning, stacklevel=2)
+    if failed and registry.strict:
+        registry.check()

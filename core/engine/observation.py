@@ -31,6 +31,7 @@ class ObservationBuilder:
     def __init__(self, world: World, lidar_bins: int, lidar_max_dist: float, lidar_alias: bool, compass: bool) -> None:
         self.world = world
         model = world.model
+        self._hidden = world._lidar_hidden  # the world's set of hidden elements, changed only through its methods
         self._sensordata, self._xpos = world.data.sensordata, world.data.xpos  # views of the MjData buffers
         self.layout: dict[str, slice] = {}
         copies: list[tuple[int, int, int]] = []  # (source start, destination start, length)
@@ -96,7 +97,7 @@ class ObservationBuilder:
             vec = world.ego_xy(goal[None, :])[0] if goal is not None else np.zeros(2)
             norm = math.hypot(vec[0], vec[1])
             obs[self.layout["compass"]] = vec / norm if norm > 0 else vec
-        visible = self._visible(world.lidar_hidden) if world.lidar_hidden else None
+        visible = self._visible(self._hidden) if self._hidden else None
         self.lidar.around(self._xpos[self._lidar_rows], world.robot_pos, world.robot_mat, visible, obs[self._lidar_out])
         return obs
 

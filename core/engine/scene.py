@@ -23,9 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Optional
 
-from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
-
 from safexp.plugin.cost import DEFAULT_CONSTRAINT
 from safexp.plugin.errors import ParameterError, UnknownComponentError, choices_hint
 from safexp.plugin.params import build_params, validate_params
@@ -95,12 +92,16 @@ _COST_KEYS = ("name", "params", "constraint", "enabled")
 
 def load_scene_file(path: str | Path) -> dict[str, Any]:
     """The mapping in a scene YAML file (same keys as the keyword arguments)."""
+    import yaml  # here, not at the top: importing safexp (and every command's start) stays fast
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
     file = Path(path)
     if not file.is_file():
         raise ParameterError(f"scene file '{path}' does not exist")
     try:
         loaded = OmegaConf.to_container(OmegaConf.load(file), resolve=True)
-    except OmegaConfBaseException as exc:
+    except (OmegaConfBaseException, yaml.YAMLError) as exc:
         raise ParameterError(f"scene file '{path}': {exc}") from None
     if not isinstance(loaded, dict):
         raise ParameterError(f"scene file '{path}' must hold a mapping of scene keys, got {type(loaded).__name__}")
@@ -218,7 +219,8 @@ def scene_config(robot: str | None = None, task: str | None = None, level: int |
     :param level: suite level whose defaults to start from, or ``None``.
     :param scene_file: a YAML file of scene keys, applied before ``overrides``.
     :param overrides: scene keys (see the module docstring).
-    :return: the validated :class:`Scene`.
+    :return: the validated :class:`Scene`. Build envs from it with ``SafetyEnv.from_scene(scene)`` or
+        ``gymnasium.make("safexp/Arena-v0", scene=scene)``: they resolve nothing again.
     """
     config: dict[str, Any] = merge_scene({}, load_scene_file(scene_file)) if scene_file else {}  # checks its costs
     given = {"robot": robot, "task": task, "level": level}

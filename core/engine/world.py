@@ -8,7 +8,7 @@ import mujoco
 import numpy as np
 
 from safexp.plugin.element import Element
-from safexp.plugin.errors import ParameterError
+from safexp.plugin.errors import ParameterError, choices_hint
 from safexp.engine.layout import Placement, placement, resample, sample_layout
 from safexp.engine.lidar import robot_frame_xy
 from safexp.plugin.task import Task
@@ -19,6 +19,8 @@ class World:
 
     Read by elements, tasks and costs every step: :attr:`robot_pos`, :attr:`robot_mat`,
     :meth:`robot_velocity`, :meth:`ego_xy`, :meth:`contacts`, :meth:`robot_contacts`, :meth:`robot_touches`, :meth:`touching`; the ``elements`` by name.
+    Changed through its methods only: :meth:`resample` (move one object), :meth:`hide_from_lidar` and
+    :meth:`show_in_lidar` (what the lidar sees).
     """
 
     def __init__(self, model: mujoco.MjModel, elements: Mapping[str, Element], task: Task, extents: list[float],
@@ -37,7 +39,7 @@ class World:
         # Views into the MjData buffers (they never move), so reading the robot's pose costs no lookups.
         self._robot_pos = self.data.xpos[self.robot_body]
         self._robot_mat = self.data.xmat[self.robot_body].reshape(3, 3)
-        self.lidar_hidden: set[str] = set()
+        self._lidar_hidden: set[str] = set()  # read every step by the observation (the same set object)
         self._contacts: np.ndarray | None = None
         self._robot_contacts: list[int] | None = None
         self._velocity = np.zeros(6)
@@ -153,6 +155,30 @@ class World:
         """Forget the per-step caches (the engine calls this after every physics advance)."""
         self._contacts = None
         self._robot_contacts = None
+
+    # -- lidar ---------------------------------------------------------------------------------------------
+    @property
+    def lidar_hidden(self) -> frozenset[str]:
+        """The elements whose objects the lidar does not see now (their lidar reads zero)."""
+        return frozenset(self._lidar_hidden)
+
+    def hide_from_lidar(self, name: str) -> None:
+        """Make the lidar blind to element ``name``'s objects (its readings are zero) until :meth:`show_in_lidar`
+        or the next episode."""
+        self._lidar_hidden.add(self._element_name(name))
+
+    def show_in_lidar(self, name: str) -> None:
+        """Let the lidar see element ``name``'s objects again (nothing happens if they were not hidden)."""
+        self._lidar_hidden.discard(self._element_name(name))
+
+    def show_all_in_lidar(self) -> None:
+        """Let the lidar see every element (the engine calls this at every reset)."""
+        self._lidar_hidden.clear()
+
+    def _element_name(self, name: str) -> str:
+        if name not in self.elements:
+            raise ParameterError(f"this scene has no element '{name}'; {choices_hint(name, self.elements)}")
+        return name
 
     # -- layouts -------------------------------------------------------------------------------------------
     def place_layout(self) -> None:

@@ -6,7 +6,9 @@
 - the base classes of components: :class:`RobotModel`, :class:`Task`, :class:`Element` (with
   :class:`PlacementParams`), :class:`CostTerm`; and the learner contract :class:`Learner`;
 - the world a task, element or cost term reads every step: :class:`World` (with :func:`geom_ids` and
-  :func:`rows_index` for per-step lookups resolved once);
+  :func:`rows_index` for per-step lookups resolved once), changed only through its methods (``resample``,
+  ``hide_from_lidar``, ``show_in_lidar``); an element's own state likewise changes through that element's
+  methods, never by another plugin writing its attributes;
 - parameter helpers: :func:`build_params`, :func:`validate_params`, :func:`merge_scene`;
 - the errors to raise for bad input: :class:`SafexpError`, :class:`ParameterError`,
   :class:`UnknownComponentError`, and :func:`choices_hint` / :func:`nearest_first` to name the valid choices;

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from safexp import CostTerm
-from safexp.plugin import World, geom_ids, rows_index
+from safexp.plugin import ParameterError, World, geom_ids, rows_index
+from safexp_hazards.elements import Buttons
 
 
 @dataclass
@@ -124,9 +125,8 @@ class ButtonCost(CostTerm):
 
     def bind(self, world: World) -> None:
         self.buttons = self.element(world, self.params.element)
+        if not isinstance(self.buttons, Buttons):
+            raise ParameterError(f"cost '{self.name}': element '{self.params.element}' is not a buttons element")
 
     def __call__(self, world: World) -> float:
-        if self.buttons.timer > 0:
-            return 0.0
-        goal = self.buttons.goal_index
-        return self.params.cost * sum(1 for button in self.buttons.touched(world) if button != goal)
+        return self.params.cost * self.buttons.wrong_presses(world)

@@ -183,8 +183,10 @@ class ButtonsParams(PlacementParams):
 class Buttons(Element):
     """Static spheres the robot presses by touching them.
 
-    The button task sets :attr:`goal_index` (the button to press) and :attr:`timer` (steps until pressing a
-    wrong button counts again); the ``buttons`` cost term reads both. Without a button task no button is the
+    Besides the spheres, the buttons hold two numbers, changed through methods only: the goal button
+    (:meth:`set_goal`; none, ``-1``, until a task sets one) and the button timer (:meth:`start_timer`,
+    :meth:`count_down`): steps during which pressing a wrong button costs nothing. The button task drives both;
+    the ``buttons`` cost term reads them through :meth:`wrong_presses`. Without a button task no button is the
     goal and the timer stays 0, so every touch is a wrong one.
     """
 
@@ -192,8 +194,8 @@ class Buttons(Element):
 
     def __init__(self, params: ButtonsParams) -> None:
         super().__init__(params)
-        self.goal_index = -1
-        self.timer = 0
+        self._goal = -1
+        self._timer = 0
         self._button_of_geom: list[int] = []
 
     def body_xml(self, index: int) -> str:
@@ -206,10 +208,54 @@ class Buttons(Element):
         button_of_body[self.body_ids] = np.arange(self.params.num)
         self._button_of_geom = button_of_body[world.model.geom_bodyid].tolist()
 
+    # -- the goal button and the timer -------------------------------------------------------------------------
+    @property
+    def goal_index(self) -> int:
+        """The goal button's index (0 .. num-1), or -1 when no button is the goal."""
+        return self._goal
+
+    @property
+    def timer(self) -> int:
+        """Steps left during which wrong presses cost nothing (0: they cost)."""
+        return self._timer
+
+    def set_goal(self, index: int) -> None:
+        """Make button ``index`` the goal (-1: none)."""
+        if not -1 <= index < self.params.num:
+            raise ParameterError(f"{self.name}: goal button index must be in -1 .. {self.params.num - 1}, got {index}")
+        self._goal = int(index)
+
+    def start_timer(self, steps: int) -> None:
+        """Let wrong presses cost nothing for the next ``steps`` steps (0 stops the timer)."""
+        if steps < 0:
+            raise ParameterError(f"{self.name}: the button timer needs steps ≥ 0, got {steps}")
+        self._timer = int(steps)
+
+    def count_down(self) -> bool:
+        """One step of the timer. :return: whether it ran out on this step."""
+        if self._timer > 0:
+            self._timer -= 1
+            return self._timer == 0
+        return False
+
+    # -- read by tasks and costs ---------------------------------------------------------------------------------
     def touched(self, world: World) -> list[int]:
         """The index of the button in each contact between a robot geom and a button after the last step."""
         button_of_geom = self._button_of_geom
         return [button_of_geom[g] for g in world.robot_contacts() if button_of_geom[g] >= 0]
+
+    def goal_pressed(self, world: World) -> bool:
+        """Whether a robot geom touches the goal button after the last step (never, without a goal)."""
+        goal, button_of_geom = self._goal, self._button_of_geom
+        return goal >= 0 and any(button_of_geom[g] == goal for g in world.robot_contacts())
+
+    def wrong_presses(self, world: World) -> int:
+        """Contacts between a robot geom and a button other than the goal, after the last step; 0 while the timer
+        runs."""
+        if self._timer > 0:
+            return 0
+        goal, button_of_geom = self._goal, self._button_of_geom
+        return sum(1 for g in world.robot_contacts() if button_of_geom[g] >= 0 and button_of_geom[g] != goal)
 
 
 @dataclass

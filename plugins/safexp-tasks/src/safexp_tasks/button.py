@@ -1,11 +1,12 @@
 """The Button task: press the goal button among several; a new goal button is chosen on every success.
 
-The buttons are a scene element (``buttons``, from safexp-hazards); the task picks the goal button, keeps the
-button timer, and moves a ``goal`` marker onto the goal button so that the goal lidar (and the compass) point
-at it. Per step, in the engine's order: the dense reward, the costs (a wrong button costs only while the timer
+The buttons are a scene element (``buttons``, from safexp-hazards); the task picks the goal button and drives
+the button timer through the element's methods (``set_goal``, ``start_timer``, ``count_down``, ``goal_pressed``),
+and moves a ``goal`` marker onto the goal button so that the goal lidar (and the compass) point at it. Per step, in the engine's order: the dense reward, the costs (a wrong button costs only while the timer
 is 0), :meth:`ButtonTask.tick` (the timer counts down), then success — a robot geom touching the goal button —
 gives the bonus, sets the timer to ``resampling_delay`` and picks a new goal button at random (possibly the
-same one, as in Safety Gym). While the timer runs the buttons' lidar reads zero. The timer is 0 at reset.
+same one, as in Safety Gym). While the timer runs the buttons' lidar reads zero (``World.hide_from_lidar``).
+The timer is 0 at reset.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ import numpy as np
 from safexp import Element, PlacementParams, Task
 from safexp.plugin import ParameterError, choices_hint
 from safexp.plugin import World
+
+
+BUTTONS_METHODS = ("set_goal", "start_timer", "count_down", "goal_pressed")
+"""What the task needs of its buttons element (safexp-hazards' ``Buttons``, or any element with these methods)."""
 
 
 @dataclass
@@ -62,6 +67,7 @@ class ButtonTask(Task):
         self.reward_clip = params.reward_clip
         self.marker = GoalButtonMarker(PlacementParams(num=1, keepout=0.0))
         self._last_dist = 0.0
+        self._timer_running = False  # whether the buttons' timer runs (started by a success, not run out yet)
         self._goal_pos = np.zeros(3)  # a view of the goal button's row of data.xpos once a goal is chosen
 
     def elements(self) -> dict[str, Element]:
@@ -75,8 +81,9 @@ class ButtonTask(Task):
                 f"{choices_hint(name, world.elements)}"
             )
         self.buttons = world.elements[name]
-        if not hasattr(self.buttons, "touched"):
-            raise ParameterError(f"task 'button': element '{name}' is not a buttons element (it has no touched())")
+        missing = [m for m in BUTTONS_METHODS if not callable(getattr(self.buttons, m, None))]
+        if missing:
+            raise ParameterError(f"task 'button': element '{name}' is not a buttons element (it has no {missing[0]}())")
 
     def goal_position(self, world: World) -> np.ndarray:
         return self._goal_pos
@@ -86,15 +93,17 @@ class ButtonTask(Task):
         return math.hypot(gx - rx, gy - ry)
 
     def _choose_goal(self, world: World) -> None:
-        self.buttons.goal_index = int(world.rng.integers(self.buttons.params.num))
-        self._goal_pos = world.data.xpos[self.buttons.body_ids[self.buttons.goal_index]]
+        goal = int(world.rng.integers(self.buttons.params.num))
+        self.buttons.set_goal(goal)
+        self._goal_pos = world.data.xpos[self.buttons.body_ids[goal]]
         self.marker.place(world, self._goal_pos[None, :2], np.zeros(1))
         mujoco.mj_kinematics(world.model, world.data)  # the marker's position is read this step (lidar)
         self._last_dist = self._dist(world)
 
     def reset(self, world: World) -> None:
-        self.buttons.timer = 0
-        world.lidar_hidden.discard(self.buttons.name)
+        self.buttons.start_timer(0)
+        self._timer_running = False
+        world.show_in_lidar(self.buttons.name)
         self._choose_goal(world)
 
     def reward(self, world: World) -> float:
@@ -104,17 +113,17 @@ class ButtonTask(Task):
         return reward
 
     def tick(self, world: World) -> None:
-        if self.buttons.timer > 0:
-            self.buttons.timer -= 1
-            if self.buttons.timer == 0:
-                world.lidar_hidden.discard(self.buttons.name)
+        if self._timer_running and self.buttons.count_down():  # the flag spares idle steps a method call
+            self._timer_running = False
+            world.show_in_lidar(self.buttons.name)
 
     def goal_met(self, world: World) -> bool:
-        return self.buttons.goal_index in self.buttons.touched(world)
+        return self.buttons.goal_pressed(world)
 
     def on_goal_met(self, world: World) -> bool:
-        self.buttons.timer = self.params.resampling_delay
-        if self.buttons.timer > 0:
-            world.lidar_hidden.add(self.buttons.name)
+        self.buttons.start_timer(self.params.resampling_delay)
+        self._timer_running = self.params.resampling_delay > 0
+        if self._timer_running:
+            world.hide_from_lidar(self.buttons.name)
         self._choose_goal(world)
         return True
