@@ -1,15 +1,20 @@
 """``safexp sweep``: the same grid on the local process pool and on a real local Ray instance gives the same
-table; a failing run is reported without stopping the others; a rerun skips the finished runs."""
+table; a failing run is reported without stopping the others; a rerun skips the finished runs; the plan and the
+live progress (a tqdm bar on a terminal, plain lines otherwise)."""
 
 from __future__ import annotations
 
 import csv
+import io
+import json
+import os
+import time
 from pathlib import Path
 
 import ray
 
 from safexp.cli import main
-from safexp_experiments.sweep import run_sweep
+from safexp_experiments.sweep import RunOutcome, SweepPlan, SweepProgress, make_jobs, parse_grid, run_sweep
 
 TINY = Path(__file__).parent / "experiment_configs" / "experiment" / "tiny.yaml"
 
@@ -45,12 +50,26 @@ def test_failed_run_is_reported_and_a_rerun_skips_finished_runs(tmp_path, capsys
     assert main(command) == 1
     captured = capsys.readouterr()
     assert "unknown activation 'sigmoid'" in captured.err and "1 of 2 runs failed" in captured.err
+    # the plan comes first, then one line per run as it ends and a status line after it (stderr is no terminal)
+    plan, *progress = captured.err.splitlines()
+    assert plan.startswith(f"sweep: 2 runs of {TINY} (algo.activation=[tanh,sigmoid] × seeds 0), 512 env steps")
+    assert progress[:2] == ["  launcher: local, 2 worker processes",
+                            f"  folder:   {tmp_path}  (one run directory per run; results.csv and results.md at the end)"]
+    ended = [line for line in progress if line.startswith("[")]
+    assert sorted(line.split()[1:3] for line in ended) == [["failed", "algo.activation=sigmoid,seed=0"],
+                                                           ["finished", "algo.activation=tanh,seed=0"]]
+    assert "sweep: 2/2 runs done (1 failed), 0 running, 0 waiting; 256 of 256 env steps" in progress
+    assert "\x1b" not in captured.err and "\r" not in captured.err
     assert "| hazard_start-custom" not in captured.out  # env label of a customised scene
     markdown = (tmp_path / "results.md").read_text()
     assert "| algo.activation=tanh | 1 |" in markdown and "- `algo.activation=sigmoid,seed=0`: ParameterError" in markdown
     finished_summary = (tmp_path / "algo.activation=tanh,seed=0" / "summary.json").read_text()
 
-    again = run_sweep(TINY, ["algo.activation=[tanh,sigmoid]"], [0], ["total_steps=256"], sweep_dir=tmp_path)
+    progress = io.StringIO()
+    again = run_sweep(TINY, ["algo.activation=[tanh,sigmoid]"], [0], ["total_steps=256"], sweep_dir=tmp_path,
+                      progress=progress)
+    assert "from an earlier sweep: 1 finished (skipped), 0 to resume" in progress.getvalue()
+    assert "skipped  algo.activation=tanh,seed=0 (finished before): return" in progress.getvalue()
     assert {o.job.name: o.state for o in again.outcomes} == {
         "algo.activation=tanh,seed=0": "skipped", "algo.activation=sigmoid,seed=0": "failed"}
     assert (tmp_path / "algo.activation=tanh,seed=0" / "summary.json").read_text() == finished_summary
@@ -65,3 +84,56 @@ def test_sweep_input_errors(tmp_path, capsys):
     assert main(["sweep", str(TINY), "launcher=slurm", "--sweep-dir", str(tmp_path)]) == 2
     assert "unknown launcher 'slurm'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def tiny_plan(tmp_path: Path) -> SweepPlan:
+    grid = parse_grid(["env=[pointgoal1,pointgoal2]"])
+    sweep_dir, jobs = make_jobs(TINY, grid, [0], ["total_steps=1000"], tmp_path)
+    return SweepPlan(str(TINY), sweep_dir, jobs, grid, [0], "local", 2)
+
+
+def write_status(run_dir: Path, state: str, steps: int) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "status.json").write_text(json.dumps({"state": state, "steps": steps}))
+
+
+def test_progress_reads_the_steps_of_running_runs_from_their_status_files(tmp_path):
+    plan = tiny_plan(tmp_path)
+    first, second = plan.jobs
+    write_status(second.run_dir, "running", 900)  # a run left behind by an earlier sweep: not running now
+    stale = time.time() - 3600
+    os.utime(second.run_dir / "status.json", (stale, stale))
+    stream = io.StringIO()
+    progress = SweepProgress(plan, stream, interval=0.0)
+    write_status(first.run_dir, "running", 250)
+    progress.poll()
+    assert progress.counts() == {"finished": 0, "skipped": 0, "failed": 0, "running": 1, "waiting": 1}
+    assert stream.getvalue().splitlines()[-1].startswith(
+        "sweep: 0/2 runs done, 1 running, 1 waiting; 250 of 2,000 env steps, about ")
+    progress.run_ended(RunOutcome(first, "finished", {"return_mean": 1.0, "cost_mean": 2.0}, seconds=75.0))
+    progress.run_ended(RunOutcome(second, "failed", error="ValueError: boom", seconds=1.0))
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert "[1/2] finished env=pointgoal1,seed=0 (1m15s): return 1.000, cost 2.000" in lines
+    assert "[2/2] failed   env=pointgoal2,seed=0 (1s): ValueError: boom" in lines
+    assert lines[-1] == "sweep: 2/2 runs done (1 failed), 0 running, 0 waiting; 1,000 of 1,000 env steps"
+
+
+def test_progress_on_a_terminal_is_a_tqdm_bar(tmp_path):
+    plan = tiny_plan(tmp_path)
+    stream = Terminal()
+    progress = SweepProgress(plan, stream)
+    write_status(plan.jobs[0].run_dir, "running", 500)
+    progress.poll()
+    assert progress.bar is not None and progress.bar.n == 500 and progress.bar.total == 2000
+    progress.run_ended(RunOutcome(plan.jobs[0], "finished", {"return_mean": 1.0, "cost_mean": 2.0}, seconds=3.0))
+    progress.close()
+    output = stream.getvalue()
+    assert output.startswith("sweep: 2 runs of ")
+    assert "0/2 runs done, 1 running, 1 waiting  25%|" in output and "500/2.00k steps" in output
+    assert "[1/2] finished env=pointgoal1,seed=0 (3s)" in output

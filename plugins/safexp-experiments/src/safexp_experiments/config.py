@@ -1,10 +1,16 @@
 """Experiment configuration: Hydra-style config groups, composed over plain OmegaConf and validated.
 
-A config root (the repository's ``configs/``) holds one directory per config group::
+A config root holds one directory per config group::
 
     configs/env/<option>.yaml         an environment: {robot, task, level, <scene keys>} or {id, <kwargs>}
     configs/algo/<option>.yaml        an algorithm: {name, <its hyperparameters>}
     configs/experiment/<name>.yaml    a run: a ``defaults:`` list picking one env and one algo, plus run keys
+
+Experiment names and group options are looked up along a search path of config roots, the first root holding
+the file wins (:func:`config_search_path`): an extra root given by the caller (``--configs DIR``), the current
+folder's ``configs/``, each folder in ``SAFEXP_CONFIG_PATH`` (``os.pathsep``-separated), then the configs
+shipped inside this package. An experiment file's own config root (the nearest folder above it holding a group
+folder) is searched before all of them, so a file anywhere can name ``/env: pointgoal1``.
 
 The ``defaults:`` list follows Hydra: entries ``/env: pointgoal1`` (or ``env: ...``, ``override /env: ...``)
 place the group option's content under the group's key, ``_self_`` marks where the file's own keys are merged
@@ -20,6 +26,9 @@ for ``id`` envs). An error names the key, the file or override it came from, and
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib.resources
+import os
 import re
 import typing
 from collections.abc import Mapping, Sequence
@@ -31,6 +40,9 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from safexp.plugin import ParameterError, SafexpError, UnknownComponentError, choices_hint, nearest_first
+
+CONFIG_PATH_VARIABLE = "SAFEXP_CONFIG_PATH"
+"""The environment variable listing more config roots (``os.pathsep``-separated), searched after ``./configs``."""
 
 GROUPS = ("env", "algo")
 """The config groups: each selects one option file and places it under its own key."""
@@ -64,7 +76,9 @@ class RunSettings:
     - ``device``: the torch device of the learner;
     - ``torch_threads``: CPU threads torch may use (0: torch's default); one is fastest for the small
       networks of these learners and lets parallel runs share the cores;
-    - ``progress``: show a progress bar on stderr.
+    - ``progress``: show a progress bar on stderr;
+    - ``strict_plugins``: refuse to train while a plugin failed to load or two plugins register one name
+      (``safexp plugins`` shows both); ``false`` trains with what loaded.
     """
 
     seed: int = 0
@@ -79,6 +93,7 @@ class RunSettings:
     device: str = "cpu"
     torch_threads: int = 1
     progress: bool = True
+    strict_plugins: bool = True
 
 
 @dataclass(frozen=True)
@@ -124,26 +139,106 @@ class ComposedConfig:
 
 
 # -- finding config files -------------------------------------------------------------------------------------
-def find_config(config: str | Path, search_root: str | Path = "configs") -> Path:
-    """The experiment file named by ``config``: a path to a YAML file, or an experiment name under
-    ``<search_root>/experiment/``. A missing one lists the experiments there, nearest first."""
+@dataclass(frozen=True)
+class ConfigRoot:
+    """A folder of config groups on the search path, and why it is there (for error messages)."""
+
+    path: Path
+    origin: str
+
+    def describe(self, group: str) -> str:
+        folder = self.path / group
+        return f"{folder} ({self.origin}{'' if folder.is_dir() else ', missing'})"
+
+
+def config_search_path(extra: str | Path | None = None, beside: Path | None = None) -> list[ConfigRoot]:
+    """The config roots searched for experiment names and group options, in order:
+
+    ``beside`` (the config root of the experiment file being composed), ``extra`` (``--configs DIR``), the
+    current folder's ``configs/``, each folder in ``$SAFEXP_CONFIG_PATH``, then the configs shipped with
+    safexp-experiments. A folder reached twice is kept at its first place; missing folders stay on the path
+    (they hold nothing, and errors show them).
+    """
+    candidates = []
+    if beside is not None:
+        candidates.append(ConfigRoot(Path(beside), "next to the experiment file"))
+    if extra is not None:
+        candidates.append(ConfigRoot(Path(extra), "the extra config root, --configs"))
+    candidates.append(ConfigRoot(Path("configs"), "./configs"))
+    for entry in os.environ.get(CONFIG_PATH_VARIABLE, "").split(os.pathsep):
+        if entry.strip():
+            candidates.append(ConfigRoot(Path(entry.strip()).expanduser(), f"${CONFIG_PATH_VARIABLE}"))
+    shipped = shipped_config_root()
+    if shipped is not None:
+        candidates.append(ConfigRoot(shipped, "shipped with safexp-experiments"))
+    roots: list[ConfigRoot] = []
+    seen: set[Path] = set()
+    for root in candidates:
+        resolved = root.path.resolve()
+        if resolved not in seen:
+            seen.add(resolved)
+            roots.append(ConfigRoot(resolved, root.origin))
+    return roots
+
+
+@functools.cache
+def shipped_config_root() -> Path | None:
+    """The ``configs/`` folder installed inside this package (``None`` when the package is not on a file system)."""
+    shipped = importlib.resources.files("safexp_experiments") / "configs"
+    path = Path(str(shipped))
+    return path if path.is_dir() else None
+
+
+def find_option(roots: Sequence[ConfigRoot], group: str, option: str) -> Path | None:
+    """The first ``<root>/<group>/<option>.yaml`` along ``roots``."""
+    for root in roots:
+        candidate = root.path / group / f"{option}.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def searched(roots: Sequence[ConfigRoot], group: str) -> str:
+    """Where a group's options were looked for, for an error message."""
+    return (f"looked in {', '.join(root.describe(group) for root in roots)}; add a config root with --configs DIR "
+            f"or {CONFIG_PATH_VARIABLE}=DIR")
+
+
+def find_config(config: str | Path, search_root: str | Path | None = None) -> Path:
+    """The experiment file named by ``config``: a path to a YAML file, or an experiment name looked up under
+    ``experiment/`` along the search path (:func:`config_search_path`, ``search_root`` first).
+
+    :raises ConfigError: a missing file or name, with the experiments nearest to it and the folders searched.
+    """
     path = Path(config)
     if path.is_file():
         return path
-    named = Path(search_root) / EXPERIMENT_GROUP / f"{config}.yaml"
-    if path.suffix == "" and named.is_file():
-        return named
-    available = sorted(p.stem for p in (Path(search_root) / EXPERIMENT_GROUP).glob("*.yaml"))
-    hint = choices_hint(path.stem, available) if available else f"no experiments found under {named.parent}"
-    raise ConfigError(f"config file '{config}' not found; {hint}")
+    roots = config_search_path(search_root)
+    is_name = path.suffix == "" and len(path.parts) == 1
+    if is_name:
+        named = find_option(roots, EXPERIMENT_GROUP, str(config))
+        if named is not None:
+            return named
+    available = all_options(roots, EXPERIMENT_GROUP)
+    if not is_name:
+        names = f"; or name an experiment: {', '.join(nearest_first(path.stem, available))}" if available else ""
+        raise ConfigError(f"config file '{config}' not found: no such file (from {Path.cwd()}){names}")
+    hint = choices_hint(path.stem, available) if available else "no experiments found"
+    raise ConfigError(f"config file '{config}' not found; {hint} ({searched(roots, EXPERIMENT_GROUP)})")
 
 
-def config_root(config_file: Path) -> Path:
-    """The directory holding the config groups: the nearest ancestor of ``config_file`` with a group folder."""
+def config_root(config_file: Path) -> Path | None:
+    """The config root of an experiment file: the nearest folder above it holding a group folder (``None``
+    when there is none)."""
     for directory in config_file.resolve().parents:
         if any((directory / group).is_dir() for group in GROUPS):
             return directory
-    return config_file.resolve().parent
+    return None
+
+
+def all_options(roots: Sequence[ConfigRoot], group: str) -> list[str]:
+    """The option names of a config group over every root of the search path."""
+    return sorted({name for root in roots for name in group_options(root.path, group)})
 
 
 def group_options(root: Path, group: str) -> list[str]:
@@ -166,7 +261,7 @@ def _load_yaml(path: Path, label: str) -> dict[str, Any]:
 
 
 # -- composition ----------------------------------------------------------------------------------------------
-def parse_overrides(overrides: Sequence[str], root: Path) -> tuple[dict[str, str | None], list[str]]:
+def parse_overrides(overrides: Sequence[str]) -> tuple[dict[str, str | None], list[str]]:
     """Split command-line overrides into group choices (``env=pointgoal2``) and value overrides."""
     choices: dict[str, str | None] = {}
     values: list[str] = []
@@ -183,22 +278,25 @@ def parse_overrides(overrides: Sequence[str], root: Path) -> tuple[dict[str, str
 
 
 def compose(config: str | Path | Mapping[str, Any], overrides: Sequence[str] = (),
-            search_root: str | Path = "configs") -> ComposedConfig:
+            search_root: str | Path | None = None) -> ComposedConfig:
     """Compose an experiment: its defaults list, its own keys, then the command-line overrides.
 
-    :param config: an experiment file (path or name under ``<search_root>/experiment/``) or a mapping of
-        keys (a mapping's ``defaults:`` are resolved against ``search_root``).
+    :param config: an experiment file (a path, or a name under ``experiment/`` on the search path) or a
+        mapping of keys (whose ``defaults:`` are looked up along the search path).
     :param overrides: dot-list items, ``group=option`` or ``dotted.key=value``.
+    :param search_root: an extra config root, searched before ``./configs``, ``$SAFEXP_CONFIG_PATH`` and the
+        shipped configs (see :func:`config_search_path`).
     :return: the merged keys with the source of each; unchecked (see :func:`validate`).
     """
     if isinstance(config, Mapping):
-        root, data, label = Path(search_root), _plain(config), "the given config"
+        roots, data, label = config_search_path(search_root), _plain(config), "the given config"
     else:
         path = find_config(config, search_root)
-        root, data, label = config_root(path), _load_yaml(path, "config file"), str(path)
-    choices, value_overrides = parse_overrides(overrides, root)
+        roots = config_search_path(search_root, beside=config_root(path))
+        data, label = _load_yaml(path, "config file"), str(path)
+    choices, value_overrides = parse_overrides(overrides)
     composed = ComposedConfig(values={})
-    for prefix, layer, source in _layers(data, label, root, choices, composed.choices, prefix=()):
+    for prefix, layer, source in _layers(data, label, roots, choices, composed.choices, prefix=()):
         _merge_into(composed, prefix, layer, source)
     for item in value_overrides:
         key, _, _ = item.partition("=")
@@ -210,7 +308,7 @@ def compose(config: str | Path | Mapping[str, Any], overrides: Sequence[str] = (
     return composed
 
 
-def _layers(data: dict[str, Any], label: str, root: Path, choices: Mapping[str, str | None],
+def _layers(data: dict[str, Any], label: str, roots: Sequence[ConfigRoot], choices: Mapping[str, str | None],
             chosen: dict[str, str], prefix: KeyPath) -> list[tuple[KeyPath, dict[str, Any], Source]]:
     """The (key prefix, keys, source) layers of one file in merge order, its defaults expanded."""
     data = dict(data)
@@ -248,12 +346,13 @@ def _layers(data: dict[str, Any], label: str, root: Path, choices: Mapping[str, 
             raise ConfigError(f"defaults entry '{group}' in {label} names no config group; {choices_hint(group, GROUPS)}")
         if option is None:
             continue
-        options = group_options(root, group)
-        if option not in options:
-            raise UnknownComponentError(f"config group '{group}' has no option '{option}' (looked in {root / group}); "
-                                        f"{choices_hint(option, options)}")
+        option_file = find_option(roots, group, option)
+        if option_file is None:
+            options = all_options(roots, group)
+            hint = choices_hint(option, options) if options else f"no '{group}' options found"
+            raise UnknownComponentError(f"config group '{group}' has no option '{option}'; {hint} "
+                                        f"({searched(roots, group)})")
         chosen[group] = option
-        option_file = root / group / f"{option}.yaml"
         option_data = _load_yaml(option_file, f"{group} config")
         if "defaults" in option_data:
             raise ConfigError(f"{option_file}: a '{group}' option cannot have its own defaults list")
@@ -321,7 +420,7 @@ def validate(composed: ComposedConfig) -> ExperimentConfig:
 
 
 def load_config(config: str | Path | Mapping[str, Any] | ExperimentConfig, overrides: Sequence[str] = (),
-                search_root: str | Path = "configs") -> ExperimentConfig:
+                search_root: str | Path | None = None) -> ExperimentConfig:
     """Compose and validate in one step; an :class:`ExperimentConfig` is returned as it is (overrides applied)."""
     if isinstance(config, ExperimentConfig):
         if not overrides:

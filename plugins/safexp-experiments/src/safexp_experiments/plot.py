@@ -24,6 +24,9 @@ CURVES = {
 }
 """Which TensorBoard scalars each kind of curve reads: (return tag, cost tag, caption)."""
 
+FEW_POINTS = 25
+"""Curves with fewer points than this are drawn with a marker at each point (one point draws no line)."""
+
 RUN_IDENTITY_EXCLUDED = ("seed", "name", "out_dir", "progress", "device", "eval_freq", "eval_episodes",
                          "checkpoint_freq")
 """Run keys that do not make two runs different experiments (they do not change what is learned)."""
@@ -151,12 +154,17 @@ def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, kind: str = "trai
     colors = [f"C{i % 10}" for i in range(len(groups))]
     limits: dict[float, str] = {}
     limit_lines = []
+    empty_notes: dict[Any, list[str]] = {}
     for group, color in zip(groups, colors):
         seeds = len(group.returns)
         label = f"{group.label} ({seeds} seed{'s' if seeds > 1 else ''})"
         for axis, curves in ((ax_return, group.returns), (ax_cost, group.costs)):
             steps, mean, std = mean_and_spread(curves)
-            axis.plot(steps, mean, color=color, linewidth=1.6, label=label)
+            if len(steps) == 0:
+                empty_notes.setdefault(axis, []).append(f"{group.label}: its {seeds} runs logged no step in common")
+            # a line needs two points: a short run's few points are drawn as markers too
+            markers = {"marker": "o", "markersize": 4} if len(steps) < FEW_POINTS else {}
+            axis.plot(steps, mean, color=color, linewidth=1.6, label=label, **markers)
             if seeds > 1:
                 axis.fill_between(steps, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
         if group.cost_limit is not None:
@@ -165,6 +173,8 @@ def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, kind: str = "trai
         line_color = "black" if len(limits) == 1 else color
         limit_lines.append(ax_cost.axhline(limit, color=line_color, linestyle="--", linewidth=1.2,
                                            label=f"cost limit {limit:g}"))
+    for axis, notes in empty_notes.items():
+        axis.text(0.5, 0.5, "\n".join(notes), transform=axis.transAxes, ha="center", va="center", fontsize=8)
     caption = CURVES[kind][2]
     ax_return.set_ylabel("episode return")
     ax_cost.set_ylabel("episode cost")

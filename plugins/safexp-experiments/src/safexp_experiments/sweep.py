@@ -7,11 +7,15 @@ combination and seed, each a run directory ``<sweep dir>/<key=value,...,seed=S>`
 - ``ray``: Ray tasks of one CPU each, on the cluster at ``launcher.address`` or on a local Ray started for
   the sweep (``pip install safexp[ray]``); a Ray already initialised in this process is used as it is.
 
-Every run's config is validated before anything starts. A run that fails is reported with its error and the
-others go on; rerunning a sweep skips the runs that finished, resumes interrupted ones from their checkpoint
-and restarts failed ones. The table (``results.csv``, ``results.md`` in the sweep directory) has one row per
-env and variant: mean ± std across seeds of the final evaluation's return and cost and the mean of Safety
-Gym's ``J_r``, ``M_c``, ``ρ_c``, then the suite aggregates (SG6, SG18 or all envs) of each variant.
+Every run's config is validated before anything starts. With a progress stream (``safexp sweep`` passes
+stderr) the sweep prints its plan, then keeps a live bar of env steps with the runs done, running and failed
+and the time left (plain lines when the stream is not a terminal), and a line per run as it ends (see
+:class:`SweepProgress`). A run that fails is reported with its error and the others go on; rerunning a sweep
+skips the runs that finished, resumes interrupted ones from their checkpoint and restarts failed ones.
+
+The table (``results.csv``, ``results.md`` in the sweep directory) has one row per env and variant: mean ± std
+across seeds of the final evaluation's return and cost and the mean of Safety Gym's ``J_r``, ``M_c``, ``ρ_c``,
+then the suite aggregates (SG6, SG18 or all envs) of each variant.
 """
 
 from __future__ import annotations
@@ -22,24 +26,27 @@ import itertools
 import os
 import re
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
-from safexp_experiments.config import ConfigError, load_config
 from safexp.plugin import ParameterError, choices_hint
+from safexp_experiments.config import ConfigError, load_config
 from safexp_experiments.metrics import NormalizedMetrics, mean_metrics, suite_aggregates
 from safexp_experiments.runs import RunDir, atomic_write_text, read_json
 
 LAUNCHERS = ("local", "ray")
 LAUNCHER_KEYS = ("launcher", "launcher.address", "launcher.workers")
 """Sweep-level overrides: which launcher, the Ray address, the number of local workers."""
+POLL_SECONDS = 1.0
+"""How often the launchers look at the running runs (their status files) between outcomes."""
 TABLE_COLUMNS = ("env", "variant", "seeds", "return_mean", "return_std", "cost_mean", "cost_std", "J_r", "M_c", "rho_c")
 
 
@@ -131,10 +138,11 @@ def _run_name(grid_values: Iterable[tuple[str, str]], seed: int) -> str:
 
 
 def make_jobs(config: Any, grid: Sequence[tuple[str, list[str]]], seeds: Sequence[int], overrides: Sequence[str] = (),
-              sweep_dir: str | Path | None = None, search_root: str | Path = "configs") -> tuple[Path, list[SweepJob]]:
+              sweep_dir: str | Path | None = None, search_root: str | Path | None = None) -> tuple[Path, list[SweepJob]]:
     """Validate and resolve every run of the sweep.
 
     :param sweep_dir: where the run directories go (default: ``<out_dir>/sweeps/<config name>``).
+    :param search_root: an extra config root, searched first (see :func:`~safexp_experiments.config.config_search_path`).
     :return: the sweep directory (absolute) and the jobs, in grid order then seed order.
     :raises SafexpError: the first invalid combination, with its overrides named.
     """
@@ -170,17 +178,14 @@ def execute(job: SweepJob) -> RunOutcome:
     start = time.perf_counter()
     run_dir = job.run_dir
     try:
-        if run_dir.is_dir():
-            run = RunDir(run_dir)
-            status = run.status()
-            if status["state"] == "finished" and run.summary_file.is_file():
-                return RunOutcome(job, "skipped", read_json(run.summary_file))
-            if status["state"] in ("interrupted", "running") and run.latest_checkpoint() is not None:
-                result = resume(run_dir)
-            else:
-                shutil.rmtree(run_dir)
-                result = train(job.config)
+        state, _ = prior_state(job)
+        if state == "finished":
+            return RunOutcome(job, "skipped", read_json(RunDir(run_dir).summary_file))
+        if state == "resumable":
+            result = resume(run_dir)
         else:
+            if run_dir.is_dir():
+                shutil.rmtree(run_dir)
             result = train(job.config)
         if result.state != "finished":
             return RunOutcome(job, "failed", error=f"run stopped ({result.state}) at {result.steps} steps",
@@ -190,22 +195,53 @@ def execute(job: SweepJob) -> RunOutcome:
         return RunOutcome(job, "failed", error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start)
 
 
-def launch_local(jobs: Sequence[SweepJob], workers: int | None, report: Callable[[RunOutcome], None]) -> list[RunOutcome]:
-    """Run ``jobs`` on a pool of ``workers`` processes (default: one per core, at most one per job)."""
-    workers = workers or min(len(jobs), os.cpu_count() or 1)
+def prior_state(job: SweepJob) -> tuple[str, int]:
+    """What a job's run directory holds before the job runs, and its steps: ``finished`` (the job is skipped),
+    ``resumable`` (interrupted or cut off with a checkpoint: resumed from it) or ``new`` (missing, failed or
+    without a checkpoint: started afresh)."""
+    run_dir = job.run_dir
+    if not run_dir.is_dir():
+        return "new", 0
+    run = RunDir(run_dir)
+    status = _read_status(run_dir)
+    if status.get("state") == "finished" and run.summary_file.is_file():
+        return "finished", int(job.config["total_steps"])
+    if status.get("state") in ("interrupted", "running") and run.latest_checkpoint() is not None:
+        return "resumable", int(status.get("steps", 0))
+    return "new", 0
+
+
+def launch_local(jobs: Sequence[SweepJob], workers: int | None, report: Callable[[RunOutcome], None],
+                 tick: Callable[[], None] = lambda: None) -> list[RunOutcome]:
+    """Run ``jobs`` on a pool of ``workers`` processes (default: one per core, at most one per job).
+
+    :param report: called with each outcome as it arrives.
+    :param tick: called every :data:`POLL_SECONDS` while runs are going (for live progress).
+    """
+    workers = workers or default_workers(jobs)
     outcomes = []
     with ProcessPoolExecutor(max_workers=max(workers, 1), mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(execute, job) for job in jobs]
-        for future in as_completed(futures):
-            outcome = future.result()
-            report(outcome)
-            outcomes.append(outcome)
+        pending = {pool.submit(execute, job) for job in jobs}
+        while pending:
+            done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            for future in done:
+                outcome = future.result()
+                report(outcome)
+                outcomes.append(outcome)
+            tick()
     return outcomes
 
 
-def launch_ray(jobs: Sequence[SweepJob], address: str | None, report: Callable[[RunOutcome], None]) -> list[RunOutcome]:
+def default_workers(jobs: Sequence[SweepJob]) -> int:
+    """The local pool's size when ``launcher.workers`` is not given: one process per core, at most one per job."""
+    return max(min(len(jobs), os.cpu_count() or 1), 1)
+
+
+def launch_ray(jobs: Sequence[SweepJob], address: str | None, report: Callable[[RunOutcome], None],
+               tick: Callable[[], None] = lambda: None) -> list[RunOutcome]:
     """Run ``jobs`` as Ray tasks of one CPU each; connects to ``address`` or starts a local Ray (and stops it
-    afterwards) unless Ray is already initialised in this process."""
+    afterwards) unless Ray is already initialised in this process. ``report`` and ``tick`` as for
+    :func:`launch_local`."""
     try:
         import ray
     except ImportError:
@@ -218,10 +254,12 @@ def launch_ray(jobs: Sequence[SweepJob], address: str | None, report: Callable[[
         pending = [remote.remote(job) for job in jobs]
         outcomes = []
         while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            outcome = ray.get(done[0])
-            report(outcome)
-            outcomes.append(outcome)
+            done, pending = ray.wait(pending, num_returns=1, timeout=POLL_SECONDS)
+            for ref in done:
+                outcome = ray.get(ref)
+                report(outcome)
+                outcomes.append(outcome)
+            tick()
         return outcomes
     finally:
         if started:
@@ -229,15 +267,17 @@ def launch_ray(jobs: Sequence[SweepJob], address: str | None, report: Callable[[
 
 
 def run_sweep(config: Any, grid: Sequence[str], seeds: Sequence[int] | str, overrides: Sequence[str] = (),
-              sweep_dir: str | Path | None = None, search_root: str | Path = "configs",
-              report: Callable[[RunOutcome], None] | None = None) -> SweepResult:
+              sweep_dir: str | Path | None = None, search_root: str | Path | None = None,
+              report: Callable[[RunOutcome], None] | None = None, progress: TextIO | None = None) -> SweepResult:
     """Run a sweep and write its table.
 
     :param grid: ``key=[v1,v2]`` items (see :func:`parse_grid`).
     :param seeds: the seeds, a list or ``'0,10,20'``.
     :param overrides: overrides for every run, plus the sweep keys ``launcher=local|ray``,
         ``launcher.address=...`` (Ray) and ``launcher.workers=N`` (local).
-    :param report: called with each outcome as it arrives (for progress output).
+    :param search_root: an extra config root, searched first.
+    :param report: called with each outcome as it arrives.
+    :param progress: where to show the plan and the live progress (:class:`SweepProgress`); ``None``: silent.
     """
     launcher, run_overrides = split_launcher_overrides(overrides)
     kind = launcher.get("launcher", "local")
@@ -247,17 +287,227 @@ def run_sweep(config: Any, grid: Sequence[str], seeds: Sequence[int] | str, over
     if workers is not None and (not workers.isdigit() or int(workers) < 1):
         raise ParameterError(f"launcher.workers must be a positive integer, got '{workers}'")
     seed_list = parse_seeds(seeds) if isinstance(seeds, str) else list(seeds)
-    sweep_path, jobs = make_jobs(config, parse_grid(grid), seed_list, run_overrides, sweep_dir, search_root)
-    report = report or (lambda outcome: None)
-    if kind == "ray":
-        outcomes = launch_ray(jobs, launcher.get("launcher.address"), report)
-    else:
-        outcomes = launch_local(jobs, int(workers) if workers else None, report)
+    grid_items = parse_grid(grid)
+    sweep_path, jobs = make_jobs(config, grid_items, seed_list, run_overrides, sweep_dir, search_root)
+    plan = SweepPlan(str(config) if isinstance(config, (str, Path)) else "the given config", sweep_path, jobs,
+                     grid_items, seed_list, kind, int(workers) if workers else default_workers(jobs),
+                     launcher.get("launcher.address"))
+    display = SweepProgress(plan, progress) if progress is not None else None
+
+    def on_outcome(outcome: RunOutcome) -> None:
+        if display is not None:
+            display.run_ended(outcome)
+        if report is not None:
+            report(outcome)
+
+    tick = display.poll if display is not None else (lambda: None)
+    try:
+        if kind == "ray":
+            outcomes = launch_ray(jobs, plan.address, on_outcome, tick)
+        else:
+            outcomes = launch_local(jobs, plan.workers, on_outcome, tick)
+    finally:
+        if display is not None:
+            display.close()
     order = {job.name: index for index, job in enumerate(jobs)}
     outcomes.sort(key=lambda o: order[o.job.name])
     rows = table_rows(outcomes)
     csv_path, markdown_path = write_table(rows, outcomes, sweep_path)
     return SweepResult(outcomes, rows, csv_path, markdown_path, [o for o in outcomes if o.state == "failed"])
+
+
+# -- the plan and the live progress --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SweepPlan:
+    """What a sweep will do, known before any run starts: its runs, where they go and who runs them."""
+
+    config: str
+    sweep_dir: Path
+    jobs: Sequence[SweepJob]
+    grid: Sequence[tuple[str, list[str]]]
+    seeds: Sequence[int]
+    launcher: str
+    workers: int
+    """The local pool's size (``launcher=local``)."""
+    address: str | None = None
+    """The Ray cluster (``launcher=ray``); ``None``: a local Ray, or the one this process already runs."""
+
+    def describe(self) -> str:
+        """The plan in a few lines: runs, steps, launcher and workers, the sweep folder, runs done before."""
+        total = sum(int(job.config["total_steps"]) for job in self.jobs)
+        grid = ", ".join(f"{key}=[{','.join(values)}]" for key, values in self.grid)
+        seeds = ",".join(str(seed) for seed in self.seeds)
+        runs = len(self.jobs)
+        lines = [f"sweep: {runs} run{'s' if runs != 1 else ''} of {self.config} "
+                 f"({grid + ' × ' if grid else ''}seeds {seeds}), {total:,} env steps in all"]
+        if self.launcher == "ray":
+            where = (f"the Ray cluster at {self.address}" if self.address else
+                     "the Ray already running in this process" if _ray_running() else "a local Ray started for the sweep")
+            lines.append(f"  launcher: ray, one task of one CPU per run on {where}")
+        else:
+            lines.append(f"  launcher: local, {self.workers} worker process{'es' if self.workers != 1 else ''}")
+        lines.append(f"  folder:   {self.sweep_dir}  (one run directory per run; results.csv and results.md at the end)")
+        prior = [prior_state(job)[0] for job in self.jobs]
+        done_before, resumable = prior.count("finished"), prior.count("resumable")
+        if done_before or resumable:
+            lines.append(f"  from an earlier sweep: {done_before} finished (skipped), {resumable} to resume "
+                         "from a checkpoint; failed or empty runs start afresh")
+        return "\n".join(lines)
+
+
+def _ray_running() -> bool:
+    ray = sys.modules.get("ray")
+    return bool(ray is not None and ray.is_initialized())
+
+
+def _read_status(run_dir: Path) -> dict[str, Any]:
+    """A run's ``status.json``, or ``{}`` while it is missing or being replaced."""
+    try:
+        return RunDir(run_dir).status()
+    except (OSError, ValueError):
+        return {}
+
+
+class SweepProgress:
+    """The plan of a sweep, then its progress, on ``stream``.
+
+    On a terminal: a tqdm bar of env steps (finished runs count whole, running runs by the steps in their
+    ``status.json``, which training updates at its checkpoints) with the runs done, running and failed, and
+    the time left at the average speed so far. Elsewhere (a log file, a pipe): a plain status line after each
+    run and at most every ``interval`` seconds. Either way, one line per run as it ends.
+
+    Running runs are found by their status files, written since the sweep began; with Ray workers on other
+    machines whose run directories are not shared, only the runs that ended are counted.
+    """
+
+    def __init__(self, plan: SweepPlan, stream: TextIO, interval: float = 60.0) -> None:
+        self.plan, self.stream, self.interval = plan, stream, interval
+        self.began = time.time()
+        self.totals = {job.name: int(job.config["total_steps"]) for job in plan.jobs}
+        self.prior = {job.name: prior_state(job)[1] for job in plan.jobs}
+        """Steps done before the sweep began (runs finished before, checkpoints to resume from)."""
+        self.steps = dict(self.prior)
+        """Steps done of every run, as far as known."""
+        self.running: set[str] = set()
+        self.ended: dict[str, RunOutcome] = {}
+        self.last_line = 0.0
+        print(plan.describe(), file=stream, flush=True)
+        self.bar = None
+        if _is_terminal(stream):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=sum(self.totals.values()), initial=sum(self.prior.values()), file=stream,
+                            unit="step", unit_scale=True, smoothing=0, dynamic_ncols=True, leave=True,
+                            bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} steps "
+                                       "[{elapsed}<{remaining}]")
+            self._refresh()
+
+    # -- what the launchers call ------------------------------------------------------------------------------
+    def poll(self) -> None:
+        """Read the status files of the runs that have not ended; show the progress."""
+        for job in self.plan.jobs:
+            if job.name in self.ended:
+                continue
+            path = job.run_dir / "status.json"
+            try:
+                fresh = path.stat().st_mtime >= self.began - 1.0
+            except OSError:
+                continue
+            status = _read_status(job.run_dir) if fresh else {}
+            if status.get("state") == "running":
+                self.running.add(job.name)
+                self.steps[job.name] = min(max(int(status.get("steps", 0)), self.steps[job.name]),
+                                           self.totals[job.name])
+        self._refresh()
+
+    def run_ended(self, outcome: RunOutcome) -> None:
+        """Record an outcome and print its line."""
+        name = outcome.job.name
+        self.ended[name] = outcome
+        self.running.discard(name)
+        self.steps[name] = self.totals[name] if outcome.state != "failed" else 0
+        if outcome.summary is not None:
+            detail = f"return {outcome.summary['return_mean']:.3f}, cost {outcome.summary['cost_mean']:.3f}"
+        else:
+            detail = str(outcome.error)
+        when = "finished before" if outcome.state == "skipped" else _duration(outcome.seconds)
+        self._write(f"[{len(self.ended)}/{len(self.plan.jobs)}] {outcome.state:8s} {name} ({when}): {detail}")
+        self._refresh(force_line=True)
+
+    def close(self) -> None:
+        """Show the final counts and release the terminal line."""
+        self.poll()
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    # -- display ----------------------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """Runs ended (finished, skipped, failed), running, and waiting for a worker."""
+        states = [o.state for o in self.ended.values()]
+        running = len(self.running - self.ended.keys())
+        return {"finished": states.count("finished"), "skipped": states.count("skipped"),
+                "failed": states.count("failed"), "running": running,
+                "waiting": len(self.plan.jobs) - len(self.ended) - running}
+
+    def summary_line(self) -> str:
+        """``3/8 runs done (1 failed), 2 running, 3 waiting``."""
+        c = self.counts()
+        done = c["finished"] + c["skipped"] + c["failed"]
+        parts = [f"{done}/{len(self.plan.jobs)} runs done"]
+        if c["failed"]:
+            parts[0] += f" ({c['failed']} failed)"
+        parts += [f"{c['running']} running", f"{c['waiting']} waiting"]
+        return ", ".join(parts)
+
+    def _progress(self) -> tuple[int, int, int]:
+        """Env steps done before the sweep, done in all, and to do; failed runs left out of all three."""
+        failed = {name for name, o in self.ended.items() if o.state == "failed"}
+
+        def total(steps: Mapping[str, int]) -> int:
+            return sum(count for name, count in steps.items() if name not in failed)
+
+        return total(self.prior), total(self.steps), total(self.totals)
+
+    def _refresh(self, force_line: bool = False) -> None:
+        before, done, total = self._progress()
+        if self.bar is not None:
+            self.bar.initial = before  # tqdm's speed and time left count the steps after it
+            self.bar.total = total
+            self.bar.n = min(done, total)
+            self.bar.set_description_str(self.summary_line(), refresh=False)
+            self.bar.refresh()
+            return
+        now = time.time()
+        if not force_line and now - self.last_line < self.interval:
+            return
+        self.last_line = now
+        line = f"sweep: {self.summary_line()}; {done:,} of {total:,} env steps"
+        rate = (done - before) / max(now - self.began, 1e-9)
+        if rate > 0 and done < total:
+            line += f", about {_duration((total - done) / rate)} left"
+        self._write(line)
+
+    def _write(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream, flush=True)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``2h07m``."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 # -- the table -----------------------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="overrides: algo.cost_limit=10 env.level=2 seed=3, or a group option: env=pointgoal2")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its latest checkpoint")
-    parser.add_argument("--configs", default="configs", metavar="DIR",
-                        help="config root for experiment names (default: ./configs)")
+    parser.add_argument("--configs", default=None, metavar="DIR",
+                        help="an extra config root searched first, before ./configs, $SAFEXP_CONFIG_PATH and the "
+                             "configs shipped with safexp-experiments")
 
 
 def run(args: argparse.Namespace) -> int:
