@@ -152,7 +152,7 @@ def test_render_a_trained_run_shows_the_cost_light(hazard_run, tmp_path):
     out = tmp_path / "episode.mp4"
     assert main(["render", str(hazard_run), "--out", str(out), "--max-steps", "12"]) == 0
     meta, frames = read_video(out)
-    assert frames.shape == (13, 256, 256, 3) and meta["fps"] == 30
+    assert frames.shape == (13, 256, 256, 3) and meta["fps"] == 50  # the Point robot's control rate: real time
     # the robot is red; the cost light adds a large red disc on every step with cost (all but the reset frame)
     assert red_pixels(frames[0]) < 600
     assert all(red_pixels(frame) > 1000 for frame in frames[1:])

@@ -258,21 +258,28 @@ class PeriodicEvaluation:
 
 
 class PeriodicCheckpoint:
-    """Every ``checkpoint_freq`` env steps (at the end of a rollout), save a checkpoint."""
+    """Every ``checkpoint_freq`` env steps (at the end of a rollout), save a checkpoint; at most every
+    :attr:`STATUS_SECONDS`, record the steps done in the run's status (a sweep's progress display reads it)."""
+
+    STATUS_SECONDS = 10.0
 
     def __init__(self, state: TrainerState, cfg: ExperimentConfig, run: RunDir) -> None:
         self.state, self.cfg, self.run = state, cfg, run
+        self.status_written = time.monotonic()
 
     def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
         return True
 
     def on_rollout_end(self, learner: Learner) -> None:
         freq, steps = self.cfg.run.checkpoint_freq, learner.num_timesteps
-        if freq and steps >= self.state.next_checkpoint:
+        checkpoint = freq and steps >= self.state.next_checkpoint
+        if checkpoint:
             while self.state.next_checkpoint <= steps:
                 self.state.next_checkpoint += freq
             self.run.save_checkpoint(learner, self.state.to_dict(learner))
+        if checkpoint or time.monotonic() - self.status_written >= self.STATUS_SECONDS:
             self.run.set_status("running", steps)
+            self.status_written = time.monotonic()
 
 
 class StopOnRequest:
@@ -335,10 +342,12 @@ class ProgressBar:
         """The bar's text at time ``now``."""
         done = min(self.steps, self.total)
         filled = int(self.WIDTH * done / max(self.total, 1))
-        rate = (self.steps - self.start_steps) / max(now - (self.start_time or now), 1e-9)
+        elapsed = now - (self.start_time or now)
+        rate = (self.steps - self.start_steps) / elapsed if elapsed >= 0.5 else 0.0  # no rate from one step
         episodes = learner.recent_episodes()
         ret = f"{np.mean([r for r, _ in episodes]):8.2f}" if episodes else "       -"
         cost = f"{np.mean([c for _, c in episodes]):7.2f}" if episodes else "      -"
-        left = (self.total - done) / rate if rate > 0 else 0.0
+        speed = f"{rate:7,.0f}" if rate > 0 else "      -"
+        eta = f"{int((self.total - done) / rate) // 60}m{int((self.total - done) / rate) % 60:02d}s" if rate > 0 else "-"
         return (f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done:>10,}/{self.total:,} steps "
-                f"{rate:7,.0f} steps/s  return {ret}  cost {cost}  eta {int(left) // 60}m{int(left) % 60:02d}s")
+                f"{speed} steps/s  return {ret}  cost {cost}  eta {eta}")

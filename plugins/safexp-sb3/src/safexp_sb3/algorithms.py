@@ -21,6 +21,7 @@ from safexp_sb3.params import (
     MultiplierParams,
     PolicyParams,
     cost_limit_argument,
+    expected_truncation_quiet,
     model_loader,
     multiplier_kwargs,
     stock_kwargs,
@@ -150,6 +151,7 @@ def _cost_kwargs(params: CostParams) -> dict[str, Any]:
     return kwargs
 
 
+@expected_truncation_quiet()
 def make_ppo(env: GymEnv, params: PPOParams, *, seed: int | None = None, tensorboard_log: str | None = None,
              verbose: int = 0, device: str = "cpu") -> UnconstrainedPPO:
     """Unconstrained PPO (logs episode costs) on ``env`` from validated ``params``."""
@@ -157,6 +159,7 @@ def make_ppo(env: GymEnv, params: PPOParams, *, seed: int | None = None, tensorb
                             device=device, **stock_kwargs(params, PPOParams))
 
 
+@expected_truncation_quiet()
 def make_trpo(env: GymEnv, params: TRPOParams, *, seed: int | None = None, tensorboard_log: str | None = None,
               verbose: int = 0, device: str = "cpu") -> UnconstrainedTRPO:
     """Unconstrained TRPO (logs episode costs) on ``env`` from validated ``params``."""
@@ -164,6 +167,7 @@ def make_trpo(env: GymEnv, params: TRPOParams, *, seed: int | None = None, tenso
                              device=device, **stock_kwargs(params, TRPOParams))
 
 
+@expected_truncation_quiet()
 def make_ppo_lag(env: GymEnv, params: PPOLagParams, *, seed: int | None = None, tensorboard_log: str | None = None,
                  verbose: int = 0, device: str = "cpu") -> PPOLagrangian:
     """PPO-Lagrangian (or PID-Lagrangian, with :class:`PIDLagParams`) on ``env`` from validated ``params``."""
@@ -171,6 +175,7 @@ def make_ppo_lag(env: GymEnv, params: PPOLagParams, *, seed: int | None = None, 
                          **stock_kwargs(params, PPOParams), **_cost_kwargs(params), **multiplier_kwargs(params))
 
 
+@expected_truncation_quiet()
 def make_trpo_lag(env: GymEnv, params: TRPOLagParams, *, seed: int | None = None, tensorboard_log: str | None = None,
                   verbose: int = 0, device: str = "cpu") -> TRPOLagrangian:
     """TRPO-Lagrangian on ``env`` from validated ``params``."""
@@ -179,6 +184,7 @@ def make_trpo_lag(env: GymEnv, params: TRPOLagParams, *, seed: int | None = None
                           **multiplier_kwargs(params))
 
 
+@expected_truncation_quiet()
 def make_cpo(env: GymEnv, params: CPOParams, *, seed: int | None = None, tensorboard_log: str | None = None,
              verbose: int = 0, device: str = "cpu") -> CPO:
     """CPO on ``env`` from validated ``params``."""

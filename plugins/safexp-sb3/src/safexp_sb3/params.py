@@ -8,7 +8,10 @@ here; :func:`model_loader` makes the ``load`` of an :class:`safexp.AlgorithmSpec
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any, Dict, List
 
@@ -104,6 +107,30 @@ def multiplier_kwargs(params: MultiplierParams) -> dict[str, Any]:
     return {"multiplier": params.multiplier, "multiplier_settings": dict(params.multiplier_settings)}
 
 
+_TRUNCATED_MINIBATCH = re.compile(r"after every (?P<full>\d+) untruncated mini-batches")
+EXPECTED_FULL_MINIBATCHES = 10
+"""From this many full minibatches before the short last one, a truncated minibatch is expected, not news."""
+
+
+@contextmanager
+def expected_truncation_quiet() -> Iterator[None]:
+    """Drop stable-baselines3's truncated-minibatch warning where it is expected, keep every other warning.
+
+    PPO and TRPO warn whenever ``n_steps × n_envs`` is not a multiple of ``batch_size``. The reference settings
+    (20,000 steps, minibatches of 64 or 128) always leave one short minibatch after hundreds of full ones, so the
+    warning would fire on every run; with fewer than :data:`EXPECTED_FULL_MINIBATCHES` full ones, the short one
+    weighs on the update and the warning is kept.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        match = _TRUNCATED_MINIBATCH.search(str(warning.message))
+        if match and int(match["full"]) >= EXPECTED_FULL_MINIBATCHES:
+            continue
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
 def model_loader(cls: type[BaseAlgorithm]) -> Callable[..., BaseAlgorithm]:
     """The ``load`` of an :class:`safexp.AlgorithmSpec` for the learner class ``cls``.
 
@@ -111,6 +138,7 @@ def model_loader(cls: type[BaseAlgorithm]) -> Callable[..., BaseAlgorithm]:
         ``cls.save`` (cost critics, multipliers and cost statistics included) onto ``env``.
     """
 
+    @expected_truncation_quiet()
     def load(path: str, env: GymEnv | None = None, *, device: str = "cpu",
              tensorboard_log: str | None = None) -> BaseAlgorithm:
         return cls.load(path, env=env, device=device, tensorboard_log=tensorboard_log)
