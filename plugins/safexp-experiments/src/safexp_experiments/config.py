@@ -100,7 +100,8 @@ class RunSettings:
 class ExperimentConfig:
     """A fully validated experiment: the run settings, the env config and the algorithm with its parameters.
 
-    ``env`` is the env group as given (scene keys are resolved by the engine when the env is built);
+    ``env`` is the env group as given (what ``config.yaml`` keeps); ``scene`` is the engine's validated scene of
+    a scene env (``None`` for an ``id`` env), resolved once here and handed to every env the run builds;
     ``algo_params`` is the algorithm's filled-in ``params`` dataclass instance.
     """
 
@@ -108,6 +109,7 @@ class ExperimentConfig:
     env: Mapping[str, Any]
     algo: str
     algo_params: Any
+    scene: Any = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain containers: the run keys, ``env`` and ``algo`` (with every parameter)."""
@@ -414,9 +416,9 @@ def validate(composed: ComposedConfig) -> ExperimentConfig:
     run_values = {k: v for k, v in values.items() if k in run_fields}
     run = fill_schema(RunSettings, run_values, composed, ())
     _check_run_settings(run, composed)
-    env = validate_env(values["env"], composed)
+    env, scene = validate_env(values["env"], composed)
     algo_name, algo_params = validate_algo(values["algo"], composed)
-    return ExperimentConfig(run=run, env=env, algo=algo_name, algo_params=algo_params)
+    return ExperimentConfig(run=run, env=env, algo=algo_name, algo_params=algo_params, scene=scene)
 
 
 def load_config(config: str | Path | Mapping[str, Any] | ExperimentConfig, overrides: Sequence[str] = (),
@@ -495,9 +497,12 @@ def validate_algo(algo: Mapping[str, Any], composed: ComposedConfig) -> tuple[st
     return spec.name, fill_schema(spec.params, params, composed, ("algo",))
 
 
-def validate_env(env: Mapping[str, Any], composed: ComposedConfig) -> dict[str, Any]:
+def validate_env(env: Mapping[str, Any], composed: ComposedConfig) -> tuple[dict[str, Any], Any]:
     """Check an env config without building the env: a suite/custom scene through the engine's scene
-    validation, an ``id`` env against the Gymnasium registry. Returns the env config unchanged."""
+    validation, an ``id`` env against the Gymnasium registry.
+
+    :return: the env config unchanged, and the validated scene of a scene env (``None`` for an ``id`` env).
+    """
     import gymnasium
 
     import safexp
@@ -512,13 +517,13 @@ def validate_env(env: Mapping[str, Any], composed: ComposedConfig) -> dict[str, 
             raise UnknownComponentError(f"env.id: unknown Gymnasium env '{env_id}' (from "
                                         f"{composed.source_of(('env', 'id'))}); "
                                         f"{choices_hint(str(env_id), nearest_first(str(env_id), gymnasium.registry)[:12])}")
-        return dict(env)
+        return dict(env), None
     scene_keys = {k: v for k, v in env.items() if k not in ENV_WRAPPER_KEYS}
     try:
-        safexp.scene_config(**scene_keys)
+        scene = safexp.scene_config(**scene_keys)
     except SafexpError as exc:
         raise type(exc)(f"env: {exc} ({_blame(exc, composed)})") from None
-    return dict(env)
+    return dict(env), scene
 
 
 def _blame(exc: Exception, composed: ComposedConfig) -> str:

@@ -47,8 +47,12 @@ def env_label(env_config: Mapping[str, Any]) -> str:
     return f"{title(str(env_config.get('robot')))}{title(str(env_config.get('task')))}{'' if level is None else level}-custom"
 
 
-def make_env(env_config: Mapping[str, Any], render_mode: str | None = None) -> gymnasium.Env:
-    """Build one env from its config (see the module docstring)."""
+def make_env(env_config: Mapping[str, Any], render_mode: str | None = None, scene: Any = None) -> gymnasium.Env:
+    """Build one env from its config (see the module docstring).
+
+    :param scene: the config's scene, already validated (:attr:`ExperimentConfig.scene`): the env is built from
+        it without resolving the scene keys again.
+    """
     import safexp
 
     kwargs = dict(env_config)
@@ -60,4 +64,7 @@ def make_env(env_config: Mapping[str, Any], render_mode: str | None = None) -> g
             return gymnasium.make(env_id, **kwargs)
         except TypeError as exc:
             raise ParameterError(f"env '{env_id}' rejected its arguments {sorted(kwargs)}: {exc}") from None
+    if scene is not None:
+        kwargs = {key: kwargs[key] for key in ("render_mode", "max_episode_steps") if key in kwargs}
+        return safexp.make(scene=scene, **kwargs)
     return safexp.make(**kwargs)

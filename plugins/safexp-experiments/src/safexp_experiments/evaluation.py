@@ -113,7 +113,7 @@ def evaluate(run_dir: str | Path, episodes: int | None = None, write: bool = Tru
     checkpoint = run.latest_checkpoint()
     state = checkpoint.trainer_state() if checkpoint else {}
     model = load_policy(run, config)
-    env = make_env(config.env)
+    env = make_env(config.env, scene=config.scene)
     try:
         stats = run_episodes(model, env, episodes or config.run.eval_episodes, config.run.seed + EVAL_SEED_OFFSET)
     finally:

@@ -150,13 +150,13 @@ def _algorithm(cfg: ExperimentConfig) -> Any:
 
 def _env_factory(cfg: ExperimentConfig) -> Any:
     """A picklable zero-argument builder of the run's env (for subprocess envs too)."""
-    return functools.partial(make_env, cfg.env)
+    return functools.partial(make_env, cfg.env, scene=cfg.scene)
 
 
 # -- the learning loop ------------------------------------------------------------------------------------
 def _learn(run: RunDir, cfg: ExperimentConfig, learner: Learner, state: TrainerState) -> RunResult:
     learner.log_to(str(run.tensorboard_dir))
-    eval_env = make_env(cfg.env)
+    eval_env = make_env(cfg.env, scene=cfg.scene)
     stop = threading.Event()
     plugin_callbacks = [cb for cbs in get_registry().hook().safexp_training_callbacks(
         algorithm=cfg.algo, run_dir=str(run.path)) for cb in (cbs or ())]

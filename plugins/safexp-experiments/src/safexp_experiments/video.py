@@ -83,7 +83,7 @@ def record(source: str | Path, out: str | Path, episodes: int = 1, max_steps: in
     if Path(source).is_dir():
         run = RunDir.open(source)
         config = load_config(run.config_file)
-        env = make_env(config.env, render_mode="rgb_array")
+        env = make_env(config.env, render_mode="rgb_array", scene=config.scene)
         policy: Any = load_policy(run, config)
     else:
         env = gymnasium.make(resolve_env_id(str(source)), render_mode="rgb_array")
