@@ -159,6 +159,8 @@ class Registry:
             other.provides.clear()
 
     def _fail(self, info: PluginInfo, message: str) -> None:
+        if message in info.errors:  # the same hook failing again when the tables are rebuilt
+            return
         info.errors.append(message)
         self._plugins.setdefault(info.name, info)
         warnings.warn(f"safexp {info.label} failed to load: {message}", RuntimeWarning, stacklevel=3)
@@ -168,10 +170,14 @@ class Registry:
         self.provided_by()
         return [p for p in self._plugins.values() if p.errors]
 
-    def conflicts(self) -> list[Conflict]:
-        """Every name registered by more than one plugin, over all kinds."""
+    def conflicts(self, kind: str | None = None) -> list[Conflict]:
+        """Every name registered by more than one plugin: over all kinds, or of one ``kind`` (which builds that
+        table alone, so listing robots calls no algorithm hook)."""
+        if kind is not None:
+            self._table(kind)
+            return list(self._conflicts[kind].values())
         self.provided_by()
-        return [c for kind in self._conflicts.values() for c in kind.values()]
+        return [c for table in self._conflicts.values() for c in table.values()]
 
     def check(self) -> None:
         """Raise :class:`PluginLoadError` naming every load error and conflict (strict mode's test)."""
@@ -184,13 +190,18 @@ class Registry:
     def components(self, kind: str) -> dict[str, Any]:
         """The ``name → record`` table of one kind (``robots``, ``tasks``, ``hazards``, ``costs``,
         ``algorithms``, ``commands``); names in conflict are left out."""
+        table = self._table(kind)
+        if self.strict and (kind != "commands"):
+            self.check()
+        return table
+
+    def _table(self, kind: str) -> dict[str, Any]:
+        """The table of ``kind``, built on first use (never raises for a plugin's fault)."""
         if kind not in RECORD_TYPES:
             raise UnknownComponentError(f"unknown component kind '{kind}'; {choices_hint(kind, KINDS)}")
         self._load()
         if kind not in self._tables:
             self._tables[kind], self._conflicts[kind] = self._collect(kind)
-        if self.strict and (kind != "commands"):
-            self.check()
         return self._tables[kind]
 
     def _collect(self, kind: str) -> tuple[dict[str, Any], dict[str, Conflict]]:
@@ -201,7 +212,9 @@ class Registry:
             info = self._plugins.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
             try:
                 records = list(impl.function() or ())
-            except Exception as exc:
+            except BaseException as exc:  # SystemExit included: a plugin never takes the host down
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
                 self._fail(info, f"hook safexp_{kind} raised {type(exc).__name__}: {exc}")
                 continue
             wrong = [r for r in records if not isinstance(r, record_type)]

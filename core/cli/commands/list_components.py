@@ -18,7 +18,6 @@ def run(args: argparse.Namespace) -> int:
     if args.kind not in LISTABLE:
         raise UnknownComponentError(f"cannot list '{args.kind}'; {choices_hint(args.kind, LISTABLE)}")
     registry = get_registry()
-    registry.provided_by()  # every table, so that conflicts and load errors are known
     if args.kind == "envs":
         from safexp.registry.catalogue import suite_envs, unavailable_levels
 
@@ -27,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
                  for level, missing in unavailable_levels().items()]
     else:
         rows = [(name, spec.description) for name, spec in registry.components(args.kind).items()]
-        notes = [f"CONFLICT: {c.message()}" for c in registry.conflicts() if c.kind == args.kind]
+        notes = [f"CONFLICT: {c.message()}" for c in registry.conflicts(args.kind)]  # builds this kind's table only
     if not rows:
         print(f"no {args.kind} registered (is the plugin that provides them installed? see `safexp plugins`)")
     if rows:

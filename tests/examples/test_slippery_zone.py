@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "safexp-slippery-zone"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "safexp-slippery-zone"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

@@ -1,5 +1,5 @@
-"""Custom arenas from configuration: safexp/Arena-v0 from a YAML file alone or keyword arguments, and the
-errors a wrong key, name or parameter gives."""
+"""The suite's components in custom arenas: safexp/Arena-v0 from the example YAML file (examples/arenas) alone
+or from keyword arguments, and the errors a wrong key, name or parameter gives."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 import safexp
 from safexp.plugin.errors import ParameterError, UnknownComponentError
 
-ARENA = Path(__file__).resolve().parents[1] / "examples" / "arenas" / "walled_patrol.yaml"
+ARENA = Path(__file__).resolve().parents[3] / "examples" / "arenas" / "walled_patrol.yaml"
 
 
 def test_the_example_arena_builds_from_its_file_alone():

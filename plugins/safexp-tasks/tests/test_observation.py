@@ -1,8 +1,9 @@
-"""The observation vector against a plain rebuild from the MuJoCo state, step after step, for every robot.
+"""The suite's observation vectors against a plain rebuild from the MuJoCo state, step after step, for every robot
+and task.
 
 Sensors in model order (hinge angles as sin, cos; ball quaternions as row-major rotation matrices), the compass,
 then one lidar per observed element in alphabetical order, read from the objects' centres on the floor in the
-robot's frame. The lidar formula itself is pinned in ``test_lidar.py``.
+robot's frame. The lidar formula itself is pinned in the core's ``tests/engine/test_lidar.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import safexp  # noqa: F401  (registers the suite ids)
 from safexp.engine.lidar import Lidar
 
 
-def rebuild(env: safexp.engine.env.SafetyEnv) -> np.ndarray:
+def rebuild(env: gymnasium.Env) -> np.ndarray:
+    """The observation of the unwrapped env ``env``, rebuilt from its MuJoCo state."""
     world, model, data = env.world, env.world.model, env.world.data
     parts = []
     for s in range(model.nsensor):
@@ -74,7 +76,7 @@ def test_hidden_lidar_groups_read_zero():
     env.reset(seed=0)
     inner = env.unwrapped
     before = inner._observe()[inner.obs_layout["buttons_lidar"]]
-    inner.world.lidar_hidden.add("buttons")
+    inner.world.hide_from_lidar("buttons")
     obs = inner._observe()
     assert before.any() and not obs[inner.obs_layout["buttons_lidar"]].any()
     np.testing.assert_allclose(obs, rebuild(inner), atol=1e-9)
