@@ -50,7 +50,7 @@ import safexp  # noqa: F401  (registers the suite env ids)
 from safexp.plugin.errors import ParameterError, choices_hint
 from safexp.plugin import build_params, get_registry
 from safexp_experiments.runs import atomic_write_text
-from safexp_sb3.algorithms import PPOParams
+from safexp_sb3.hyperparameters import PPOParams
 from safexp_sb3.params import stock_kwargs
 
 SB3_PPO = "sb3_ppo"

@@ -32,7 +32,7 @@ import pluggy
 
 from safexp.plugin import hookspecs
 from safexp.plugin.errors import DuplicateComponentError, PluginLoadError, UnknownComponentError, choices_hint
-from safexp.plugin.specs import SPEC_TYPES, CommandSpec, ComponentSpec
+from safexp.plugin.specs import SPEC_TYPES, CommandSpec
 
 ENTRY_POINT_GROUP = "safexp"
 KINDS = tuple(SPEC_TYPES)  # robots, tasks, hazards, costs, algorithms

@@ -31,7 +31,10 @@ def imported(run: subprocess.CompletedProcess) -> set[str]:
     ("-m", "safexp.cli", "list", "robots"),
     ("-m", "safexp.cli", "list", "envs"),
     ("-m", "safexp.cli", "--help"),
-], ids=["import safexp", "safexp list robots", "safexp list envs", "safexp --help"])
+    ("-m", "safexp.cli", "plugins"),
+    ("-m", "safexp.cli", "list", "algorithms"),
+], ids=["import safexp", "safexp list robots", "safexp list envs", "safexp --help", "safexp plugins",
+        "safexp list algorithms"])
 def test_no_learning_or_plotting_library_is_imported(args):
     run = python("-X", "importtime", *args)
     assert run.returncode == 0, run.stderr[-2000:]

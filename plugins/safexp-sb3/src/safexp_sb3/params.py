@@ -1,9 +1,8 @@
-"""The hyperparameter records every learner of this plugin shares, and their translation into constructor arguments.
+"""From a validated hyperparameter record (:mod:`safexp_sb3.hyperparameters`) to a learner's constructor arguments.
 
-The registry records of the learners (:mod:`safexp_sb3.algorithms` for the on-policy ones,
-:mod:`safexp_sb3.sac_lag` for the off-policy ones) build their parameter schemas from the dataclasses here and
-turn a validated params record into the keyword arguments of the learner's constructor with the functions
-here; :func:`model_loader` makes the ``load`` of an :class:`safexp.AlgorithmSpec`.
+The factories of the learners (:mod:`safexp_sb3.algorithms` for the on-policy ones, :mod:`safexp_sb3.sac_lag` for
+the off-policy ones) turn a params record into keyword arguments with the functions here; :func:`model_loader`
+makes the ``load`` of an :class:`safexp.plugin.AlgorithmSpec`.
 """
 
 from __future__ import annotations
@@ -12,64 +11,21 @@ import re
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
-from typing import Any, Dict, List
+from dataclasses import fields
+from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.type_aliases import GymEnv
 from torch import nn
 
 from safexp.plugin import ParameterError, choices_hint
+from safexp_sb3.hyperparameters import CostLimitParams, MultiplierParams, PolicyParams
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
 """Hidden activations by the name a params record gives them."""
 
 NETWORK_FIELDS = ("net_arch", "activation")
 """The fields of :class:`PolicyParams` that become ``policy_kwargs`` instead of constructor arguments."""
-
-
-@dataclass
-class PolicyParams:
-    """Network and statistics settings every learner has.
-
-    :param net_arch: hidden layer sizes of the policy and of the reward critic (separate networks).
-    :param activation: hidden activation: ``tanh``, ``relu`` or ``elu``.
-    :param stats_window_size: finished episodes averaged by ``rollout/ep_rew_mean`` and ``rollout/ep_cost_mean``
-        (and by the fallback J_c estimate of the constrained learners).
-    """
-
-    net_arch: List[int] = field(default_factory=lambda: [64, 64])
-    activation: str = "tanh"
-    stats_window_size: int = 100
-
-
-@dataclass
-class CostLimitParams:
-    """The episode cost limit of every constraint.
-
-    :param cost_limit: episode cost limit d of every constraint (undiscounted; Safety Gym: 25 per 1000-step
-        episode).
-    :param cost_limits: per-constraint limits, constraint name → limit; when given it replaces ``cost_limit``
-        and must name every constraint of the env.
-    """
-
-    cost_limit: float = 25.0
-    cost_limits: Dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class MultiplierParams:
-    """The Lagrange multiplier of every constraint.
-
-    :param multiplier: preset: ``omnisafe`` (λ clamped at 0, init 0.001, Adam lr 0.035),
-        ``safety_starter_agents`` (softplus, init 1, Adam lr 0.05), ``sgd`` (clamp, init 0, plain gradient
-        lr 0.01) or ``pid`` (Stooke et al.: kp 0.1, ki 0.01, kd 0.01, d_delay 10, ema 0.95, max 100).
-    :param multiplier_settings: settings replacing the preset's, e.g. ``{lr: 0.01, init: 0.5}``, or
-        ``{kp: 0.05}`` for ``pid`` (see :class:`safexp_sb3.multipliers.MultiplierSettings`).
-    """
-
-    multiplier: str = "omnisafe"
-    multiplier_settings: Dict[str, Any] = field(default_factory=dict)
 
 
 def network_kwargs(params: PolicyParams) -> dict[str, Any]:

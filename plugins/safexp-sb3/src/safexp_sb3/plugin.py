@@ -3,26 +3,60 @@
 On-policy (:mod:`safexp_sb3.algorithms`): ``ppo_lag``, ``pid_lag``, ``trpo_lag``, ``cpo`` and the unconstrained
 ``ppo`` and ``trpo``. Off-policy (:mod:`safexp_sb3.sac_lag`): ``sac_lag`` and ``sac``.
 
-The learner modules are imported inside the hook, not at the top: ``import safexp`` loads every plugin (it
-registers the suite env ids), so a user who first imports, say, ``safexp_sb3.cpo`` would otherwise have this
-module import ``safexp_sb3.cpo`` again while it is half initialised.
+The records name their parameter schemas (:mod:`safexp_sb3.hyperparameters`, plain dataclasses) and reach their
+factories and loaders through :func:`imported_on_call`, so registering the learners — ``safexp plugins``,
+``safexp list algorithms``, validating a config — imports neither torch nor stable-baselines3.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import importlib
+from collections.abc import Callable, Iterator
+from typing import Any
 
-import safexp
-from safexp import AlgorithmSpec
+from safexp.plugin import AlgorithmSpec, hookimpl
+from safexp_sb3.hyperparameters import (
+    CPOParams,
+    PIDLagParams,
+    PPOLagParams,
+    PPOParams,
+    SACLagParams,
+    SACParams,
+    TRPOLagParams,
+    TRPOParams,
+)
 
 
-@safexp.hookimpl
-def safexp_algorithms() -> Iterable[AlgorithmSpec]:
-    """Register the learners.
+def imported_on_call(target: str) -> Callable[..., Any]:
+    """A function that imports ``module:name`` on its first call and calls it (the learner modules load torch)."""
+    module, name = target.split(":")
 
-    :return: the :class:`safexp.AlgorithmSpec` records of the on-policy and the off-policy learners.
-    """
-    from safexp_sb3.algorithms import ON_POLICY_SPECS
-    from safexp_sb3.sac_lag import SAC_SPECS
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
 
-    return [*ON_POLICY_SPECS, *SAC_SPECS]
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"``{target}``, imported on the first call."
+    return call
+
+
+def _learner(name: str, module: str, params: type, description: str, factory: str | None = None) -> AlgorithmSpec:
+    return AlgorithmSpec(name=name, factory=imported_on_call(f"{module}:make_{factory or name}"), params=params,
+                         load=imported_on_call(f"{module}:load_{factory or name}"), description=description)
+
+
+@hookimpl
+def safexp_algorithms() -> Iterator[AlgorithmSpec]:
+    """Register the learners: the on-policy ones, then the off-policy ones."""
+    on_policy, off_policy = "safexp_sb3.algorithms", "safexp_sb3.sac_lag"
+    yield _learner("ppo_lag", on_policy, PPOLagParams,
+                   "PPO-Lagrangian: PPO on (A_r - Σλ·A_c)/(1 + Σλ), one multiplier and cost head per constraint")
+    yield _learner("pid_lag", on_policy, PIDLagParams,
+                   "PID-Lagrangian PPO (Stooke et al. 2020): PPO-Lagrangian with a PID multiplier", factory="ppo_lag")
+    yield _learner("trpo_lag", on_policy, TRPOLagParams,
+                   "TRPO-Lagrangian: TRPO's natural-gradient step on the penalised advantage")
+    yield _learner("cpo", on_policy, CPOParams, "Constrained Policy Optimization (Achiam et al. 2017), one constraint")
+    yield _learner("ppo", on_policy, PPOParams, "PPO, unconstrained (logs episode costs for comparison)")
+    yield _learner("trpo", on_policy, TRPOParams, "TRPO, unconstrained (logs episode costs for comparison)")
+    yield _learner("sac_lag", off_policy, SACLagParams,
+                   "SAC-Lagrangian: SAC with a cost critic and a Lagrange multiplier per constraint")
+    yield _learner("sac", off_policy, SACParams, "Soft Actor-Critic, unconstrained (logs episode costs for comparison)")

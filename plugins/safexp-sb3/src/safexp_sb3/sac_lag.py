@@ -1,6 +1,6 @@
 """SAC-Lagrangian and cost-monitored SAC on ``stable_baselines3.SAC`` (constrained-rl.md §6).
 
-Two learners, registered as ``sac_lag`` and ``sac`` through :data:`SAC_SPECS`:
+Two learners, registered as ``sac_lag`` and ``sac`` (:mod:`safexp_sb3.plugin`):
 
 - :class:`CostMonitoredSAC` is stock SAC that also tracks the env's costs (``rollout/ep_cost_mean``,
   ``rollout/cost_rate``), so that the unconstrained baseline is measured the way the constrained one is.
@@ -22,8 +22,7 @@ truncation by a time limit bootstraps both targets, as stock SAC does.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, List, NamedTuple, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import numpy as np
 import torch as th
@@ -37,14 +36,11 @@ from stable_baselines3.common.vec_env import VecNormalize
 from stable_baselines3.sac.policies import SACPolicy
 
 from safexp.plugin import ParameterError
-from safexp.plugin import AlgorithmSpec
 from safexp_sb3.cost_machinery import CostLimit, CostMonitoringMixin, LagrangeMultipliersMixin
 from safexp_sb3.costs import read_costs
 from safexp_sb3.multipliers import check_finite
+from safexp_sb3.hyperparameters import SACLagParams, SACParams
 from safexp_sb3.params import (
-    CostLimitParams,
-    MultiplierParams,
-    PolicyParams,
     cost_limit_argument,
     model_loader,
     multiplier_kwargs,
@@ -415,59 +411,6 @@ class SACLagrangian(LagrangeMultipliersMixin, CostMonitoredSAC):
 # -- registry records ----------------------------------------------------------------------------------------------
 
 
-@dataclass
-class SACParams(PolicyParams):
-    """Hyperparameters of unconstrained SAC (``sac``); defaults follow OmniSafe's off-policy configuration.
-
-    :param net_arch: hidden layer sizes of the actor and of every critic.
-    :param activation: hidden activation: ``relu``, ``tanh`` or ``elu``.
-    :param stats_window_size: finished episodes averaged by ``rollout/ep_rew_mean`` and ``rollout/ep_cost_mean``.
-    :param learning_rate: Adam learning rate of the actor, the critics and the entropy coefficient.
-    :param buffer_size: replay buffer capacity in transitions.
-    :param learning_starts: env steps of uniformly random actions before the first gradient step.
-    :param batch_size: transitions per gradient step.
-    :param tau: Polyak coefficient of the target critics (``targ ← τ·net + (1 - τ)·targ``).
-    :param gamma: reward discount γ.
-    :param train_freq: env steps (per env) between two training phases.
-    :param gradient_steps: gradient steps per training phase (``-1``: as many as env steps collected).
-    :param ent_coef: entropy coefficient α: ``"auto"`` (learned, starting at 1), ``"auto_<init>"`` (learned,
-        starting at ``<init>``) or a number (fixed).
-    :param target_entropy: the entropy the learned α aims at: ``"auto"`` (−dim(action space)) or a number.
-    :param target_update_interval: gradient steps between target-network updates.
-    """
-
-    net_arch: List[int] = field(default_factory=lambda: [256, 256])
-    activation: str = "relu"
-    learning_rate: float = 3e-4
-    buffer_size: int = 1_000_000
-    learning_starts: int = 10_000
-    batch_size: int = 256
-    tau: float = 0.005
-    gamma: float = 0.99
-    train_freq: int = 1
-    gradient_steps: int = 1
-    ent_coef: str = "auto"
-    target_entropy: str = "auto"
-    target_update_interval: int = 1
-
-
-@dataclass
-class SACLagParams(MultiplierParams, CostLimitParams, SACParams):
-    """Hyperparameters of SAC-Lagrangian (``sac_lag``): those of :class:`SACParams`, the constraint's
-    (``cost_limit``, ``cost_limits``: :class:`safexp_sb3.params.CostLimitParams`), the multiplier's
-    (``multiplier``, ``multiplier_settings``: :class:`safexp_sb3.params.MultiplierParams`) and these.
-
-    :param cost_gamma: discount γ_c of the cost critics' target.
-    :param multiplier_warmup_steps: env steps before λ is first updated. After it, λ is updated whenever
-        episodes end, from the mean cost of the episodes finished since its previous update.
-    :param normalize_actor_loss: divide the actor loss by ``1 + Σλ``.
-    """
-
-    cost_gamma: float = 0.99
-    multiplier_warmup_steps: int = 10_000
-    normalize_actor_loss: bool = True
-
-
 def _entropy_setting(name: str, value: str) -> str:
     """``value`` if SAC accepts it for ``ent_coef``/``target_entropy``; else a ParameterError saying what does."""
     text = str(value).strip()
@@ -511,10 +454,5 @@ def make_sac_lag(env: GymEnv, params: SACLagParams, *, seed: int | None = None, 
     )
 
 
-SAC_SPECS: list[AlgorithmSpec] = [
-    AlgorithmSpec(name="sac_lag", factory=make_sac_lag, params=SACLagParams, load=model_loader(SACLagrangian),
-                  description="SAC-Lagrangian: SAC with a cost critic and a Lagrange multiplier per constraint"),
-    AlgorithmSpec(name="sac", factory=make_sac, params=SACParams, load=model_loader(CostMonitoredSAC),
-                  description="Soft Actor-Critic, unconstrained (logs episode costs for comparison)"),
-]
-"""The off-policy learners this plugin registers."""
+load_sac_lag = model_loader(SACLagrangian)
+load_sac = model_loader(CostMonitoredSAC)

@@ -1,0 +1,224 @@
+"""The hyperparameter records of this plugin's learners: the ``params`` schemas of its algorithm records.
+
+Plain dataclasses with no learning library behind them, so that registering the learners (``safexp plugins``,
+``safexp list algorithms``, config validation) imports neither torch nor stable-baselines3. Each field's
+meaning and reference value is in its record's docstring; :mod:`safexp_sb3.params` turns a record into the
+learner's constructor arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+
+@dataclass
+class PolicyParams:
+    """Network and statistics settings every learner has.
+
+    :param net_arch: hidden layer sizes of the policy and of the reward critic (separate networks).
+    :param activation: hidden activation: ``tanh``, ``relu`` or ``elu``.
+    :param stats_window_size: finished episodes averaged by ``rollout/ep_rew_mean`` and ``rollout/ep_cost_mean``
+        (and by the fallback J_c estimate of the constrained learners).
+    """
+
+    net_arch: List[int] = field(default_factory=lambda: [64, 64])
+    activation: str = "tanh"
+    stats_window_size: int = 100
+
+
+@dataclass
+class CostLimitParams:
+    """The episode cost limit of every constraint.
+
+    :param cost_limit: episode cost limit d of every constraint (undiscounted; Safety Gym: 25 per 1000-step
+        episode).
+    :param cost_limits: per-constraint limits, constraint name → limit; when given it replaces ``cost_limit``
+        and must name every constraint of the env.
+    """
+
+    cost_limit: float = 25.0
+    cost_limits: Dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class MultiplierParams:
+    """The Lagrange multiplier of every constraint.
+
+    :param multiplier: preset: ``omnisafe`` (λ clamped at 0, init 0.001, Adam lr 0.035),
+        ``safety_starter_agents`` (softplus, init 1, Adam lr 0.05), ``sgd`` (clamp, init 0, plain gradient
+        lr 0.01) or ``pid`` (Stooke et al.: kp 0.1, ki 0.01, kd 0.01, d_delay 10, ema 0.95, max 100).
+    :param multiplier_settings: settings replacing the preset's, e.g. ``{lr: 0.01, init: 0.5}``, or
+        ``{kp: 0.05}`` for ``pid`` (see :class:`safexp_sb3.multipliers.MultiplierSettings`).
+    """
+
+    multiplier: str = "omnisafe"
+    multiplier_settings: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OnPolicyParams(PolicyParams):
+    """What PPO and TRPO share: :class:`PolicyParams` and the rollout and its reward advantages.
+
+    :param n_steps: env steps per env per update (reference 20,000 in total).
+    :param gamma: reward discount γ.
+    :param gae_lambda: GAE λ of the reward advantages.
+    :param normalize_advantage: standardise the reward advantages.
+    """
+
+    n_steps: int = 20000
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    normalize_advantage: bool = True
+
+
+@dataclass
+class PPOParams(OnPolicyParams):
+    """Hyperparameters of PPO (``ppo``): :class:`OnPolicyParams` and these.
+
+    :param learning_rate: Adam step size of the policy and the reward critic (reference 3e-4).
+    :param batch_size: minibatch size (reference 64).
+    :param n_epochs: passes over the rollout per update (reference 40).
+    :param clip_range: PPO ratio clip ε.
+    :param ent_coef: entropy bonus coefficient.
+    :param vf_coef: weight of the reward-critic loss.
+    :param max_grad_norm: gradient-norm clip (reference 40).
+    :param target_kl: stop the epochs of an update early once the approximate KL exceeds 1.5 × this
+        (reference 0.02); ``None`` never stops.
+    """
+
+    learning_rate: float = 3e-4
+    batch_size: int = 64
+    n_epochs: int = 40
+    clip_range: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 40.0
+    target_kl: Optional[float] = 0.02
+
+
+@dataclass
+class TRPOParams(OnPolicyParams):
+    """Hyperparameters of TRPO (``trpo``): :class:`OnPolicyParams` and these.
+
+    :param learning_rate: Adam step size of the reward critic (reference 1e-3).
+    :param batch_size: minibatch size of the critic regression (reference 128).
+    :param n_critic_updates: passes over the rollout of the critic regression (reference 10).
+    :param target_kl: the KL trust region δ (reference 0.01).
+    :param cg_max_steps: conjugate-gradient iterations (reference 10 to 15).
+    :param cg_damping: damping added to the KL Hessian (reference 0.1).
+    :param line_search_shrinking_factor: backtracking factor (reference 0.8).
+    :param line_search_max_iter: backtracking steps (reference 10).
+    """
+
+    learning_rate: float = 1e-3
+    batch_size: int = 128
+    n_critic_updates: int = 10
+    target_kl: float = 0.01
+    cg_max_steps: int = 10
+    cg_damping: float = 0.1
+    line_search_shrinking_factor: float = 0.8
+    line_search_max_iter: int = 10
+
+
+@dataclass
+class CostParams(CostLimitParams):
+    """The constraint (:class:`safexp_sb3.params.CostLimitParams`: ``cost_limit``, ``cost_limits``) and the cost
+    critic.
+
+    :param cost_gamma: discount γ_c of the cost returns.
+    :param cost_gae_lambda: GAE λ_c of the cost advantages.
+    :param cost_critic_lr: Adam step size of the cost critic.
+    :param cost_critic_net_arch: hidden layer sizes of the cost critic (its own network, one output per
+        constraint).
+    :param cost_critic_epochs: ``None``: the cost critic steps on every minibatch the reward critic steps on, in
+        the same loop (``n_epochs`` or ``n_critic_updates`` passes, ending early with PPO's KL stop, as OmniSafe
+        does); a number: its own schedule of that many passes after the update.
+    :param cost_critic_batch_size: ``None``: as the reward critic (``batch_size``); a number: its own schedule
+        with minibatches of that size.
+    """
+
+    cost_gamma: float = 0.99
+    cost_gae_lambda: float = 0.95
+    cost_critic_lr: float = 1e-3
+    cost_critic_net_arch: List[int] = field(default_factory=lambda: [64, 64])
+    cost_critic_epochs: Optional[int] = None
+    cost_critic_batch_size: Optional[int] = None
+
+
+@dataclass
+class PPOLagParams(MultiplierParams, CostParams, PPOParams):
+    """Hyperparameters of PPO-Lagrangian (``ppo_lag``): those of :class:`PPOParams`, :class:`CostParams` and
+    :class:`MultiplierParams` (default preset ``omnisafe``)."""
+
+
+@dataclass
+class PIDLagParams(PPOLagParams):
+    """Hyperparameters of PID-Lagrangian PPO (``pid_lag``): as :class:`PPOLagParams` with the ``pid`` preset."""
+
+    multiplier: str = "pid"
+
+
+@dataclass
+class TRPOLagParams(MultiplierParams, CostParams, TRPOParams):
+    """Hyperparameters of TRPO-Lagrangian (``trpo_lag``): those of :class:`TRPOParams`, :class:`CostParams` and
+    :class:`MultiplierParams` (default preset ``omnisafe``)."""
+
+
+@dataclass
+class CPOParams(CostParams, TRPOParams):
+    """Hyperparameters of CPO (``cpo``): those of :class:`TRPOParams` (``target_kl`` is CPO's δ) and
+    :class:`CostParams` (one constraint: ``cost_limits`` may name at most one)."""
+
+
+@dataclass
+class SACParams(PolicyParams):
+    """Hyperparameters of unconstrained SAC (``sac``); defaults follow OmniSafe's off-policy configuration.
+
+    :param net_arch: hidden layer sizes of the actor and of every critic.
+    :param activation: hidden activation: ``relu``, ``tanh`` or ``elu``.
+    :param stats_window_size: finished episodes averaged by ``rollout/ep_rew_mean`` and ``rollout/ep_cost_mean``.
+    :param learning_rate: Adam learning rate of the actor, the critics and the entropy coefficient.
+    :param buffer_size: replay buffer capacity in transitions.
+    :param learning_starts: env steps of uniformly random actions before the first gradient step.
+    :param batch_size: transitions per gradient step.
+    :param tau: Polyak coefficient of the target critics (``targ ← τ·net + (1 - τ)·targ``).
+    :param gamma: reward discount γ.
+    :param train_freq: env steps (per env) between two training phases.
+    :param gradient_steps: gradient steps per training phase (``-1``: as many as env steps collected).
+    :param ent_coef: entropy coefficient α: ``"auto"`` (learned, starting at 1), ``"auto_<init>"`` (learned,
+        starting at ``<init>``) or a number (fixed).
+    :param target_entropy: the entropy the learned α aims at: ``"auto"`` (−dim(action space)) or a number.
+    :param target_update_interval: gradient steps between target-network updates.
+    """
+
+    net_arch: List[int] = field(default_factory=lambda: [256, 256])
+    activation: str = "relu"
+    learning_rate: float = 3e-4
+    buffer_size: int = 1_000_000
+    learning_starts: int = 10_000
+    batch_size: int = 256
+    tau: float = 0.005
+    gamma: float = 0.99
+    train_freq: int = 1
+    gradient_steps: int = 1
+    ent_coef: str = "auto"
+    target_entropy: str = "auto"
+    target_update_interval: int = 1
+
+
+@dataclass
+class SACLagParams(MultiplierParams, CostLimitParams, SACParams):
+    """Hyperparameters of SAC-Lagrangian (``sac_lag``): those of :class:`SACParams`, the constraint's
+    (``cost_limit``, ``cost_limits``: :class:`safexp_sb3.params.CostLimitParams`), the multiplier's
+    (``multiplier``, ``multiplier_settings``: :class:`safexp_sb3.params.MultiplierParams`) and these.
+
+    :param cost_gamma: discount γ_c of the cost critics' target.
+    :param multiplier_warmup_steps: env steps before λ is first updated. After it, λ is updated whenever
+        episodes end, from the mean cost of the episodes finished since its previous update.
+    :param normalize_actor_loss: divide the actor loss by ``1 + Σλ``.
+    """
+
+    cost_gamma: float = 0.99
+    multiplier_warmup_steps: int = 10_000
+    normalize_actor_loss: bool = True
