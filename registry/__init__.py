@@ -97,6 +97,7 @@ class Registry:
         self._plugins: dict[str, PluginInfo] = {}
         self._tables: dict[str, dict[str, Any]] = {}
         self._conflicts: dict[str, dict[str, Conflict]] = {}
+        self._failed_calls: set[tuple[str, str]] = set()  # (plugin, lifecycle hook) pairs that raised
 
     # -- loading -------------------------------------------------------------------------------------------
     @property
@@ -158,12 +159,12 @@ class Registry:
         for other in self._plugins.values():
             other.provides.clear()
 
-    def _fail(self, info: PluginInfo, message: str) -> None:
+    def _fail(self, info: PluginInfo, message: str, failed: str = "failed to load") -> None:
         if message in info.errors:  # the same hook failing again when the tables are rebuilt
             return
         info.errors.append(message)
         self._plugins.setdefault(info.name, info)
-        warnings.warn(f"safexp {info.label} failed to load: {message}", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"safexp {info.label} {failed}: {message}", RuntimeWarning, stacklevel=3)
 
     def load_errors(self) -> list[PluginInfo]:
         """The plugins that failed to load (after building every table, so failing hooks count too)."""
@@ -249,10 +250,33 @@ class Registry:
             self.strict = strict
         return self._plugins
 
-    def hook(self) -> Any:
-        """The pluggy hook relay, for calling the lifecycle hooks."""
+    def call_each(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call every plugin's implementation of the lifecycle hook ``hook`` (``safexp_env_created``,
+        ``safexp_training_callbacks``) on its own, in pluggy's order.
+
+        A plugin whose implementation raises does not fail the caller: the error becomes that plugin's load error
+        (``safexp plugins`` lists it, a warning says so once) and its implementation is not called again. In strict
+        mode the call then raises :class:`PluginLoadError`.
+
+        :return: the results of the implementations that returned something other than ``None``.
+        """
         self._load()
-        return self.pm.hook
+        results = []
+        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+            if (impl.plugin_name, hook) in self._failed_calls:
+                continue
+            try:
+                result = impl.function(**{name: kwargs[name] for name in impl.argnames})
+            except Exception as exc:
+                self._failed_calls.add((impl.plugin_name, hook))
+                info = self._plugins.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
+                self._fail(info, f"hook {hook} raised {type(exc).__name__}: {exc}", failed="failed (it is not called again)")
+                continue
+            if result is not None:
+                results.append(result)
+        if self.strict and self._failed_calls:
+            self.check()
+        return results
 
 
 def blocked_plugins() -> set[str]:

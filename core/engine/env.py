@@ -9,8 +9,6 @@ Cost is never folded into the reward: it is ``info["cost"]`` (see :class:`safexp
 from __future__ import annotations
 
 import math
-import warnings
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ from safexp.plugin.cost import CostTerm
 from safexp.plugin.element import Element
 from safexp.plugin.errors import ParameterError, SafexpError, choices_hint
 from safexp.engine.observation import ObservationBuilder
-from safexp.registry import PluginInfo, Registry, get_registry
+from safexp.registry import get_registry
 from safexp.engine.scene import Scene, scene_config
 from safexp.engine.world import World
 
@@ -143,7 +141,7 @@ class SafetyEnv(gymnasium.Env):
         self._last_cost = 0.0
         self.render_mode = render_mode
         self._renderer: Any = None
-        announce_env(self, registry)
+        registry.call_each("safexp_env_created", env=self)
 
     # -- gymnasium API -------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
@@ -244,34 +242,3 @@ def _check_scene_alone(scene: Scene, names: dict[str, Any], scene_file: str | Pa
         given = ", ".join(differing + extra)
         raise ParameterError(f"a resolved scene is built as it is, but scene keys were given too: {given}; put them in "
                              "the scene (safexp.scene_config(..., **keys)) or use the Arena id, safexp/Arena-v0")
-
-
-_failed_announcements: weakref.WeakKeyDictionary[Registry, set[str]] = weakref.WeakKeyDictionary()
-"""Per registry: the plugins whose ``safexp_env_created`` raised, called no more."""
-
-
-def announce_env(env: SafetyEnv, registry: Registry) -> None:
-    """Call every plugin's ``safexp_env_created(env)``, in pluggy's order, each on its own.
-
-    A plugin whose implementation raises does not fail the construction: the error becomes that plugin's load
-    error (``safexp plugins`` lists it), a warning says so once, and its implementation is not called for later
-    envs. In strict mode the construction then fails with :class:`~safexp.plugin.errors.PluginLoadError`.
-    """
-    failed = _failed_announcements.setdefault(registry, set())
-    implementers = list(dict.fromkeys(impl.plugin for impl in reversed(registry.hook().safexp_env_created.get_hookimpls())))
-    for plugin in implementers:
-        name = registry.pm.get_name(plugin)
-        if name in failed:
-            continue
-        others = [other for other in implementers if other is not plugin]
-        try:  # this plugin's implementation alone, with pluggy's argument passing
-            registry.pm.subset_hook_caller("safexp_env_created", others)(env=env)
-        except Exception as exc:
-            failed.add(name)
-            info = registry.plugins.setdefault(name, PluginInfo(name))
-            message = f"hook safexp_env_created raised {type(exc).__name__}: {exc}"
-            info.errors.append(message)
-            warnings.warn(f"safexp {info.label} failed: {message}; it is not called for later envs (see `safexp "
-                          "plugins`)", RuntimeWarning, stacklevel=2)
-    if failed and registry.strict:
-        registry.check()

@@ -34,7 +34,7 @@ def test_a_raising_env_hook_is_recorded_warned_once_and_not_called_again(testkit
     from safexp_testkit.plugin import CREATED_ENVS
 
     testkit_registry.strict = False
-    with pytest.warns(RuntimeWarning, match=r"plugin 'broken' \(distribution safexp-broken\) failed: hook "
+    with pytest.warns(RuntimeWarning, match=r"plugin 'broken' \(distribution safexp-broken\) failed \(it is not called again\): hook "
                                             r"safexp_env_created raised RuntimeError: no probe attached"):
         first = SafetyEnv(robot="puck", task="reach", level=0)
     assert CREATED_ENVS[-1] is first  # the other plugins' hooks still ran

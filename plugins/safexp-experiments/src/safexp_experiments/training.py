@@ -158,8 +158,8 @@ def _learn(run: RunDir, cfg: ExperimentConfig, learner: Learner, state: TrainerS
     learner.log_to(str(run.tensorboard_dir))
     eval_env = make_env(cfg.env, scene=cfg.scene)
     stop = threading.Event()
-    plugin_callbacks = [cb for cbs in get_registry().hook().safexp_training_callbacks(
-        algorithm=cfg.algo, run_dir=str(run.path)) for cb in (cbs or ())]
+    plugin_callbacks = [callback for callbacks in get_registry().call_each(
+        "safexp_training_callbacks", algorithm=cfg.algo, run_dir=str(run.path)) for callback in callbacks]
     progress = [ProgressBar(cfg.run.total_steps, sys.stderr)] if cfg.run.progress else []
     callbacks = [CostAccounting(state), PeriodicEvaluation(state, cfg, eval_env), PeriodicCheckpoint(state, cfg, run),
                  *progress, StopOnRequest(stop)]
