@@ -117,7 +117,7 @@ def safexp_env_created(env: Any) -> None:
     :param env: the :class:`safexp.engine.env.SafetyEnv` (unwrapped); its ``scene`` holds the resolved
         configuration.
     :return: nothing. Every implementation is called (to log, check or instrument the env); one that raises
-        becomes its plugin's load error and is not called again.
+        becomes its plugin's load error and is not called again (strict mode: the construction fails).
 
     Example::
 
@@ -135,7 +135,8 @@ def safexp_training_callbacks(algorithm: str, run_dir: str) -> Iterable[Any]:
     :param run_dir: the run directory (TensorBoard logs, checkpoints) as a string path.
     :return: an iterable of the backend's own callback objects — for the safexp-sb3 learners,
         ``stable_baselines3.common.callbacks.BaseCallback`` — handed to :meth:`safexp.plugin.Learner.learn` as
-        ``native_callbacks``; every plugin's are used.
+        ``native_callbacks``; every plugin's are used. An implementation that raises becomes its plugin's load
+        error and the run goes on without it (strict mode: the run fails).
 
     Example::
 
