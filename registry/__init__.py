@@ -69,9 +69,12 @@ class Conflict:
     owners: tuple[PluginInfo, ...]
 
     def message(self) -> str:
-        owners = " and ".join(owner.label for owner in self.owners)
-        block = ",".join(owner.name for owner in self.owners[1:])
-        return (f"{kind_singular(self.kind)} '{self.name}' is registered by both {owners}, so neither is used; "
+        what = f"{kind_singular(self.kind)} '{self.name}'"
+        distinct = list(dict.fromkeys(owner.label for owner in self.owners))
+        if len(distinct) == 1:
+            return f"{what} is registered {len(self.owners)} times by {distinct[0]}, so it is not used; report it to its authors"
+        block = ",".join(dict.fromkeys(owner.name for owner in self.owners[1:]))
+        return (f"{what} is registered by both {' and '.join(distinct)}, so neither is used; "
                 f"block one of them (SAFEXP_BLOCK_PLUGINS={block}) or uninstall its distribution")
 
 

@@ -46,7 +46,11 @@ def build_parser(commands: dict[str, CommandSpec], chosen: str | None) -> argpar
     for name, spec in commands.items():
         command = sub.add_parser(name, help=spec.help, description=spec.help)
         if name == chosen:
-            module = importlib.import_module(spec.module)
+            try:
+                module = importlib.import_module(spec.module)
+            except Exception as exc:  # a plugin's broken command must not end in a traceback
+                raise SafexpError(f"cannot load the command from module '{spec.module}': {type(exc).__name__}: "
+                                  f"{exc} (see `safexp plugins`)") from None
             module.add_arguments(command)
             command.set_defaults(run=module.run)
     return parser
@@ -56,7 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = available_commands()
     chosen = next((arg for arg in argv if not arg.startswith("-")), None)
-    parser = build_parser(commands, chosen if chosen in commands else None)
+    try:
+        parser = build_parser(commands, chosen if chosen in commands else None)
+    except SafexpError as exc:
+        print(f"safexp {chosen}: error: {exc}", file=sys.stderr)
+        return 2
     args, extra = parser.parse_known_args(argv)
     if extra:  # key=value overrides may follow options (safexp sweep CONFIG --grid ... launcher=ray)
         if not hasattr(args, "overrides") or any(item.startswith("-") for item in extra):

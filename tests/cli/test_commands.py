@@ -192,3 +192,19 @@ def test_a_command_raising_a_safexp_error_prints_one_line_and_key_value_override
     assert err == "safexp fail: error: unknown key 'lr'; did you mean 'learning_rate'?\n"
     code, out, _ = safexp(capsys, "fail", "a=1", "b.c=2")
     assert code == 3 and out == "overrides: a=1 b.c=2\n"
+
+
+def test_a_plugin_command_whose_module_fails_to_import_is_a_clean_error(capsys):
+    from safexp.cli import main
+    from safexp.plugin import CommandSpec, get_registry, hookimpl
+
+    class BrokenCommand:
+        @hookimpl
+        def safexp_commands(self):
+            yield CommandSpec("broken-cmd", "a command whose module does not exist", "safexp_no_such_module.command")
+
+    get_registry().register(BrokenCommand(), name="broken_cmd")
+    assert main(["broken-cmd"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("safexp broken-cmd: error: cannot load the command from module 'safexp_no_such_module.command'")
+    assert "ModuleNotFoundError" in err and "Traceback" not in err

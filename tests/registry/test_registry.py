@@ -432,3 +432,19 @@ def test_python_api_lives_in_the_experiments_plugin_not_the_core():
         safexp_experiments.trian
     for name in ("train", "resume", "evaluate"):
         assert not hasattr(safexp, name), f"the core must not offer safexp.{name} (it lives in safexp_experiments)"
+
+
+def test_one_plugin_registering_a_name_twice_is_named_once():
+    from safexp.plugin import RobotModel, RobotSpec, hookimpl
+
+    class Twice:
+        @hookimpl
+        def safexp_robots(self):
+            yield RobotSpec("twin", lambda params: RobotModel("<mujoco/>"), description="first")
+            yield RobotSpec("twin", lambda params: RobotModel("<mujoco/>"), description="second")
+
+    registry = Registry(autoload=False)
+    registry.register(Twice(), name="twice", distribution="safexp-twice")
+    with pytest.raises(DuplicateComponentError, match=r"^robot 'twin' is registered 2 times by plugin 'twice' "
+                                                      r"\(distribution safexp-twice\), so it is not used; report it"):
+        registry.get("robots", "twin")
