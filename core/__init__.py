@@ -10,6 +10,7 @@ The package: :mod:`safexp.plugin` (the plugin API), :mod:`safexp.engine` (scene 
 line, which plugins extend). Importing it loads no learning library and sets no environment variable.
 """
 
+import importlib
 import sys
 from typing import Any
 
@@ -42,11 +43,14 @@ _MOVED_MODULES = {
     "safexp.specs": "safexp.plugin.specs", "safexp.hookspecs": "safexp.plugin.hookspecs",
     "safexp.errors": "safexp.plugin.errors", "safexp.element": "safexp.plugin.element",
     "safexp.task": "safexp.plugin.task", "safexp.robot": "safexp.plugin.robot", "safexp.cost": "safexp.plugin.cost",
+    "safexp.env": "safexp.engine.env", "safexp.render": "safexp.engine.render",
 }
 """Module paths that plugins written before the package had sub-packages import (``from safexp.world import
-World``), each the module it moved to; all are loaded by :mod:`safexp.plugin` already. New code imports
-:mod:`safexp.plugin`."""
-sys.modules.update({old: sys.modules[new] for old, new in _MOVED_MODULES.items()})
+World``, ``import safexp.world``, the entry point ``safexp.env:SafetyEnv`` of pickled env specs), each the
+module it moved to. New code imports :mod:`safexp.plugin`."""
+for _old, _new in _MOVED_MODULES.items():
+    sys.modules[_old] = importlib.import_module(_new)
+    setattr(sys.modules[__name__], _old.rpartition(".")[2], sys.modules[_new])
 
 
 def make(robot: str | None = None, task: str | None = None, level: int | None = None, **kwargs: Any) -> gymnasium.Env:
@@ -88,11 +92,29 @@ __all__ = [
 
 
 
+_EXPERIMENT_API = ("train", "resume", "evaluate")
+
+
+def __getattr__(name: str) -> Any:
+    """``safexp.train``, ``safexp.resume``, ``safexp.evaluate``: the experiment plugin's Python API, forwarded
+    (imported on first use: they load the learners)."""
+    if name in _EXPERIMENT_API:
+        try:
+            experiments = importlib.import_module("safexp_experiments")
+        except ImportError:
+            raise SafexpError(f"safexp.{name} comes with the experiment tooling: pip install safexp-experiments") from None
+        return getattr(experiments, name)
+    raise AttributeError(f"module 'safexp' has no attribute '{name}'")
+
+
 def _register_suite() -> None:
     """Register the suite ids. A plugin's fault never fails this import: loading records it (``safexp
     plugins`` shows it), and in strict mode the ids are left unregistered with a warning saying why."""
     import warnings
 
+    from safexp.registry import get_registry
+
+    get_registry().loaded_listeners.append(register_envs)  # plugins that load later add their ids then
     try:
         register_envs()
     except SafexpError as exc:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +102,9 @@ class Registry:
         self._tables: dict[str, dict[str, Any]] = {}
         self._conflicts: dict[str, dict[str, Conflict]] = {}
         self._failed_calls: set[tuple[str, str]] = set()  # (plugin, lifecycle hook) pairs that raised
+        self._deferred: list[importlib.metadata.EntryPoint] = []
+        self.loaded_listeners: list[Any] = []
+        """Called with the registry when plugins that had to wait for their own import have loaded."""
 
     # -- loading -------------------------------------------------------------------------------------------
     @property
@@ -114,6 +118,8 @@ class Registry:
             self._loaded = True
             if self._autoload:
                 self.load_entry_points()
+        elif self._deferred:
+            self._load_deferred()
 
     def load_entry_points(self) -> None:
         """Load every plugin of the ``safexp`` entry-point group that is not blocked."""
@@ -121,23 +127,43 @@ class Registry:
         blocked = blocked_plugins()
         for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             dist = ep.dist.name if ep.dist else "-"
-            version = ep.dist.version if ep.dist else "-"
             if ep.name in blocked or dist in blocked:
                 continue
             if ep.name in self._plugins:
                 other = self._plugins[ep.name]
-                self._fail(PluginInfo(f"{ep.name} ({dist})", dist, version),
+                self._fail(PluginInfo(f"{ep.name} ({dist})", dist, ep.dist.version if ep.dist else "-"),
                            f"entry point name '{ep.name}' is already taken by distribution {other.distribution}; "
                            "rename one of them")
                 continue
-            try:
-                plugin = ep.load()
-            except BaseException as exc:  # any import-time error of a plugin, SystemExit included
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
-                self._fail(PluginInfo(ep.name, dist, version), f"import failed: {type(exc).__name__}: {exc}")
-                continue
-            self.register(plugin, name=ep.name, distribution=dist, version=version)
+            self._load_entry_point(ep)
+
+    def _load_entry_point(self, ep: importlib.metadata.EntryPoint) -> None:
+        dist = ep.dist.name if ep.dist else "-"
+        version = ep.dist.version if ep.dist else "-"
+        try:
+            plugin = ep.load()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # any import-time error of a plugin, SystemExit included
+            if _mid_import(ep.module):  # the plugin's own package is importing safexp: load it once that is done
+                self._deferred.append(ep)
+                return
+            self._fail(PluginInfo(ep.name, dist, version), f"import failed: {type(exc).__name__}: {exc}")
+            return
+        self.register(plugin, name=ep.name, distribution=dist, version=version)
+
+    def _load_deferred(self) -> None:
+        """Load the plugins whose package was still importing when the others loaded (a user imported, say,
+        ``safexp_tasks.button`` before ``safexp``), then tell the listeners (the catalogue registers its ids)."""
+        waiting, self._deferred = self._deferred, []
+        for ep in waiting:
+            if _mid_import(ep.module):
+                self._deferred.append(ep)
+            else:
+                self._load_entry_point(ep)
+        if len(self._deferred) < len(waiting):
+            for listener in self.loaded_listeners:
+                listener(self)
 
     def register(self, plugin: object, name: str | None = None, distribution: str = "-", version: str = "-") -> None:
         """Register a plugin object (a module or an instance with hook implementations) by hand."""
@@ -270,7 +296,9 @@ class Registry:
                 continue
             try:
                 result = impl.function(**{name: kwargs[name] for name in impl.argnames})
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit included, as when loading
                 self._failed_calls.add((impl.plugin_name, hook))
                 info = self._plugins.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
                 self._fail(info, f"hook {hook} raised {type(exc).__name__}: {exc}", failed="failed (it is not called again)")
@@ -280,6 +308,14 @@ class Registry:
         if self.strict and self._failed_calls:
             self.check()
         return results
+
+
+def _mid_import(module: str) -> bool:
+    """Whether a module of ``module``'s top-level package is being imported right now (``safexp_tasks.button``
+    for ``safexp_tasks.plugin``): a plugin whose own module imports safexp first can load once that import ends."""
+    package = module.split(".")[0]
+    return any(getattr(getattr(loaded, "__spec__", None), "_initializing", False)
+               for name, loaded in list(sys.modules.items()) if name == package or name.startswith(package + "."))
 
 
 def blocked_plugins() -> set[str]:

@@ -46,13 +46,13 @@ def build_parser(commands: dict[str, CommandSpec], chosen: str | None) -> argpar
     for name, spec in commands.items():
         command = sub.add_parser(name, help=spec.help, description=spec.help)
         if name == chosen:
-            try:
+            try:  # a plugin's broken command must not end in a traceback
                 module = importlib.import_module(spec.module)
-            except Exception as exc:  # a plugin's broken command must not end in a traceback
+                module.add_arguments(command)
+                command.set_defaults(run=module.run)
+            except Exception as exc:
                 raise SafexpError(f"cannot load the command from module '{spec.module}': {type(exc).__name__}: "
                                   f"{exc} (see `safexp plugins`)") from None
-            module.add_arguments(command)
-            command.set_defaults(run=module.run)
     return parser
 
 

@@ -3,7 +3,7 @@
 ``step(action)`` follows Safety Gym (reference section 5): clip the action to the control range (after
 optional Gaussian noise), run ``frame_skip`` physics steps (moving obstacles updated before each), one forward
 pass, the task's dense reward clipped to ±10, **then** the goal bonus, the cost terms, and goal resampling.
-Cost is never folded into the reward: it is ``info["cost"]`` (see :class:`safexp.plugin.cost.CostMonitor`).
+Cost is never folded into the reward: it is ``info["cost"]`` (see :class:`safexp.engine.costs.CostMonitor`).
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ class TaskSpec(ComponentSpec):
     """A task. ``factory(params) -> safexp.Task``: the elements it places, its reward and success test.
 
     ``levels`` maps a suite level (0, 1, 2, ...) to the scene configuration of that level (element counts,
-    sizes, costs, arena extents, task parameters — the keys of :class:`safexp.SceneConfig`). Every installed
+    sizes, costs, arena extents, task parameters — the scene keys of :mod:`safexp.engine.scene`). Every installed
     robot is crossed with every level to form the environment ids ``safexp/{Robot}{Task}{level}-v0``.
     ``robot_overrides`` maps a robot name to extra scene configuration merged into every level for that robot
     (Safety Gym's smaller Push box for Car, for example).

@@ -64,7 +64,7 @@ def test_safexp_plugins_shows_every_problem_and_exits_0(site):
     assert CONFLICT in lines
     assert "    robots: car, doggo, point" in lines  # the first-party plugins load as usual
     errors_only = site.python("-m", "safexp.cli", "plugins", "--errors-only", **FAST)
-    assert errors_only.returncode == 0
+    assert errors_only.returncode == 1  # a check for scripts: there are problems
     assert "trike_a  (safexp-trike-a 1.2.3)" not in errors_only.stdout and HOOK_ERROR in errors_only.stdout
 
 

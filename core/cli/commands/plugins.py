@@ -1,5 +1,6 @@
 """``safexp plugins``: every discovered plugin, where it comes from, what it provides, its load errors and the
-names two plugins both register. Exits 0 whatever it finds: it is the diagnostic, not a check."""
+names two plugins both register. Exits 0 whatever it finds (it is the diagnostic), except that
+``--errors-only`` exits 1 when there is a load error or a conflict, so scripts can check an install with it."""
 
 from __future__ import annotations
 
@@ -30,4 +31,5 @@ def run(args: argparse.Namespace) -> int:
     blocked = blocked_plugins()
     if blocked:
         print(f"blocked (SAFEXP_BLOCK_PLUGINS): {', '.join(sorted(blocked))}")
-    return 0
+    failed = any(p.errors for p in shown) or conflicts
+    return 1 if args.errors_only and failed else 0

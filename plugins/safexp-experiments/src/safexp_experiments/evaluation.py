@@ -102,7 +102,7 @@ def load_policy(run: RunDir, config: ExperimentConfig) -> Learner:
 def evaluate(run_dir: str | Path, episodes: int | None = None, write: bool = True) -> dict[str, Any]:
     """Evaluate a run's trained policy with deterministic actions.
 
-    :param run_dir: a run directory made by :func:`safexp.train`.
+    :param run_dir: a run directory made by :func:`safexp_experiments.train`.
     :param episodes: how many episodes (default: the run's ``eval_episodes``).
     :param write: also write the report to the run's ``eval.json``.
     :return: the report of :func:`evaluation_report`; ``train_cost_rate`` comes from the trainer state of

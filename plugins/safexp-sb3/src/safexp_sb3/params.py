@@ -77,14 +77,15 @@ def expected_truncation_quiet() -> Iterator[None]:
     warning would fire on every run; with fewer than :data:`EXPECTED_FULL_MINIBATCHES` full ones, the short one
     weighs on the update and the warning is kept.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for warning in caught:
-        match = _TRUNCATED_MINIBATCH.search(str(warning.message))
-        if match and int(match["full"]) >= EXPECTED_FULL_MINIBATCHES:
-            continue
-        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:  # also when the learner's constructor raises: its warnings may say why
+        for warning in caught:
+            match = _TRUNCATED_MINIBATCH.search(str(warning.message))
+            if not (match and int(match["full"]) >= EXPECTED_FULL_MINIBATCHES):
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def model_loader(cls: type[BaseAlgorithm]) -> Callable[..., BaseAlgorithm]:
