@@ -4,8 +4,6 @@ costs, layouts, determinism, failures, overrides, and rendering."""
 from __future__ import annotations
 
 import math
-import types
-import warnings
 
 import gymnasium
 import numpy as np
@@ -16,8 +14,7 @@ import safexp
 from safexp.engine import layout
 from safexp.engine.env import ActionError, SafetyEnv
 from safexp.engine.layout import LayoutError
-from safexp.plugin import hookimpl
-from safexp.plugin.errors import ParameterError, PluginLoadError, UnknownComponentError
+from safexp.plugin.errors import ParameterError, UnknownComponentError
 
 SENSORS = 3 + 2 + 9  # velocimeter, the yaw hinge as (sin, cos), the antenna's ball joint as a rotation matrix
 
@@ -291,30 +288,3 @@ def test_render_without_a_render_mode_warns_and_returns_nothing():
     env.reset(seed=0)
     with pytest.warns(UserWarning, match="render_mode"):
         assert env.render() is None
-
-
-def test_a_raising_env_created_hook_is_that_plugins_load_error_and_the_env_still_builds(testkit_registry):
-    from safexp_testkit.plugin import CREATED_ENVS
-
-    calls = []
-
-    def inspect(env):
-        calls.append(env)
-        raise RuntimeError("cannot log this env")
-
-    inspector = types.ModuleType("inspector")  # (a module, as entry points give: the engine keys plugins by them)
-    inspector.safexp_env_created = hookimpl(inspect)
-    testkit_registry.register(inspector, name="inspector")
-    testkit_registry.strict = False
-    with pytest.warns(RuntimeWarning, match=r"plugin 'inspector'.* failed: hook safexp_env_created raised RuntimeError: "
-                                           r"cannot log this env; it is not called for later envs"):
-        env = SafetyEnv(robot="puck", task="reach", level=0)
-    assert CREATED_ENVS[-1] is env  # the other plugins' hooks ran
-    assert testkit_registry.plugins["inspector"].errors == ["hook safexp_env_created raised RuntimeError: cannot log this env"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        again = SafetyEnv(robot="puck", task="reach", level=0)  # not called again, no second warning
-    assert calls == [env] and CREATED_ENVS[-1] is again
-    testkit_registry.strict = True
-    with pytest.raises(PluginLoadError, match=r"plugin 'inspector'.*cannot log this env"):
-        SafetyEnv(robot="puck", task="reach", level=0)
