@@ -92,18 +92,15 @@ __all__ = [
 
 
 
-_EXPERIMENT_API = ("train", "resume", "evaluate")
+_MOVED_TO_PLUGINS = {"train": "safexp_experiments.train", "resume": "safexp_experiments.resume",
+                     "evaluate": "safexp_experiments.evaluate"}
 
 
 def __getattr__(name: str) -> Any:
-    """``safexp.train``, ``safexp.resume``, ``safexp.evaluate``: the experiment plugin's Python API, forwarded
-    (imported on first use: they load the learners)."""
-    if name in _EXPERIMENT_API:
-        try:
-            experiments = importlib.import_module("safexp_experiments")
-        except ImportError:
-            raise SafexpError(f"safexp.{name} comes with the experiment tooling: pip install safexp-experiments") from None
-        return getattr(experiments, name)
+    """Names that moved out of the core into a plugin say where they went (the core imports no plugin)."""
+    if name in _MOVED_TO_PLUGINS:
+        raise AttributeError(f"safexp.{name} moved to the experiment plugin: use {_MOVED_TO_PLUGINS[name]} "
+                             "(pip install safexp-experiments; `make` installs it)")
     raise AttributeError(f"module 'safexp' has no attribute '{name}'")
 
 

@@ -430,7 +430,8 @@ def test_python_api_lives_in_the_experiments_plugin():
     assert (safexp_experiments.train, safexp_experiments.resume, safexp_experiments.evaluate) == (train, resume, evaluate)
     with pytest.raises(AttributeError, match="no attribute 'trian'"):
         safexp_experiments.trian
-    assert safexp.train is train  # forwarded for scripts written before the move (tests/registry/test_compat.py)
+    for name in ("train", "resume", "evaluate"):
+        assert not hasattr(safexp, name), f"the core must not offer safexp.{name} (it lives in safexp_experiments)"
 
 
 def test_one_plugin_registering_a_name_twice_is_named_once():
