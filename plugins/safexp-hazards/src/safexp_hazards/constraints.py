@@ -14,9 +14,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from safexp import CostTerm
-from safexp.plugin import ParameterError, choices_hint
-from safexp.plugin import World, geom_ids
+from safexp.plugin import CostTerm, ParameterError, World, choices_hint, geom_ids
 
 
 @dataclass

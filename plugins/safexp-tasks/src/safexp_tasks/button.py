@@ -17,9 +17,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from safexp import Element, PlacementParams, Task
-from safexp.plugin import ParameterError, choices_hint
-from safexp.plugin import World
+from safexp.plugin import Element, ParameterError, PlacementParams, Task, World, choices_hint
 
 
 BUTTONS_METHODS = ("set_goal", "start_timer", "count_down", "goal_pressed")
