@@ -33,7 +33,7 @@ from safexp.plugin.errors import (
 )
 from safexp.plugin.hookspecs import hookimpl
 from safexp.plugin.learner import Learner, TrainingCallback
-from safexp.plugin.params import build_params, validate_params
+from safexp.plugin.params import Range, bounded, build_params, validate_params
 from safexp.plugin.robot import RobotModel
 from safexp.plugin.specs import (
     AlgorithmSpec,
@@ -64,6 +64,7 @@ __all__ = [
     "ParameterError",
     "PlacementParams",
     "PluginLoadError",
+    "Range",
     "RobotModel",
     "RobotSpec",
     "SafexpError",
@@ -72,6 +73,7 @@ __all__ = [
     "TrainingCallback",
     "UnknownComponentError",
     "World",
+    "bounded",
     "build_params",
     "choices_hint",
     "geom_ids",

@@ -26,9 +26,11 @@ class TrainingCallback(Protocol):
         """
         ...
 
-    def on_rollout_end(self, learner: Learner) -> None:
-        """After each collection phase (an on-policy rollout; a collection round of an off-policy learner),
-        before the update that uses it: a consistent point to log and to checkpoint."""
+    def on_update_end(self, learner: Learner) -> None:
+        """After each update, that is after the data of a collection phase (an on-policy rollout; a collection
+        round of an off-policy learner) has been learned from, multipliers included: the consistent point to
+        log and to checkpoint, where a checkpoint loses no collected work. Not called for a collection phase
+        that a callback cut short (no update follows it)."""
         ...
 
 

@@ -215,8 +215,8 @@ def _sigint_sets(stop: threading.Event) -> Iterator[None]:
 
 # -- the runner's callbacks (safexp.plugin.TrainingCallback) ----------------------------------------------
 class CostAccounting:
-    """Adds every step's ``info["cost"]`` to the trainer state; at each rollout's end, logs the mean return
-    and cost of the recent training episodes and the training cost rate."""
+    """Adds every step's ``info["cost"]`` to the trainer state; after each update, logs the mean return
+    and cost of the recent training episodes and the training cost rate, with the learner's own scalars."""
 
     def __init__(self, state: TrainerState) -> None:
         self.state = state
@@ -226,13 +226,14 @@ class CostAccounting:
         self.state.env_steps += len(infos)
         return True
 
-    def on_rollout_end(self, learner: Learner) -> None:
+    def on_update_end(self, learner: Learner) -> None:
         episodes = learner.recent_episodes()
         if episodes:
             learner.record(TENSORBOARD_TAGS["return"], float(np.mean([r for r, _ in episodes])))
             learner.record(TENSORBOARD_TAGS["cost"], float(np.mean([c for _, c in episodes])))
         if self.state.env_steps:
             learner.record(TENSORBOARD_TAGS["cost_rate"], self.state.train_cost / self.state.env_steps)
+        learner.dump(learner.num_timesteps)
 
 
 class PeriodicEvaluation:
@@ -253,12 +254,12 @@ class PeriodicEvaluation:
             learner.dump(steps)
         return True
 
-    def on_rollout_end(self, learner: Learner) -> None:
+    def on_update_end(self, learner: Learner) -> None:
         pass
 
 
 class PeriodicCheckpoint:
-    """Every ``checkpoint_freq`` env steps (at the end of a rollout), save a checkpoint; at most every
+    """Every ``checkpoint_freq`` env steps (after the update of a rollout), save a checkpoint; at most every
     :attr:`STATUS_SECONDS`, record the steps done in the run's status (a sweep's progress display reads it)."""
 
     STATUS_SECONDS = 10.0
@@ -270,7 +271,7 @@ class PeriodicCheckpoint:
     def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
         return True
 
-    def on_rollout_end(self, learner: Learner) -> None:
+    def on_update_end(self, learner: Learner) -> None:
         freq, steps = self.cfg.run.checkpoint_freq, learner.num_timesteps
         checkpoint = freq and steps >= self.state.next_checkpoint
         if checkpoint:
@@ -291,7 +292,7 @@ class StopOnRequest:
     def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
         return not self.stop.is_set()
 
-    def on_rollout_end(self, learner: Learner) -> None:
+    def on_update_end(self, learner: Learner) -> None:
         pass
 
 
@@ -329,7 +330,7 @@ class ProgressBar:
             self.printed_at = self.steps
         return True
 
-    def on_rollout_end(self, learner: Learner) -> None:
+    def on_update_end(self, learner: Learner) -> None:
         pass
 
     def finish(self, learner: Learner) -> None:

@@ -75,19 +75,34 @@ def _limit_threads(torch_threads: int) -> None:
 
 
 class _CallbackBridge(BaseCallback):
-    """Calls the runner's callbacks from inside stable-baselines3's training loop."""
+    """Calls the runner's callbacks from inside stable-baselines3's training loop.
+
+    stable-baselines3 has no hook after an update, but its loop always updates after a collection phase that
+    ended normally, and the next thing it does is start another phase or return from ``learn``: so
+    ``on_update_end`` is called at the next phase's start and by :meth:`finish` after ``learn``.
+    """
 
     def __init__(self, learner: SB3Learner, callbacks: Sequence[TrainingCallback]) -> None:
         super().__init__()
         self.learner, self.callbacks = learner, list(callbacks)
+        self.update_pending = False
 
     def _on_step(self) -> bool:
         infos = self.locals["infos"]
         return all([callback.on_step(self.learner, infos) for callback in self.callbacks])
 
     def _on_rollout_end(self) -> None:
-        for callback in self.callbacks:
-            callback.on_rollout_end(self.learner)
+        self.update_pending = True
+
+    def _on_rollout_start(self) -> None:
+        self.finish()
+
+    def finish(self) -> None:
+        """Call ``on_update_end`` if a collection phase ended normally since the last call (its update is done)."""
+        if self.update_pending:
+            self.update_pending = False
+            for callback in self.callbacks:
+                callback.on_update_end(self.learner)
 
 
 class SB3Learner:
@@ -138,8 +153,10 @@ class SB3Learner:
     def learn(self, total_steps: int, callbacks: Sequence[TrainingCallback], native_callbacks: Sequence[Any] = ()) -> None:
         remaining = total_steps - self.num_timesteps
         if remaining > 0:
-            bridge = CallbackList([_CallbackBridge(self, callbacks), *native_callbacks])
-            self.model.learn(remaining, callback=bridge, reset_num_timesteps=self.num_timesteps == 0)
+            bridge = _CallbackBridge(self, callbacks)
+            self.model.learn(remaining, callback=CallbackList([bridge, *native_callbacks]),
+                             reset_num_timesteps=self.num_timesteps == 0)
+            bridge.finish()
 
     def predict(self, observation: Any, deterministic: bool = True) -> np.ndarray:
         action, _ = self.model.predict(observation, deterministic=deterministic)
