@@ -5,7 +5,7 @@ constraint ``J_c ≤ d`` (``d`` = ``cost_limit``, per episode, undiscounted). Ev
 
 - ``update(ep_cost) -> float``: feed one J_c estimate, get the new λ;
 - ``value``: the current λ;
-- ``state_dict()`` / ``load_state_dict(state)``: the full internal state as plain Python floats and lists
+- ``state_dict()`` / ``load_state_dict(state)``: the full internal state as plain Python numbers and lists
   (picklable, so it survives stable-baselines3's ``save``/``load``, which drops torch-saved attributes from
   the pickle);
 - ``diagnostics()``: a flat ``name -> float`` dict for logging (the PID terms, for example).
@@ -76,17 +76,29 @@ class SmoothedCost:
         if not 0.0 <= ema < 1.0:
             raise ParameterError(f"multiplier cost_ema must be in [0, 1), got {ema}")
         self.ema = float(ema)
-        self.value: float | None = None
+        self.value = 0.0
+        self.count = 0
 
     def update(self, ep_cost: float) -> float:
         """Fold in one estimate ``J_c`` (checked finite); return the smoothed estimate ``Ĵ``."""
         cost = check_finite("episode cost estimate J_c", float(ep_cost))
-        self.value = cost if self.value is None else self.ema * self.value + (1.0 - self.ema) * cost
+        self.value = cost if self.count == 0 else self.ema * self.value + (1.0 - self.ema) * cost
+        self.count += 1
         return self.value
+
+    def state_dict(self) -> dict[str, Any]:
+        """``Ĵ`` and how many estimates it holds, as a float and an int."""
+        return {"smoothed_cost": self.value, "cost_estimates": self.count}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (a state without it, from before smoothing existed, starts
+        afresh)."""
+        self.value = float(state.get("smoothed_cost", 0.0))
+        self.count = int(state.get("cost_estimates", 0))
 
     def diagnostics(self) -> dict[str, float]:
         """``{"smoothed_cost": Ĵ}`` once smoothing is on and an estimate came in; else nothing."""
-        return {"smoothed_cost": self.value} if self.ema > 0.0 and self.value is not None else {}
+        return {"smoothed_cost": self.value} if self.ema > 0.0 and self.count else {}
 
 
 def _softplus(x: float) -> float:
@@ -185,9 +197,9 @@ class GradientMultiplier:
         return check_finite("Lagrange multiplier", self.value)
 
     def state_dict(self) -> dict[str, Any]:
-        """The multiplier parameter, the optimiser moments and the smoothed cost, as plain floats (or ``None``)."""
+        """The multiplier parameter, the optimiser moments and the smoothed cost, as plain floats and ints."""
         return {"param": self._param, "adam_m": self._adam_m, "adam_v": self._adam_v, "adam_t": self._adam_t,
-                "last_violation": self._last_violation, "smoothed_cost": self.cost_estimate.value}
+                "last_violation": self._last_violation, **self.cost_estimate.state_dict()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
@@ -196,7 +208,7 @@ class GradientMultiplier:
         self._adam_v = float(state["adam_v"])
         self._adam_t = int(state["adam_t"])
         self._last_violation = float(state["last_violation"])
-        self.cost_estimate.value = _optional_float(state.get("smoothed_cost"))
+        self.cost_estimate.load_state_dict(state)
 
     def diagnostics(self) -> dict[str, float]:
         """``{"violation": Ĵ - d}`` of the last update, and ``smoothed_cost`` when smoothing is on."""
@@ -288,31 +300,27 @@ class PIDMultiplier:
         return check_finite("Lagrange multiplier", self._value)
 
     def state_dict(self) -> dict[str, Any]:
-        """The three terms, the derivative's smoothed cost and its delay line, the smoothed estimate (``None``
-        before the first update), as plain floats and a list."""
-        return {"integral": self._integral, "proportional": self._proportional, "smoothed_cost": self._smoothed_cost,
+        """The three terms, the derivative's smoothed cost (``derivative_cost``) and its delay line, and the
+        smoothed estimate, as plain floats, ints and a list."""
+        return {"integral": self._integral, "proportional": self._proportional, "derivative_cost": self._smoothed_cost,
                 "derivative": self._derivative, "cost_history": list(self._cost_history), "value": self._value,
-                "cost_estimate": self.cost_estimate.value}
+                **self.cost_estimate.state_dict()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
         self._integral = float(state["integral"])
         self._proportional = float(state["proportional"])
-        self._smoothed_cost = float(state["smoothed_cost"])
+        self._smoothed_cost = float(state["derivative_cost"])
         self._derivative = float(state["derivative"])
         self._cost_history = deque((float(c) for c in state["cost_history"]), maxlen=self.d_delay)
         self._value = float(state["value"])
-        self.cost_estimate.value = _optional_float(state.get("cost_estimate"))
+        self.cost_estimate.load_state_dict(state)
 
     def diagnostics(self) -> dict[str, float]:
         """The PID terms of the last update: ``pid_p`` (kp·P), ``pid_i`` (I), ``pid_d`` (kd·D); and
         ``smoothed_cost`` when smoothing is on."""
         return {"pid_p": self.kp * self._proportional, "pid_i": self._integral, "pid_d": self.kd * self._derivative,
                 **self.cost_estimate.diagnostics()}
-
-
-def _optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 @dataclass(frozen=True)
