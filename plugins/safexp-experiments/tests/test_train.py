@@ -138,7 +138,7 @@ def test_plot_writes_a_png(hazard_run, suite_run, tmp_path, capsys):
     assert main(["plot", str(hazard_run), str(suite_run), "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     image = matplotlib.image.imread(out)
-    assert image.shape[:2] == (900, 1050)  # 7 × 6 inches at 150 dpi
+    assert image.shape[:2] == (1350, 1050)  # 7 × 9 inches at 150 dpi: return, cost and λ panels
     assert image[..., :3].std() > 0.05  # not blank
 
 

@@ -9,7 +9,9 @@ learner's constructor arguments.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
+
+from safexp.plugin import bounded
 
 
 @dataclass
@@ -42,18 +44,57 @@ class CostLimitParams:
 
 
 @dataclass
+class MultiplierOverrides:
+    """Settings replacing those of the chosen multiplier preset; an unset one (``None``) keeps the preset's.
+
+    Gradient presets (``omnisafe``, ``safety_starter_agents``, ``sgd``) take ``init``, ``lr``,
+    ``parameterisation``, ``optimizer``, ``max_value`` and ``cost_ema``; PID presets (``pid``, ``pid_trpo``) take
+    ``init``, ``kp``, ``ki``, ``kd``, ``d_delay``, ``ema``, ``ema_d``, ``max_value`` and ``cost_ema``. Setting one
+    that the preset's kind lacks is an error when the learner is built.
+
+    :param init: the initial λ.
+    :param lr: step size of the gradient multiplier's optimiser.
+    :param parameterisation: ``softplus`` (λ = softplus(p)) or ``clamp`` (λ = max(0, p)).
+    :param optimizer: ``adam`` or ``sgd`` (λ moves ``lr`` per unit of violation).
+    :param max_value: the largest λ (the PID's penalty maximum).
+    :param kp: PID proportional gain.
+    :param ki: PID integral gain.
+    :param kd: PID derivative gain.
+    :param d_delay: updates back that the PID derivative compares the smoothed cost with.
+    :param ema: PID smoothing of the proportional term.
+    :param ema_d: PID smoothing of the cost the derivative reads.
+    :param cost_ema: smoothing of the episode cost estimates fed to the multiplier (``0``: none).
+    """
+
+    init: Optional[float] = bounded(None, ge=0)
+    lr: Optional[float] = bounded(None, ge=0)
+    parameterisation: Optional[str] = None
+    optimizer: Optional[str] = None
+    max_value: Optional[float] = bounded(None, gt=0)
+    kp: Optional[float] = bounded(None, ge=0)
+    ki: Optional[float] = bounded(None, ge=0)
+    kd: Optional[float] = bounded(None, ge=0)
+    d_delay: Optional[int] = bounded(None, ge=1)
+    ema: Optional[float] = bounded(None, ge=0, lt=1)
+    ema_d: Optional[float] = bounded(None, ge=0, lt=1)
+    cost_ema: Optional[float] = bounded(None, ge=0, lt=1)
+
+
+@dataclass
 class MultiplierParams:
-    """The Lagrange multiplier of every constraint.
+    """The Lagrange multiplier of every constraint (:mod:`safexp_sb3.multipliers`).
 
     :param multiplier: preset: ``omnisafe`` (λ clamped at 0, init 0.001, Adam lr 0.035),
-        ``safety_starter_agents`` (softplus, init 1, Adam lr 0.05), ``sgd`` (clamp, init 0, plain gradient
-        lr 0.01) or ``pid`` (Stooke et al.: kp 0.1, ki 0.01, kd 0.01, d_delay 10, ema 0.95, max 100).
-    :param multiplier_settings: settings replacing the preset's, e.g. ``{lr: 0.01, init: 0.5}``, or
-        ``{kp: 0.05}`` for ``pid`` (see :class:`safexp_sb3.multipliers.MultiplierSettings`).
+        ``safety_starter_agents`` (λ = softplus(p), init 1, Adam lr 0.05 on p), ``sgd`` (clamp, init 0, plain
+        gradient lr 0.01: λ moves 0.01 per unit of violation), ``pid`` (OmniSafe's CPPOPID gains, Stooke et al.:
+        kp 0.1, ki 0.01, kd 0.01, d_delay 10, ema 0.95, max 100, init 0.001) or ``pid_trpo`` (OmniSafe's TRPOPID
+        gains: as ``pid`` with kp 0.01).
+    :param multiplier_settings: settings replacing the preset's (:class:`MultiplierOverrides`), e.g.
+        ``{lr: 0.01, init: 0.5}``, ``{kp: 0.05}`` for ``pid``, or ``{cost_ema: 0.9}`` for any preset.
     """
 
     multiplier: str = "omnisafe"
-    multiplier_settings: Dict[str, Any] = field(default_factory=dict)
+    multiplier_settings: MultiplierOverrides = field(default_factory=MultiplierOverrides)
 
 
 @dataclass

@@ -5,7 +5,7 @@ constraint ``J_c ≤ d`` (``d`` = ``cost_limit``, per episode, undiscounted). Ev
 
 - ``update(ep_cost) -> float``: feed one J_c estimate, get the new λ;
 - ``value``: the current λ;
-- ``state_dict()`` / ``load_state_dict(state)``: the full internal state as plain Python floats and lists
+- ``state_dict()`` / ``load_state_dict(state)``: the full internal state as plain Python numbers and lists
   (picklable, so it survives stable-baselines3's ``save``/``load``, which drops torch-saved attributes from
   the pickle);
 - ``diagnostics()``: a flat ``name -> float`` dict for logging (the PID terms, for example).
@@ -17,6 +17,9 @@ Two variants (reference: constrained-rl.md §3):
   (OmniSafe, SafePO). Adam on a scalar moves λ by about ``lr`` per update whatever the size of the
   violation; SGD moves it by ``lr·(J_c - d)``.
 - :class:`PIDMultiplier`: the PID Lagrangian of Stooke et al. (2020).
+
+Either can first smooth the estimates it is fed (:class:`SmoothedCost`, setting ``cost_ema``): one rollout's
+mean episode cost is noisy, and an exponential moving average over rollouts steadies λ at the price of lag.
 
 :func:`make_multiplier` builds one from a named preset (:data:`MULTIPLIER_PRESETS`) plus overrides.
 """
@@ -60,6 +63,44 @@ class LagrangeMultiplier(Protocol):
     def diagnostics(self) -> dict[str, float]: ...
 
 
+class SmoothedCost:
+    """An exponential moving average of the episode cost estimates fed to a multiplier.
+
+    ``Ĵ ← ema·Ĵ + (1 - ema)·J_c``, starting at the first estimate (no bias towards zero); ``ema = 0`` passes every
+    estimate through unchanged.
+
+    :param ema: the smoothing factor, in ``[0, 1)``.
+    """
+
+    def __init__(self, ema: float = 0.0) -> None:
+        if not 0.0 <= ema < 1.0:
+            raise ParameterError(f"multiplier cost_ema must be in [0, 1), got {ema}")
+        self.ema = float(ema)
+        self.value = 0.0
+        self.count = 0
+
+    def update(self, ep_cost: float) -> float:
+        """Fold in one estimate ``J_c`` (checked finite); return the smoothed estimate ``Ĵ``."""
+        cost = check_finite("episode cost estimate J_c", float(ep_cost))
+        self.value = cost if self.count == 0 else self.ema * self.value + (1.0 - self.ema) * cost
+        self.count += 1
+        return self.value
+
+    def state_dict(self) -> dict[str, Any]:
+        """``Ĵ`` and how many estimates it holds, as a float and an int."""
+        return {"smoothed_cost": self.value, "cost_estimates": self.count}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (a state without it, from before smoothing existed, starts
+        afresh)."""
+        self.value = float(state.get("smoothed_cost", 0.0))
+        self.count = int(state.get("cost_estimates", 0))
+
+    def diagnostics(self) -> dict[str, float]:
+        """``{"smoothed_cost": Ĵ}`` once smoothing is on and an estimate came in; else nothing."""
+        return {"smoothed_cost": self.value} if self.ema > 0.0 and self.count else {}
+
+
 def _softplus(x: float) -> float:
     return math.log1p(math.exp(-abs(x))) + max(x, 0.0)
 
@@ -83,6 +124,7 @@ class GradientMultiplier:
         ``[0, max_value]`` after every step).
     :param optimizer: ``"adam"`` (β₁ 0.9, β₂ 0.999, ε 1e-8, as torch's defaults) or ``"sgd"``.
     :param max_value: an upper bound on λ, or ``None`` for none.
+    :param cost_ema: smoothing of the episode cost estimates before the step (:class:`SmoothedCost`; ``0``: none).
     """
 
     PARAMETERISATIONS = ("softplus", "clamp")
@@ -98,6 +140,7 @@ class GradientMultiplier:
         parameterisation: str = "softplus",
         optimizer: str = "adam",
         max_value: float | None = None,
+        cost_ema: float = 0.0,
     ) -> None:
         if parameterisation not in self.PARAMETERISATIONS:
             raise ParameterError(
@@ -117,6 +160,7 @@ class GradientMultiplier:
         self.parameterisation = parameterisation
         self.optimizer = optimizer
         self.max_value = max_value
+        self.cost_estimate = SmoothedCost(cost_ema)
         self._param = _inverse_softplus(init) if parameterisation == "softplus" else float(init)
         self._adam_m = 0.0
         self._adam_v = 0.0
@@ -130,8 +174,9 @@ class GradientMultiplier:
         return lam if self.max_value is None else min(lam, self.max_value)
 
     def update(self, ep_cost: float) -> float:
-        """One optimiser step on ``-p·(J_c - d)`` for ``J_c = ep_cost``; returns the new λ."""
-        violation = check_finite("episode cost estimate J_c", float(ep_cost)) - self.cost_limit
+        """One optimiser step on ``-p·(Ĵ - d)`` for ``Ĵ`` = ``ep_cost`` smoothed (:class:`SmoothedCost`); returns
+        the new λ."""
+        violation = self.cost_estimate.update(ep_cost) - self.cost_limit
         self._last_violation = violation
         grad = -violation
         if self.optimizer == "adam":
@@ -152,9 +197,9 @@ class GradientMultiplier:
         return check_finite("Lagrange multiplier", self.value)
 
     def state_dict(self) -> dict[str, Any]:
-        """The multiplier parameter and the optimiser moments, as plain floats."""
+        """The multiplier parameter, the optimiser moments and the smoothed cost, as plain floats and ints."""
         return {"param": self._param, "adam_m": self._adam_m, "adam_v": self._adam_v, "adam_t": self._adam_t,
-                "last_violation": self._last_violation}
+                "last_violation": self._last_violation, **self.cost_estimate.state_dict()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
@@ -163,22 +208,27 @@ class GradientMultiplier:
         self._adam_v = float(state["adam_v"])
         self._adam_t = int(state["adam_t"])
         self._last_violation = float(state["last_violation"])
+        self.cost_estimate.load_state_dict(state)
 
     def diagnostics(self) -> dict[str, float]:
-        """``{"violation": J_c - d}`` of the last update."""
-        return {"violation": self._last_violation}
+        """``{"violation": Ĵ - d}`` of the last update, and ``smoothed_cost`` when smoothing is on."""
+        return {"violation": self._last_violation, **self.cost_estimate.diagnostics()}
 
 
 class PIDMultiplier:
     """The PID Lagrangian of Stooke, Achiam and Abbeel (2020), on the violation ``Δ = J_c - d``.
 
-    Per update::
+    Per update (``J_c`` smoothed first when ``cost_ema > 0``, :class:`SmoothedCost`)::
 
-        I   ← max(0, I + ki·Δ)
-        P   ← ema·P + (1 - ema)·Δ                  (smoothed proportional term)
-        C_d ← ema_d·C_d + (1 - ema_d)·J_c           (smoothed cost for the derivative)
-        D   = max(0, C_d - C_d[d_delay updates ago])
+        I   ← min(max_value, max(0, I + ki·Δ))      (integral, clipped so that it cannot wind up past the bounds)
+        P   ← ema·P + (1 - ema)·Δ                  (smoothed proportional term, P starts at 0)
+        C_d ← ema_d·C_d + (1 - ema_d)·J_c           (smoothed cost for the derivative, C_d starts at 0)
+        D   = max(0, C_d - C_d[d_delay updates ago])   (C_d before the first update counts as 0)
         λ   = min(max_value, max(0, kp·P + I + kd·D))
+
+    OmniSafe's ``PIDLagrangian`` computes the same terms; with its ``sum_norm`` (the policy loss divided by
+    ``1 + λ``, the form these learners use) it applies no upper bound at all, where this class keeps λ and I at
+    most ``max_value`` (OmniSafe's ``penalty_max``).
 
     :param cost_limit: ``d``, the episode cost limit.
     :param kp: proportional gain.
@@ -189,6 +239,8 @@ class PIDMultiplier:
     :param ema_d: smoothing factor of the cost used by the derivative term.
     :param max_value: the largest λ (the penalty maximum).
     :param init: the initial λ (the integral term starts here, so that λ starts at ``init``).
+    :param cost_ema: smoothing of the episode cost estimates before the PID step (:class:`SmoothedCost`; ``0``:
+        none, as OmniSafe and Stooke et al., whose P and D terms have their own smoothing).
     """
 
     def __init__(
@@ -202,6 +254,7 @@ class PIDMultiplier:
         ema_d: float = 0.95,
         max_value: float = 100.0,
         init: float = 0.0,
+        cost_ema: float = 0.0,
     ) -> None:
         for name, gain in (("kp", kp), ("ki", ki), ("kd", kd), ("init", init)):
             if gain < 0.0:
@@ -213,17 +266,20 @@ class PIDMultiplier:
             raise ParameterError(f"PID multiplier d_delay must be >= 1, got {d_delay}")
         if max_value <= 0.0:
             raise ParameterError(f"PID multiplier max_value must be > 0, got {max_value}")
+        if init > max_value:
+            raise ParameterError(f"PID multiplier init {init} is above its max_value {max_value}")
         self.cost_limit = float(cost_limit)
         self.kp, self.ki, self.kd = float(kp), float(ki), float(kd)
         self.d_delay = int(d_delay)
         self.ema, self.ema_d = float(ema), float(ema_d)
         self.max_value = float(max_value)
+        self.cost_estimate = SmoothedCost(cost_ema)
         self._integral = float(init)
         self._proportional = 0.0
         self._smoothed_cost = 0.0
         self._derivative = 0.0
         self._cost_history: deque[float] = deque([0.0], maxlen=self.d_delay)
-        self._value = min(float(init), self.max_value)
+        self._value = float(init)
 
     @property
     def value(self) -> float:
@@ -231,10 +287,10 @@ class PIDMultiplier:
         return self._value
 
     def update(self, ep_cost: float) -> float:
-        """One PID step for ``J_c = ep_cost``; returns the new λ."""
-        cost = check_finite("episode cost estimate J_c", float(ep_cost))
+        """One PID step for ``J_c = ep_cost`` (smoothed first when ``cost_ema > 0``); returns the new λ."""
+        cost = self.cost_estimate.update(ep_cost)
         violation = cost - self.cost_limit
-        self._integral = max(0.0, self._integral + self.ki * violation)
+        self._integral = min(self.max_value, max(0.0, self._integral + self.ki * violation))
         self._proportional = self.ema * self._proportional + (1.0 - self.ema) * violation
         self._smoothed_cost = self.ema_d * self._smoothed_cost + (1.0 - self.ema_d) * cost
         self._derivative = max(0.0, self._smoothed_cost - self._cost_history[0])
@@ -244,22 +300,27 @@ class PIDMultiplier:
         return check_finite("Lagrange multiplier", self._value)
 
     def state_dict(self) -> dict[str, Any]:
-        """The three terms, the smoothed cost and its delay line, as plain floats and a list."""
-        return {"integral": self._integral, "proportional": self._proportional, "smoothed_cost": self._smoothed_cost,
-                "derivative": self._derivative, "cost_history": list(self._cost_history), "value": self._value}
+        """The three terms, the derivative's smoothed cost (``derivative_cost``) and its delay line, and the
+        smoothed estimate, as plain floats, ints and a list."""
+        return {"integral": self._integral, "proportional": self._proportional, "derivative_cost": self._smoothed_cost,
+                "derivative": self._derivative, "cost_history": list(self._cost_history), "value": self._value,
+                **self.cost_estimate.state_dict()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
         self._integral = float(state["integral"])
         self._proportional = float(state["proportional"])
-        self._smoothed_cost = float(state["smoothed_cost"])
+        self._smoothed_cost = float(state["derivative_cost"])
         self._derivative = float(state["derivative"])
         self._cost_history = deque((float(c) for c in state["cost_history"]), maxlen=self.d_delay)
         self._value = float(state["value"])
+        self.cost_estimate.load_state_dict(state)
 
     def diagnostics(self) -> dict[str, float]:
-        """The PID terms of the last update: ``pid_p`` (kp·P), ``pid_i`` (I), ``pid_d`` (kd·D)."""
-        return {"pid_p": self.kp * self._proportional, "pid_i": self._integral, "pid_d": self.kd * self._derivative}
+        """The PID terms of the last update: ``pid_p`` (kp·P), ``pid_i`` (I), ``pid_d`` (kd·D); and
+        ``smoothed_cost`` when smoothing is on."""
+        return {"pid_p": self.kp * self._proportional, "pid_i": self._integral, "pid_d": self.kd * self._derivative,
+                **self.cost_estimate.diagnostics()}
 
 
 @dataclass(frozen=True)
@@ -268,7 +329,7 @@ class MultiplierSettings:
 
     Gradient settings (``init``, ``lr``, ``parameterisation``, ``optimizer``, ``max_value``) and PID settings
     (``kp``, ``ki``, ``kd``, ``d_delay``, ``ema``, ``ema_d``, ``max_value``, ``init``) are documented on
-    :class:`GradientMultiplier` and :class:`PIDMultiplier`.
+    :class:`GradientMultiplier` and :class:`PIDMultiplier`; ``cost_ema`` (both kinds) on :class:`SmoothedCost`.
     """
 
     kind: str
@@ -283,10 +344,11 @@ class MultiplierSettings:
     d_delay: int = 1
     ema: float = 0.0
     ema_d: float = 0.0
+    cost_ema: float = 0.0
 
 
-GRADIENT_SETTINGS = ("init", "lr", "parameterisation", "optimizer", "max_value")
-PID_SETTINGS = ("kp", "ki", "kd", "d_delay", "ema", "ema_d", "max_value", "init")
+GRADIENT_SETTINGS = ("init", "lr", "parameterisation", "optimizer", "max_value", "cost_ema")
+PID_SETTINGS = ("kp", "ki", "kd", "d_delay", "ema", "ema_d", "max_value", "init", "cost_ema")
 
 MULTIPLIER_PRESETS: dict[str, MultiplierSettings] = {
     "safety_starter_agents": MultiplierSettings(
@@ -294,12 +356,20 @@ MULTIPLIER_PRESETS: dict[str, MultiplierSettings] = {
     "omnisafe": MultiplierSettings(kind="gradient", init=0.001, lr=0.035, parameterisation="clamp", optimizer="adam"),
     "sgd": MultiplierSettings(kind="gradient", init=0.0, lr=0.01, parameterisation="clamp", optimizer="sgd"),
     "pid": MultiplierSettings(kind="pid", kp=0.1, ki=0.01, kd=0.01, d_delay=10, ema=0.95, ema_d=0.95,
-                              max_value=100.0, init=0.0),
+                              max_value=100.0, init=0.001),
+    "pid_trpo": MultiplierSettings(kind="pid", kp=0.01, ki=0.01, kd=0.01, d_delay=10, ema=0.95, ema_d=0.95,
+                                   max_value=100.0, init=0.001),
 }
-"""Reference multiplier settings by name (constrained-rl.md §3): ``safety_starter_agents`` (softplus, init 1.0,
-lr 0.05, Adam), ``omnisafe`` (clamp, init 0.001, lr 0.035, Adam), ``sgd`` (clamp, init 0, plain gradient with
-lr 0.01: λ moves by 0.01 per unit of violation), ``pid`` (Stooke et al.: kp 0.1, ki 0.01, kd 0.01, d_delay 10,
-ema 0.95, max 100)."""
+"""Reference multiplier settings by name (constrained-rl.md §3):
+
+- ``safety_starter_agents``: λ₀ = 1, λ = softplus(p), Adam (lr 0.05) on ``p`` (its penalty_init and penalty_lr);
+- ``omnisafe``: λ₀ = 0.001, λ = max(0, p), Adam (lr 0.035) on ``p`` (OmniSafe's and SafePO's Lagrange);
+- ``sgd``: λ₀ = 0, λ ← max(0, λ + 0.01·(J_c − d)): λ moves 0.01 per unit of violation, however long training ran;
+- ``pid``: OmniSafe's CPPOPID gains (Stooke et al. 2020): kp 0.1, ki 0.01, kd 0.01, d_delay 10, P and D
+  smoothing 0.95, penalty max 100, λ₀ = 0.001;
+- ``pid_trpo``: OmniSafe's TRPOPID gains: as ``pid`` with kp 0.01.
+
+Any preset takes ``cost_ema`` (default 0) to smooth the episode cost estimates first (:class:`SmoothedCost`)."""
 
 
 def multiplier_settings(preset: str, overrides: Mapping[str, Any] | None = None) -> MultiplierSettings:
@@ -346,6 +416,7 @@ __all__ = [
     "MultiplierSettings",
     "NonFiniteError",
     "PIDMultiplier",
+    "SmoothedCost",
     "check_finite",
     "make_multiplier",
     "multiplier_settings",

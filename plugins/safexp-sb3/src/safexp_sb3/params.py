@@ -59,8 +59,10 @@ def cost_limit_argument(params: CostLimitParams) -> float | dict[str, float]:
 
 
 def multiplier_kwargs(params: MultiplierParams) -> dict[str, Any]:
-    """The ``multiplier`` and ``multiplier_settings`` arguments of a Lagrangian learner."""
-    return {"multiplier": params.multiplier, "multiplier_settings": dict(params.multiplier_settings)}
+    """The ``multiplier`` and ``multiplier_settings`` arguments of a Lagrangian learner (the settings that are set)."""
+    settings = {f.name: getattr(params.multiplier_settings, f.name) for f in fields(params.multiplier_settings)}
+    return {"multiplier": params.multiplier,
+            "multiplier_settings": {name: value for name, value in settings.items() if value is not None}}
 
 
 _TRUNCATED_MINIBATCH = re.compile(r"after every (?P<full>\d+) untruncated mini-batches")

@@ -1,4 +1,5 @@
-"""``safexp plot RUN_DIR... --out FILE.png``: return and cost curves against env steps."""
+"""``safexp plot RUN_DIR... --out FILE.png``: return and cost curves against env steps, and the Lagrange
+multipliers of the runs that have them."""
 
 from __future__ import annotations
 
