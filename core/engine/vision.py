@@ -67,16 +67,21 @@ class RayDepth:
         self._cutoff = far * float(np.linalg.norm(self._directions, axis=1).max())
         self._geomgroup = np.asarray(mujoco.MjvOption().geomgroup, dtype=np.uint8)  # what rendering draws
         self._position, self._rotation = data.cam_xpos[camera], data.cam_xmat[camera].reshape(3, 3)  # views
+        self._world_directions = np.empty_like(self._directions)  # buffers reused every call
         self._geom = np.empty(self._count, dtype=np.int32)
         self._distance = np.empty(self._count)
+        self._missed = np.empty(self._count, dtype=bool)
 
     def __call__(self) -> np.ndarray:
         """The depth image (height, width, 1), float32 metres clipped to ``far``, of the current state."""
-        world_directions = self._directions @ self._rotation.T
-        mujoco.mj_multiRay(self.model, self.data, self._position, world_directions.ravel(), self._geomgroup, 1, -1,
-                           self._geom, self._distance, None, self._count, self._cutoff)
-        depth = np.where(self._distance < 0, self.far, np.minimum(self._distance, self.far))
-        return depth.astype(np.float32).reshape(self._shape)
+        np.matmul(self._directions, self._rotation.T, out=self._world_directions)
+        mujoco.mj_multiRay(self.model, self.data, self._position, self._world_directions.reshape(-1),
+                           self._geomgroup, 1, -1, self._geom, self._distance, None, self._count, self._cutoff)
+        np.less(self._distance, 0.0, out=self._missed)  # −1: no hit
+        np.copyto(self._distance, self.far, where=self._missed)
+        depth = np.empty(self._shape, dtype=np.float32)
+        np.minimum(self._distance, self.far, out=depth.reshape(-1), casting="same_kind")
+        return depth
 
 
 class VisionSensor:
