@@ -231,3 +231,16 @@ def test_raycast_depth_needs_no_gl_and_rgb_without_gl_names_what_to_install():
     assert report["depth"] == [50, 50, 1]
     assert report["rgb"].startswith("RenderError: could not create an OpenGL context (backend egl"), report["rgb"]
     assert "apt-get install libegl1" in report["rgb"] and "libosmesa6" in report["rgb"]
+
+
+def test_unstable_physics_gives_finite_images(testkit_registry):
+    env = SafetyEnv(robot="puck", task="reach", level=0, robot_params={"gear": 1e12, "force": 1e12},
+                    vision={"camera": "vision", "mode": "rgbd", "size": [8, 8]})
+    env.reset(seed=0)
+    for _ in range(20):
+        obs, reward, terminated, truncated, info = env.step(np.ones(2))
+        if truncated:
+            break
+    assert truncated and info["cost_exception"] == 1.0
+    assert env.observation_space.contains(obs) and all(np.all(np.isfinite(value)) for value in obs.values())
+    env.close()
