@@ -244,3 +244,12 @@ def test_unstable_physics_gives_finite_images(testkit_registry):
     assert truncated and info["cost_exception"] == 1.0
     assert env.observation_space.contains(obs) and all(np.all(np.isfinite(value)) for value in obs.values())
     env.close()
+
+
+def test_vision_from_a_file_or_level_is_turned_off_by_false(testkit_registry, tmp_path):
+    scene_file = tmp_path / "scene.yaml"
+    scene_file.write_text("vision:\n  lidar: false\n  far: 8\n")
+    vision = scene_config("puck", "reach", 0, scene_file=scene_file).settings.vision
+    assert (vision.mode, vision.size, vision.lidar, vision.far) == ("depth", [50, 50], False, 8.0)
+    assert scene_config("puck", "reach", 0, scene_file=scene_file, vision=False).settings.vision is None
+    assert scene_config("puck", "reach", 0, scene_file=scene_file, vision={"far": 2}).settings.vision.lidar is False
