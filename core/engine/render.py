@@ -133,13 +133,14 @@ class OffscreenRenderer:
         self._context: Any = None
         self._gl = context_class(width, height)
         self._gl.make_current()
-        samples = model.vis.quality.offsamples
-        if plain:  # read when the context is made: without multisampling a small frame draws ~2× faster
-            model.vis.quality.offsamples = 0
+        quality = model.vis.quality
+        samples, shadow_size = quality.offsamples, quality.shadowsize
+        if plain:  # read when the context is made: no multisampling (a small frame draws ~2× faster), no shadow map
+            quality.offsamples, quality.shadowsize = 0, 0
         try:
             self._context = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_100)
         finally:
-            model.vis.quality.offsamples = samples
+            quality.offsamples, quality.shadowsize = samples, shadow_size
         mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self._context)
         self._context.readDepthMap = mujoco.mjtDepthMap.mjDEPTH_ZEROFAR  # near → 1, far → 0 (reversed Z)
         self.scene = mujoco.MjvScene(model, maxgeom=10_000)
