@@ -34,6 +34,7 @@ from safexp.plugin import (
     UnknownComponentError,
     hookimpl,
 )
+from safexp.engine.feedback import FeedbackObservation
 from safexp.registry.catalogue import ARENA_ID, register_envs
 
 __version__ = "0.1.0"
@@ -75,6 +76,7 @@ __all__ = [
     "CostSpec",
     "CostTerm",
     "Element",
+    "FeedbackObservation",
     "HazardSpec",
     "NoParams",
     "ParameterError",

@@ -24,6 +24,7 @@ from safexp.plugin.errors import ParameterError, SafexpError, choices_hint
 from safexp.engine.observation import ObservationBuilder
 from safexp.registry import get_registry
 from safexp.engine.scene import Scene, scene_config
+from safexp.engine.vision import VisionSensor
 from safexp.engine.world import World
 
 EXCEPTION_REWARD = -10.0
@@ -69,8 +70,11 @@ class SafetyEnv(gymnasium.Env):
         may only repeat the scene's own, as a suite id's registration passes them).
     :param overrides: scene keys (see :mod:`safexp.engine.scene`): element parameters, ``costs``, settings, ...
 
-    Attributes users read: :attr:`scene` (the resolved configuration), :attr:`obs_layout` (observation part →
-    slice), :attr:`constraint_names` (the keys of ``info["costs"]``, in order), :attr:`world`, and
+    Observations are a vector, or with the scene key ``vision`` a ``gymnasium.spaces.Dict`` of ``vector`` (the
+    same vector, lidar optional) and the images ``depth`` and/or ``rgb`` (:mod:`safexp.engine.vision`).
+
+    Attributes users read: :attr:`scene` (the resolved configuration), :attr:`obs_layout` (observation vector
+    part → slice), :attr:`constraint_names` (the keys of ``info["costs"]``, in order), :attr:`world`, and
     ``metadata["render_fps"]``, the env's control rate (1 / (timestep × frame_skip)).
     """
 
@@ -124,10 +128,17 @@ class SafetyEnv(gymnasium.Env):
             terms.append(term)
         self.costs = CostMonitor(terms, settings.cost_indicator)
         self.constraint_names = self.costs.constraint_names
+        vision = settings.vision
         self._observe = ObservationBuilder(self.world, settings.lidar_bins, settings.lidar_max_dist,
-                                           settings.lidar_alias, settings.compass)
+                                           settings.lidar_alias, settings.compass, lidar=vision is None or vision.lidar)
         self.obs_layout = self._observe.layout
-        self.observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (self._observe.size,), np.float64)
+        vector_space = gymnasium.spaces.Box(-np.inf, np.inf, (self._observe.size,), np.float64)
+        if vision is None:
+            self._vision: VisionSensor | None = None
+            self.observation_space: gymnasium.Space = vector_space
+        else:
+            self._vision = VisionSensor(self.world, vision, vision.camera or robot_model.head_camera, scene.robot)
+            self.observation_space = gymnasium.spaces.Dict({"vector": vector_space, **self._vision.spaces})
         ctrl = model.actuator_ctrlrange.astype(np.float32)
         self.action_space = gymnasium.spaces.Box(ctrl[:, 0], ctrl[:, 1], dtype=np.float32)
         self._ctrl_low, self._ctrl_high = model.actuator_ctrlrange[:, 0], model.actuator_ctrlrange[:, 1]
@@ -144,7 +155,7 @@ class SafetyEnv(gymnasium.Env):
         registry.call_each("safexp_env_created", env=self)
 
     # -- gymnasium API -------------------------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         super().reset(seed=seed)
         world = self.world
         world.rng = self.np_random
@@ -158,9 +169,9 @@ class SafetyEnv(gymnasium.Env):
         self._last_cost = 0.0
         info = self.costs.zero()
         info["goal_met"] = False
-        return self._observe(), info
+        return self._observation(), info
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
         world, data, task = self.world, self._data, self.task
         ctrl = self._check_action(action)
         if self._action_noise > 0:
@@ -182,8 +193,7 @@ class SafetyEnv(gymnasium.Env):
             info = self.costs.zero()
             info.update(goal_met=False, cost_exception=1.0)
             self._last_cost = 0.0
-            obs = np.nan_to_num(self._observe(), nan=0.0, posinf=0.0, neginf=0.0)
-            return obs, EXCEPTION_REWARD, False, True, info
+            return self._finite_observation(), EXCEPTION_REWARD, False, True, info
         clip = task.reward_clip
         reward = min(max(float(task.reward(world)), -clip), clip)
         info = self.costs.evaluate(world)
@@ -195,7 +205,21 @@ class SafetyEnv(gymnasium.Env):
             reward += task.reward_goal
             if not task.on_goal_met(world):
                 truncated = True  # no room for a new goal: the episode ends, not as a terminal state
-        return self._observe(), reward, False, truncated, info
+        return self._observation(), reward, False, truncated, info
+
+    def _observation(self) -> np.ndarray | dict[str, np.ndarray]:
+        """The vector, or with vision the ``Dict`` observation's entries."""
+        vector = self._observe()
+        if self._vision is None:
+            return vector
+        return {"vector": vector, **self._vision()}
+
+    def _finite_observation(self) -> np.ndarray | dict[str, np.ndarray]:
+        """The observation with NaN and infinities replaced by 0 (after a physics failure)."""
+        obs = self._observation()
+        if isinstance(obs, dict):
+            return {key: np.nan_to_num(value, nan=0.0, posinf=0.0, neginf=0.0) for key, value in obs.items()}
+        return np.nan_to_num(obs, nan=0.0, posinf=0.0, neginf=0.0)
 
     def _check_action(self, action: Any) -> np.ndarray:
         try:
@@ -226,6 +250,8 @@ class SafetyEnv(gymnasium.Env):
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
+        if self._vision is not None:
+            self._vision.close()
 
 
 def _check_scene_alone(scene: Scene, names: dict[str, Any], scene_file: str | Path | None,

@@ -6,7 +6,8 @@ Order (stable, documented, exposed as :attr:`ObservationBuilder.layout`, name â†
    ``ballquat`` as the 9 entries of its rotation matrix (row-major, ``mju_quat2Mat``), everything else as
    MuJoCo reports it;
 2. ``compass`` (2: the unit vector to the goal in the robot frame), when enabled;
-3. ``<element>_lidar`` (``lidar_bins`` each), one per element with ``lidar`` on, in alphabetical order.
+3. ``<element>_lidar`` (``lidar_bins`` each), one per element with ``lidar`` on, in alphabetical order (none
+   when the builder is made with ``lidar=False``, as vision observations may ask).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class ObservationBuilder:
     few slice copies, one call per ball joint, and the lidar.
     """
 
-    def __init__(self, world: World, lidar_bins: int, lidar_max_dist: float, lidar_alias: bool, compass: bool) -> None:
+    def __init__(self, world: World, lidar_bins: int, lidar_max_dist: float, lidar_alias: bool, compass: bool,
+                 lidar: bool = True) -> None:
         self.world = world
         model = world.model
         self._hidden = world._lidar_hidden  # the world's set of hidden elements, changed only through its methods
@@ -65,7 +67,7 @@ class ObservationBuilder:
         if compass:
             self.layout["compass"] = slice(size, size + 2)
             size += 2
-        observed = sorted(name for name, e in world.elements.items() if e.params.lidar)
+        observed = sorted(name for name, e in world.elements.items() if e.params.lidar) if lidar else []
         elements = [world.elements[name] for name in observed]
         group_of = np.concatenate([np.full(e.params.num, g) for g, e in enumerate(elements)]) if observed else np.zeros(0)
         self._group_of = group_of.astype(np.int64)

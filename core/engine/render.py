@@ -117,16 +117,30 @@ class OffscreenRenderer:
     """Draws a model's scenes into an offscreen buffer of ``width`` × ``height``, with a GL context of its own.
 
     :meth:`render` returns RGB frames (height, width, 3) of ``uint8``, or with ``depth`` the distance (metres,
-    ``float32``, (height, width)) from the camera plane to what each pixel shows.
+    ``float32``, (height, width)) from the camera plane to what each pixel shows; :meth:`render_rgbd` both.
+    A ``plain`` renderer draws for a policy, not for people: no shadows, reflections, skybox, fog, haze or
+    multisampling, and no sites (the cost light among them); it changes nothing another renderer draws.
     """
 
-    def __init__(self, model: mujoco.MjModel, width: int, height: int, depth: bool, context_class: Any) -> None:
+    PLAIN_OFF = (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION, mujoco.mjtRndFlag.mjRND_SKYBOX,
+                 mujoco.mjtRndFlag.mjRND_FOG, mujoco.mjtRndFlag.mjRND_HAZE)
+    """The scene flags a plain renderer turns off."""
+
+    def __init__(self, model: mujoco.MjModel, width: int, height: int, depth: bool, context_class: Any,
+                 plain: bool = False) -> None:
         self.model, self.width, self.height, self.depth = model, width, height, depth
         self._gl: Any = None
         self._context: Any = None
         self._gl = context_class(width, height)
         self._gl.make_current()
-        self._context = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_100)
+        quality = model.vis.quality
+        samples, shadow_size = quality.offsamples, quality.shadowsize
+        if plain:  # read when the context is made: no multisampling (a small frame draws ~2× faster), no shadow map
+            quality.offsamples, quality.shadowsize = 0, 0
+        try:
+            self._context = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_100)
+        finally:
+            quality.offsamples, quality.shadowsize = samples, shadow_size
         mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self._context)
         self._context.readDepthMap = mujoco.mjtDepthMap.mjDEPTH_ZEROFAR  # near → 1, far → 0 (reversed Z)
         self.scene = mujoco.MjvScene(model, maxgeom=10_000)
@@ -134,6 +148,10 @@ class OffscreenRenderer:
             self.scene.flags[mujoco.mjtRndFlag.mjRND_SEGMENT] = True
             self.scene.flags[mujoco.mjtRndFlag.mjRND_IDCOLOR] = True
         self._option = mujoco.MjvOption()
+        if plain:
+            for flag in self.PLAIN_OFF:
+                self.scene.flags[flag] = False
+            self._option.sitegroup[:] = 0
         self._rect = mujoco.MjrRect(0, 0, width, height)
 
     def update_scene(self, data: mujoco.MjData, camera: mujoco.MjvCamera) -> None:
@@ -141,19 +159,26 @@ class OffscreenRenderer:
         mujoco.mjv_updateScene(self.model, data, self._option, None, camera, mujoco.mjtCatBit.mjCAT_ALL, self.scene)
 
     def render(self) -> np.ndarray:
-        """Draw the scene and read the image back, top row first."""
+        """Draw the scene and read the image back, top row first: depth in metres or RGB, as made."""
+        if self.depth:
+            return self._draw(rgb=None, depth=np.empty((self.height, self.width), dtype=np.float32))[1]
+        return self._draw(rgb=np.empty((self.height, self.width, 3), dtype=np.uint8), depth=None)[0]
+
+    def render_rgbd(self) -> tuple[np.ndarray, np.ndarray]:
+        """Draw the scene once and read both buffers: RGB (``uint8``) and depth (metres), top row first."""
+        return self._draw(np.empty((self.height, self.width, 3), dtype=np.uint8),
+                          np.empty((self.height, self.width), dtype=np.float32))
+
+    def _draw(self, rgb: np.ndarray | None, depth: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Draw, read into the given buffers, and return them flipped to top row first (depth in metres)."""
         if self._context is None:
             raise RenderError("render() called after close()")
         self._gl.make_current()
         mujoco.mjr_render(self._rect, self.scene, self._context)
-        if self.depth:
-            buffer = np.empty((self.height, self.width), dtype=np.float32)
-            mujoco.mjr_readPixels(None, buffer, self._rect, self._context)
-            image = self._metres(buffer)
-        else:
-            image = np.empty((self.height, self.width, 3), dtype=np.uint8)
-            mujoco.mjr_readPixels(image, None, self._rect, self._context)
-        return np.ascontiguousarray(image[::-1])  # OpenGL's rows run bottom to top
+        mujoco.mjr_readPixels(rgb, depth, self._rect, self._context)
+        # OpenGL's rows run bottom to top
+        return (None if rgb is None else np.ascontiguousarray(rgb[::-1]),
+                None if depth is None else np.ascontiguousarray(self._metres(depth)[::-1]))
 
     def _metres(self, window_depth: np.ndarray) -> np.ndarray:
         """Distances from the depth buffer's values w (1 at the near plane n, 0 at the far plane f)."""
@@ -181,13 +206,14 @@ class OffscreenRenderer:
             self.close()
 
 
-def make_renderer(model: mujoco.MjModel, width: int, height: int, depth: bool) -> OffscreenRenderer:
-    """A renderer for ``model``; a missing GL backend raises :class:`RenderError` saying what to install."""
+def make_renderer(model: mujoco.MjModel, width: int, height: int, depth: bool, plain: bool = False) -> OffscreenRenderer:
+    """A renderer for ``model`` (``plain``: for a policy, see :class:`OffscreenRenderer`); a missing GL backend
+    raises :class:`RenderError` saying what to install."""
     model.vis.global_.offwidth = max(model.vis.global_.offwidth, width)
     model.vis.global_.offheight = max(model.vis.global_.offheight, height)
     backend = gl_backend()
     try:
-        return OffscreenRenderer(model, width, height, depth, _context_class(backend))
+        return OffscreenRenderer(model, width, height, depth, _context_class(backend), plain)
     except Exception as exc:  # GL context creation fails with backend-specific exception types
         if backend == "default":
             backend = f"MuJoCo's default, MUJOCO_GL={os.environ.get('MUJOCO_GL') or 'unset'}"

@@ -9,7 +9,9 @@ for the robot), then the file, then keyword arguments. Keys:
 - ``<element name>`` (``hazards``, ``vases``, ...): that element's parameters; ``num: 0`` removes it;
 - ``costs``: a list of ``{name, params, constraint, enabled}``; an entry whose name is already present
   updates it (``enabled: false`` removes it), any other is added;
-- every field of :class:`SceneSettings` (arena extents, lidar, observations, cost indicator, rendering).
+- every field of :class:`SceneSettings` (arena extents, lidar, observations, cost indicator, rendering);
+- ``vision``: images from a camera on the robot observed next to the vector (:class:`VisionSettings`;
+  ``true`` for the defaults).
 
 Unknown keys, names and parameters fail with the valid choices, nearest first.
 """
@@ -25,8 +27,37 @@ from typing import Any, List, Optional
 
 from safexp.plugin.cost import DEFAULT_CONSTRAINT
 from safexp.plugin.errors import ParameterError, UnknownComponentError, choices_hint
-from safexp.plugin.params import build_params, validate_params
+from safexp.plugin.params import bounded, build_params, validate_params
 from safexp.registry import Registry, get_registry
+
+
+VISION_MODES = ("depth", "rgb", "rgbd")
+"""What a vision observation holds: a depth image, an RGB image, or both."""
+DEPTH_METHODS = ("raycast", "gl")
+"""How depth images are made: MuJoCo's ray casting (exact, no OpenGL) or OpenGL's depth buffer."""
+
+
+@dataclass
+class VisionSettings:
+    """Images from a camera on the robot, observed next to the vector (scene key ``vision``).
+
+    - ``mode``: ``depth``, ``rgb`` or ``rgbd`` (:data:`VISION_MODES`): the observation's ``depth`` entry is
+      float32 metres, shape (height, width, 1), clipped to ``far``; its ``rgb`` entry uint8, (height, width, 3);
+    - ``size``: ``[width, height]`` in pixels;
+    - ``camera``: the model camera to look through (default: the robot's head camera,
+      ``RobotModel.head_camera``, ``head`` for the first-party robots);
+    - ``far``: metres; depth beyond it, or where nothing is hit, reads ``far``;
+    - ``lidar``: keep the elements' lidar in the vector (``False``: sensors and compass only);
+    - ``depth_method``: ``raycast`` (MuJoCo's ``mj_multiRay``: exact, needs no OpenGL) or ``gl`` (OpenGL's depth
+      buffer, as rendering draws it) (:data:`DEPTH_METHODS`); RGB is always drawn with OpenGL.
+    """
+
+    mode: str = "depth"
+    size: List[int] = bounded(default_factory=lambda: [50, 50], ge=1, le=4096)
+    camera: Optional[str] = None
+    far: float = bounded(5.0, gt=0)
+    lidar: bool = True
+    depth_method: str = "raycast"
 
 
 @dataclass
@@ -42,7 +73,8 @@ class SceneSettings:
     - ``cost_indicator``: report costs as indicators (1.0 when unsafe, Safety Gym's default) or raw values;
     - ``action_noise``: standard deviation of Gaussian noise added to actions before clipping;
     - ``render_width``, ``render_height``, ``render_camera``: image size and camera (``track`` follows the
-      robot; ``fixednear``, ``fixedfar`` look over the arena; ``vision`` is the robot's eye).
+      robot; ``fixednear``, ``fixedfar`` look over the arena; ``vision`` is the robot's eye);
+    - ``vision``: :class:`VisionSettings`, or ``None`` for the vector observation alone.
     """
 
     extents: List[float] = field(default_factory=lambda: [-1.0, -1.0, 1.0, 1.0])
@@ -59,6 +91,7 @@ class SceneSettings:
     render_width: int = 256
     render_height: int = 256
     render_camera: str = "track"
+    vision: Optional[VisionSettings] = None
 
 
 @dataclass(frozen=True)
@@ -160,8 +193,9 @@ def resolve_scene(config: Mapping[str, Any], registry: Registry | None = None) -
     for key in full:
         if key not in valid_keys:
             raise ParameterError(f"unknown scene key '{key}'; {choices_hint(str(key), valid_keys)}")
-    settings_values = {k: full[k] for k in _SETTINGS_KEYS if k in full}
+    settings_values = {k: full[k] for k in _SETTINGS_KEYS if k in full and k != "vision"}
     settings = validate_params(SceneSettings, settings_values, "the scene settings")
+    settings.vision = _vision_settings(full.get("vision"))
     _check_rects("extents", [settings.extents])
     if settings.lidar_bins < 1 or settings.lidar_max_dist <= 0:
         raise ParameterError(f"lidar_bins must be ≥ 1 and lidar_max_dist > 0, got {settings.lidar_bins} and {settings.lidar_max_dist}")
@@ -194,6 +228,21 @@ def resolve_scene(config: Mapping[str, Any], registry: Registry | None = None) -
         settings=settings,
         raw=full,
     )
+
+
+def _vision_settings(value: Any) -> VisionSettings | None:
+    """The validated ``vision`` key: ``None``/``false`` for none, ``true`` for the defaults, or a mapping."""
+    if value is None or value is False:
+        return None
+    vision = validate_params(VisionSettings, {} if value is True else value, "the scene's vision")
+    if vision.mode not in VISION_MODES:
+        raise ParameterError(f"unknown vision mode '{vision.mode}'; {choices_hint(vision.mode, VISION_MODES)}")
+    if vision.depth_method not in DEPTH_METHODS:
+        raise ParameterError(f"unknown vision depth_method '{vision.depth_method}'; "
+                             f"{choices_hint(vision.depth_method, DEPTH_METHODS)}")
+    if len(vision.size) != 2:
+        raise ParameterError(f"vision size must be [width, height], got {list(vision.size)}")
+    return vision
 
 
 def _check_rects(key: str, rects: list) -> None:

@@ -19,6 +19,8 @@ class RobotModel:
       joints along x and y plus a hinge about z (Point); the engine places the robot by moving them;
     - a site named ``robot`` carries the accelerometer, velocimeter, gyro and magnetometer; a camera named
       ``vision`` is the robot's eye;
+    - ``head_camera`` names the camera vision observations look through by default (scene key ``vision``):
+      forward-looking, on the robot, outside its geoms; ``head`` for the first-party robots;
     - every actuator has ``ctrlrange`` [-1, 1] (the action space is built from the ctrl ranges);
     - every ``<sensor>`` is observed, in document order, under its name: hinge ``jointpos`` as (sin, cos),
       ``ballquat`` as the 3×3 rotation matrix, everything else as it is.
@@ -27,6 +29,7 @@ class RobotModel:
     mjcf: str
     frame_skip: int = 10
     keepout: float = 0.4
+    head_camera: str = "head"
 
     def __post_init__(self) -> None:
         if self.frame_skip < 1:

@@ -49,8 +49,9 @@ GROUPS = ("env", "algo")
 
 EXPERIMENT_GROUP = "experiment"
 VEC_ENV_KINDS = ("dummy", "subproc")
-ENV_WRAPPER_KEYS = ("max_episode_steps",)
-"""Env keys that configure Gymnasium's wrappers rather than the scene (accepted by every env)."""
+ENV_WRAPPER_KEYS = ("max_episode_steps", "feedback")
+"""Env keys that configure wrappers rather than the scene (accepted by every env): the episode length, and
+``feedback: true``, the previous reward and costs as inputs (:class:`safexp.FeedbackObservation`)."""
 
 Source = str
 KeyPath = tuple[str, ...]
@@ -508,7 +509,11 @@ def validate_env(env: Mapping[str, Any], composed: ComposedConfig) -> tuple[dict
     import safexp
 
     for key in ENV_WRAPPER_KEYS:
-        if key in env and (not isinstance(env[key], int) or isinstance(env[key], bool) or env[key] < 1):
+        if key == "feedback":
+            if not isinstance(env.get(key, False), bool):
+                raise ParameterError(f"key 'env.feedback' (from {composed.source_of(('env', key))}) must be true or "
+                                     f"false, got {env[key]!r}")
+        elif key in env and (not isinstance(env[key], int) or isinstance(env[key], bool) or env[key] < 1):
             raise ParameterError(f"key 'env.{key}' (from {composed.source_of(('env', key))}) must be a positive "
                                  f"integer, got {env[key]!r}")
     if "id" in env:

@@ -1,7 +1,8 @@
 """The environments an experiment's ``env`` config describes (the learner's backend vectorises them).
 
 An env config is either a scene (``{robot, task, level, <scene keys>}``, built with :func:`safexp.make`) or
-a Gymnasium id with keyword arguments (``{id: CartPole-v1, <kwargs>}``). Either may set ``max_episode_steps``.
+a Gymnasium id with keyword arguments (``{id: CartPole-v1, <kwargs>}``). Either may set ``max_episode_steps``;
+a safexp env may set ``feedback: true`` (the previous reward and costs as inputs, :class:`safexp.FeedbackObservation`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ def suite_name(env_config: Mapping[str, Any]) -> str | None:
     """The Safety Gym name (``PointGoal1``) of an env config that is exactly a suite env, else ``None``.
 
     A suite env is ``{robot, task, level}`` with nothing else, or ``{id: safexp/<Name>-v0}`` without kwargs;
-    any scene override or episode length makes it a custom env (its scores are not comparable).
+    any scene override or episode length makes it a custom env (its scores are not comparable); ``feedback``
+    (one more input, the same env) does not.
     """
     from safexp.plugin import suite_envs
     from safexp.plugin import suite_name as catalogue_name
 
+    env_config = {key: value for key, value in env_config.items() if key != "feedback"}
     if set(env_config) == {"id"}:
         entry = suite_envs().get(str(env_config["id"]))
         return entry.name if entry else None
@@ -56,6 +59,8 @@ def make_env(env_config: Mapping[str, Any], render_mode: str | None = None, scen
     import safexp
 
     kwargs = dict(env_config)
+    if kwargs.pop("feedback", False):
+        return safexp.FeedbackObservation(make_env(kwargs, render_mode, scene))
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
     if "id" in kwargs:
