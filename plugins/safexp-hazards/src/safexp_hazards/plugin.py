@@ -24,6 +24,7 @@ from safexp_hazards.costs import (
     VaseCostParams,
     WallCostParams,
 )
+from safexp_hazards.people import People, PeopleCost, PeopleCostParams, PeopleParams
 from safexp_hazards.elements import (
     Buttons,
     ButtonsParams,
@@ -51,6 +52,7 @@ def safexp_hazards():
     yield safexp.HazardSpec("buttons", Buttons, ButtonsParams, "fixed spheres pressed by touching; the button task picks the goal one")
     yield safexp.HazardSpec("walls", Walls, WallsParams, "fixed boxes, never rotated (arena boundaries, corridors, hallway walls)")
     yield safexp.HazardSpec("poles", Poles, PolesParams, "thin fixed upright cylinders (the hallway's poles)")
+    yield safexp.HazardSpec("people", People, PeopleParams, "human figures playing motion clips (walk, wave, sit, fall...; BVH)")
 
 
 @safexp.hookimpl
@@ -61,6 +63,7 @@ def safexp_costs():
     yield safexp.CostSpec("gremlins", ContactCost, GremlinCostParams, "robot touching a gremlin: 1 per contact")
     yield safexp.CostSpec("walls", ContactCost, WallCostParams, "robot touching a wall: 1 per contact")
     yield safexp.CostSpec("poles", ContactCost, PoleCostParams, "robot touching a pole: 1 per contact")
+    yield safexp.CostSpec("people", PeopleCost, PeopleCostParams, "robot touching a person: 1 the first time per person (or every step)")
     yield safexp.CostSpec("buttons", ButtonCost, ButtonCostParams, "robot touching a wrong button while the button timer is 0")
     yield safexp.CostSpec("speed_limit", SpeedLimit, SpeedLimitParams, "robot faster than max_speed: the excess speed")
     yield safexp.CostSpec("keep_in", KeepIn, KeepInParams, "robot outside an allowed rectangle or circle: the distance out")

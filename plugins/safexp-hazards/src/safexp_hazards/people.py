@@ -1,0 +1,258 @@
+"""People: articulated human figures that play motion clips, and the cost of touching them.
+
+**How they move (kinematic playback).** Each person is a tree of bodies — a pelvis with a free joint and eleven
+hinges (:mod:`safexp_hazards.motions`) — whose pose is *written*, not simulated: before every physics substep
+the root's position and heading and the joint angles are set from the clip being played (``qpos``), with the
+matching velocities (``qvel``, finite differences of the clip), so contacts see a moving body and push the robot
+aside, while the robot cannot push a person. The clips are chosen at random, one after the other, for each
+person and each episode (from ``world.rng``, so a seed repeats them): ``walk`` (turn towards a random point of
+the person's placement area and walk there), ``turn``, ``stand``, ``wave``, ``sit`` (down on the floor and up
+again), ``fall``, and the BVH files named by ``clips``. A fall is drawn with probability ``fall_probability``
+each time a clip is chosen (when ``fall`` is among ``motions``); after its half-second stagger the person is let
+go: from then on it is an ordinary physical body (its masses, gravity, damped joints) that topples forward and
+lands on whatever is there — the robot included — and lies where it fell for the rest of the episode.
+
+People collide with the robot, the floor and the other obstacles, not with each other or themselves
+(``contype=4 conaffinity=1``).
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, List
+
+import mujoco
+import numpy as np
+
+from safexp.plugin import CostTerm, Element, ParameterError, PlacementParams, bounded, choices_hint
+from safexp_hazards import motions
+from safexp_hazards.bvh import read_bvh
+from safexp_hazards.motions import JOINTS, MOTIONS, PELVIS_HEIGHT, Clip
+
+if TYPE_CHECKING:
+    from safexp.plugin import World
+
+FALL_SPIN = 1.5
+"""Angular velocity (rad/s) about the person's left axis when let go at the end of a fall: it topples forward."""
+
+
+@dataclass
+class PeopleParams(PlacementParams):
+    """People: ``num`` figures placed like any object (``keepout`` around the spot where each starts).
+
+    - ``height`` (m) and ``mass`` (kg) of every person (segment lengths and masses in Winter's proportions);
+    - ``motions``: the built-in clips to choose from (any of walk, turn, stand, wave, sit, fall);
+    - ``clips``: BVH files (glob patterns, ``~`` expanded) added to the choice, retargeted onto the figure;
+    - ``fall_probability``: chance that a clip drawn is a fall (when ``fall`` is among ``motions``);
+    - ``walk_speed``: average speed of a walk (m/s); ``clip_seconds``: average length of a stand, wave or sit.
+    """
+
+    keepout: float = bounded(0.6, ge=0)
+    height: float = bounded(1.7, gt=0.5, le=2.5)
+    mass: float = bounded(70.0, gt=0)
+    motions: List[str] = field(default_factory=lambda: list(MOTIONS))
+    clips: List[str] = field(default_factory=list)
+    fall_probability: float = bounded(0.03, ge=0, le=1)
+    walk_speed: float = bounded(0.8, gt=0)
+    clip_seconds: float = bounded(3.0, gt=0)
+
+
+def load_clips(patterns: list[str], height: float) -> list[Clip]:
+    """The BVH files matching ``patterns``, retargeted (:func:`motions.clip_from_bvh`); a pattern that matches no
+    file, or a file the figure cannot follow, raises :class:`ParameterError`."""
+    clips = []
+    for pattern in patterns:
+        paths = sorted(glob.glob(os.path.expanduser(str(pattern))))
+        if not paths:
+            raise ParameterError(f"people: clips pattern '{pattern}' matches no file")
+        for path in paths:
+            try:
+                clips.append(motions.clip_from_bvh(read_bvh(path), path, height))
+            except ValueError as exc:
+                raise ParameterError(f"people: BVH file '{path}' cannot drive the figure: {exc}") from None
+    return clips
+
+
+class People(Element):
+    """Articulated people playing random motion clips (see the module docstring)."""
+
+    order = 85
+    movable = True
+
+    def __init__(self, params: PeopleParams) -> None:
+        super().__init__(params)
+        unknown = [m for m in params.motions if m not in MOTIONS]
+        if unknown:
+            raise ParameterError(f"people: unknown motion '{unknown[0]}'; {choices_hint(unknown[0], MOTIONS)}")
+        if not params.motions and not params.clips:
+            raise ParameterError("people: give at least one motion or BVH clip to play")
+        self.mocap_clips = load_clips(params.clips, params.height)
+        n = params.num
+        self._track_qpos: list[np.ndarray] = [np.zeros((0, 7 + len(JOINTS)))] * n
+        self._track_qvel: list[np.ndarray] = [np.zeros((0, 6 + len(JOINTS)))] * n
+        self._start = np.zeros(n)  # simulated time at which each person's track starts
+        self.released = np.zeros(n, dtype=bool)  # let go at the end of a fall: simulated from then on
+        self._falls_at_end = np.zeros(n, dtype=bool)  # whether each person's track ends in a fall
+        self.playing: list[str] = [""] * n  # the clip each person plays now
+
+    def resting_height(self) -> float:
+        return PELVIS_HEIGHT * self.params.height
+
+    def body_xml(self, index: int) -> str:
+        return motions.figure_xml(f"{self.name}{index}_", self.params.height, self.params.mass,
+                                  'contype="4" conaffinity="1" condim="3" rgba="0.85 0.55 0.4 1"')
+
+    def bind(self, world: World) -> None:
+        super().bind(world)
+        model = world.model
+        self._dt = float(model.opt.timestep)
+        self._clips = [clip.resampled(self._dt) for clip in self.mocap_clips]
+        self._qpos, self._qvel = [], []
+        for i in range(self.params.num):
+            joints = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, f"{self.name}{i}_{j}") for j in JOINTS]
+            base_q, base_v = int(self._qpos_idx[i, 0]), int(self._qvel_idx[i, 0])
+            expected = list(range(base_q + 7, base_q + 7 + len(JOINTS)))
+            assert list(model.jnt_qposadr[joints]) == expected, "a person's joints must follow its free joint"
+            self._qpos.append(slice(base_q, base_q + 7 + len(JOINTS)))
+            self._qvel.append(slice(base_v, base_v + 6 + len(JOINTS)))
+        area = self.params.placements or [world.extents]
+        self._area = np.asarray(area[0], dtype=np.float64) + np.array([0.3, 0.3, -0.3, -0.3])
+
+    def place(self, world: World, xy: np.ndarray, yaw: np.ndarray, indices: np.ndarray | None = None) -> None:
+        """Stand people at ``xy`` facing ``yaw`` and start a new random programme of clips for each."""
+        idx = np.arange(self.params.num) if indices is None else np.asarray(indices)
+        for k, i in enumerate(idx.tolist()):
+            self.released[i] = False
+            self._start_next(world, i, (float(xy[k, 0]), float(xy[k, 1]), float(yaw[k])))
+
+    # -- clips -------------------------------------------------------------------------------------------------
+    def play(self, world: World, index: int, name: str) -> None:
+        """Make person ``index`` play the built-in clip ``name`` from its current spot, now."""
+        if name not in MOTIONS:
+            raise ParameterError(f"people: unknown motion '{name}'; {choices_hint(name, MOTIONS)}")
+        self.released[index] = False
+        self._start_track(world, index, self._pose(world, index), self._built_in(world, index, name))
+
+    def _pose(self, world: World, index: int) -> tuple[float, float, float]:
+        """Person ``index``'s current (x, y, heading)."""
+        q = world.data.qpos[self._qpos[index]]
+        w, z = q[3], q[6]
+        return float(q[0]), float(q[1]), 2.0 * math.atan2(z, w)
+
+    def _start_next(self, world: World, index: int, pose: tuple[float, float, float]) -> None:
+        rng, p = world.rng, self.params
+        if "fall" in p.motions and rng.random() < p.fall_probability:
+            clips = self._built_in(world, index, "fall", pose)
+        else:
+            choices = [m for m in p.motions if m != "fall"] + [c.name for c in self._clips]
+            if not choices:  # only falls to choose from
+                choices = ["fall"]
+            pick = int(rng.integers(len(choices)))
+            if pick < len(choices) - len(self._clips) or not self._clips:
+                clips = self._built_in(world, index, choices[pick], pose)
+            else:
+                clips = [self._clips[pick - (len(choices) - len(self._clips))]]
+        self._start_track(world, index, pose, clips)
+
+    def _built_in(self, world: World, index: int, name: str, pose: tuple[float, float, float] | None = None) -> list[Clip]:
+        """A built-in clip with random settings (a walk is a turn towards a random point, then the walk there)."""
+        rng, p, dt, h = world.rng, self.params, self._dt, self.params.height
+        seconds = p.clip_seconds * float(rng.uniform(0.5, 1.5))
+        if name == "walk":
+            x, y, heading = pose if pose is not None else self._pose(world, index)
+            target = self._area[:2] + rng.random(2) * np.maximum(self._area[2:] - self._area[:2], 0.0)
+            angle = math.remainder(math.atan2(target[1] - y, target[0] - x) - heading, math.tau)
+            distance = math.hypot(target[0] - x, target[1] - y)
+            return [motions.turn(angle, dt, h), motions.walk(distance, p.walk_speed, dt, h)]
+        if name == "turn":
+            return [motions.turn(float(rng.choice([-1, 1]) * rng.uniform(np.pi / 4, np.pi)), dt, h)]
+        if name == "fall":
+            return [motions.fall(dt, h)]
+        return [{"stand": motions.stand, "wave": motions.wave, "sit": motions.sit}[name](seconds, dt, h)]
+
+    def _start_track(self, world: World, index: int, pose: tuple[float, float, float], clips: list[Clip]) -> None:
+        """Turn ``clips``, played one after the other from ``pose``, into the person's qpos and qvel per substep,
+        and put the person at its first frame."""
+        x, y, heading = pose
+        parts = []
+        for clip in clips:
+            c, s = math.cos(heading), math.sin(heading)
+            root = clip.root
+            world_root = np.column_stack([x + c * root[:, 0] - s * root[:, 1], y + s * root[:, 0] + c * root[:, 1],
+                                          root[:, 2], heading + root[:, 3]])
+            parts.append(np.column_stack([world_root, clip.joints]))
+            x, y, heading = (float(v) for v in world_root[-1, [0, 1, 3]])
+        track = np.concatenate(parts)  # x, y, z, yaw, joints
+        yaw = track[:, 3]
+        qpos = np.column_stack([track[:, :3], np.cos(yaw / 2), np.zeros((len(yaw), 2)), np.sin(yaw / 2), track[:, 4:]])
+        rate = np.diff(track, axis=0, append=track[-1:]) / self._dt
+        qvel = np.column_stack([rate[:, :3], np.zeros((len(yaw), 2)), rate[:, 3], rate[:, 4:]])
+        self._track_qpos[index], self._track_qvel[index] = qpos, qvel
+        self._start[index] = world.data.time
+        self._falls_at_end[index] = clips[-1].falls
+        self.playing[index] = "+".join(c.name.rsplit("/", 1)[-1] for c in clips)
+        world.data.qpos[self._qpos[index]] = qpos[0]
+        world.data.qvel[self._qvel[index]] = qvel[0]
+
+    def before_substep(self, world: World) -> None:
+        data, dt = world.data, self._dt
+        for i in range(self.params.num):
+            if self.released[i]:
+                continue
+            frame = int((data.time - self._start[i]) / dt + 0.5)
+            track = self._track_qpos[i]
+            if frame >= len(track):
+                if self._falls_at_end[i]:
+                    self._let_go(world, i)
+                    continue
+                self._start_next(world, i, self._pose(world, i))
+                continue
+            data.qpos[self._qpos[i]] = track[frame]
+            data.qvel[self._qvel[i]] = self._track_qvel[i][frame]
+
+    def _let_go(self, world: World, index: int) -> None:
+        """End of a fall: the person is simulated from now on, toppling forward."""
+        self.released[index] = True
+        self.playing[index] = "fallen"
+        qvel = world.data.qvel[self._qvel[index]]
+        qvel[:] = 0.0
+        x, y, heading = self._pose(world, index)
+        qvel[0:2] = 0.4 * math.cos(heading), 0.4 * math.sin(heading)
+        qvel[4] = FALL_SPIN  # about the pelvis's own left (y) axis: the free joint's angular velocity is local
+        world.data.qvel[self._qvel[index]] = qvel
+
+
+@dataclass
+class PeopleCostParams:
+    """``element``: the people read; ``cost`` for touching a person; ``first_touch_only``: a person costs only the
+    first step the robot touches it in an episode (the paper: a fallen person may lie on the robot), else every
+    step it is touched."""
+
+    element: str = "people"
+    cost: float = bounded(1.0, ge=0)
+    first_touch_only: bool = True
+
+
+class PeopleCost(CostTerm):
+    """``cost`` × the number of people the robot touches this step (for the first time this episode, by default)."""
+
+    def bind(self, world: World) -> None:
+        self.people = self.element(world, self.params.element)
+        person_of_body = np.full(world.model.nbody, -1, dtype=np.int64)
+        person_of_body[self.people.body_ids] = np.arange(self.people.params.num)
+        self._person_of_geom = person_of_body[world.model.body_rootid[world.model.geom_bodyid]].tolist()
+        self._touched: set[int] = set()
+
+    def reset(self, world: World) -> None:
+        self._touched = set()
+
+    def __call__(self, world: World) -> float:
+        person_of_geom = self._person_of_geom
+        touched = {person_of_geom[g] for g in world.robot_contacts() if person_of_geom[g] >= 0}
+        if self.params.first_touch_only:
+            touched -= self._touched
+            self._touched |= touched
+        return self.params.cost * len(touched)
