@@ -13,7 +13,7 @@ go: from then on it is an ordinary physical body (its masses, gravity, damped jo
 lands on whatever is there — the robot included — and lies where it fell for the rest of the episode.
 
 People collide with the robot, the floor and the other obstacles, not with each other or themselves
-(``contype=4 conaffinity=1``).
+(``contype=4 conaffinity=1``), nor with the hallway's corridor walls (``contype=2``).
 """
 
 from __future__ import annotations
