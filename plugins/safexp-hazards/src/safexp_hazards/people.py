@@ -108,6 +108,7 @@ class People(Element):
     def bind(self, world: World) -> None:
         super().bind(world)
         model = world.model
+        self.geom_mask = np.isin(model.body_rootid[model.geom_bodyid], self.body_ids)  # every limb, not the pelvis only
         self._dt = float(model.opt.timestep)
         self._clips = [clip.resampled(self._dt) for clip in self.mocap_clips]
         self._qpos, self._qvel = [], []
@@ -243,7 +244,8 @@ class PeopleCost(CostTerm):
         self.people = self.element(world, self.params.element)
         person_of_body = np.full(world.model.nbody, -1, dtype=np.int64)
         person_of_body[self.people.body_ids] = np.arange(self.people.params.num)
-        self._person_of_geom = person_of_body[world.model.body_rootid[world.model.geom_bodyid]].tolist()
+        root_of_geom = world.model.body_rootid[world.model.geom_bodyid]
+        self._person_of_geom = np.where(self.people.geom_mask, person_of_body[root_of_geom], -1).tolist()
         self._touched: set[int] = set()
 
     def reset(self, world: World) -> None:
