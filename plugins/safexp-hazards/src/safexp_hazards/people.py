@@ -1,10 +1,11 @@
 """People: articulated human figures that play motion clips, and the cost of touching them.
 
 **How they move (kinematic playback).** Each person is a tree of bodies — a pelvis with a free joint and eleven
-hinges (:mod:`safexp_hazards.motions`) — whose pose is *written*, not simulated: before every physics substep
-the root's position and heading and the joint angles are set from the clip being played (``qpos``), with the
-matching velocities (``qvel``, finite differences of the clip), so contacts see a moving body and push the robot
-aside, while the robot cannot push a person. The clips are chosen at random, one after the other, for each
+hinges (:mod:`safexp_hazards.motions`) — whose pose is *written*, not simulated: every :data:`FRAME_TIME` of
+simulated time (before the physics substep that starts it) the root's position and heading and the joint angles
+are set from the clip being played (``qpos``), with the matching velocities (``qvel``, finite differences of the
+clip), which carry the body on through the substeps in between; so contacts see a moving body and push the robot
+aside, while the robot cannot push a person back. The clips are chosen at random, one after the other, for each
 person and each episode (from ``world.rng``, so a seed repeats them): ``walk`` (turn towards a random point of
 the person's placement area and walk there), ``turn``, ``stand``, ``wave``, ``sit`` (down on the floor and up
 again), ``fall``, and the BVH files named by ``clips``. A fall is drawn with probability ``fall_probability``
@@ -34,6 +35,9 @@ from safexp_hazards.motions import JOINTS, MOTIONS, PELVIS_HEIGHT, Clip
 
 if TYPE_CHECKING:
     from safexp.plugin import World
+
+FRAME_TIME = 0.01
+"""Seconds between two poses written from a clip (100 Hz; the physics timestep when that is longer)."""
 
 FALL_SPIN = 1.5
 """Angular velocity (rad/s) about the person's left axis when let go at the end of a fall: it topples forward."""
@@ -93,9 +97,9 @@ class People(Element):
         n = params.num
         self._track_qpos: list[np.ndarray] = [np.zeros((0, 7 + len(JOINTS)))] * n
         self._track_qvel: list[np.ndarray] = [np.zeros((0, 6 + len(JOINTS)))] * n
-        self._start = np.zeros(n)  # simulated time at which each person's track starts
-        self.released = np.zeros(n, dtype=bool)  # let go at the end of a fall: simulated from then on
-        self._falls_at_end = np.zeros(n, dtype=bool)  # whether each person's track ends in a fall
+        self._start = [0.0] * n  # simulated time at which each person's track starts
+        self.released = [False] * n  # let go at the end of a fall: simulated from then on
+        self._falls_at_end = [False] * n  # whether each person's track ends in a fall
         self.playing: list[str] = [""] * n  # the clip each person plays now
 
     def resting_height(self) -> float:
@@ -109,8 +113,9 @@ class People(Element):
         super().bind(world)
         model = world.model
         self.geom_mask = np.isin(model.body_rootid[model.geom_bodyid], self.body_ids)  # every limb, not the pelvis only
-        self._dt = float(model.opt.timestep)
+        self._dt = max(FRAME_TIME, float(model.opt.timestep))  # the tracks' frame time
         self._clips = [clip.resampled(self._dt) for clip in self.mocap_clips]
+        self._frame = [-1] * self.params.num  # the frame of its track each person was last put in
         self._qpos, self._qvel = [], []
         for i in range(self.params.num):
             joints = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, f"{self.name}{i}_{j}") for j in JOINTS]
@@ -193,6 +198,7 @@ class People(Element):
         qvel = np.column_stack([rate[:, :3], np.zeros((len(yaw), 2)), rate[:, 3], rate[:, 4:]])
         self._track_qpos[index], self._track_qvel[index] = qpos, qvel
         self._start[index] = world.data.time
+        self._frame[index] = 0
         self._falls_at_end[index] = clips[-1].falls
         self.playing[index] = "+".join(c.name.rsplit("/", 1)[-1] for c in clips)
         world.data.qpos[self._qpos[index]] = qpos[0]
@@ -203,7 +209,10 @@ class People(Element):
         for i in range(self.params.num):
             if self.released[i]:
                 continue
-            frame = int((data.time - self._start[i]) / dt + 0.5)
+            frame = int((data.time - self._start[i]) / dt + 1e-6)
+            if frame == self._frame[i]:
+                continue  # the velocities written with the frame carry the person on
+            self._frame[i] = frame
             track = self._track_qpos[i]
             if frame >= len(track):
                 if self._falls_at_end[i]:
