@@ -273,7 +273,7 @@ def test_people_play_the_bvh_clips_the_scene_names(arena, tmp_path):
     write_bvh(tmp_path / "walk.bvh")
     env, people = person_arena(arena, {"locations": [[1.5, 1.5]], "motions": [], "clips": [str(tmp_path / "*.bvh")]})
     world = env.unwrapped.world
-    assert people.playing == [str(tmp_path / "walk.bvh").rsplit("/", 1)[-1]]
+    assert people.playing == ["walk.bvh"]
     knee = mujoco.mj_name2id(world.model, mujoco.mjtObj.mjOBJ_JOINT, "people0_l_knee")
     angles = []
     for _ in range(40):  # 0.8 s of the 1 s clip

@@ -27,6 +27,8 @@ JOINTS = ("waist", "r_shoulder_pitch", "r_shoulder_roll", "r_elbow", "l_shoulder
           "l_elbow", "r_hip", "r_knee", "l_hip", "l_knee")
 """The figure's hinges in the model's (depth-first) order: a clip's joint columns."""
 
+J = {name: k for k, name in enumerate(JOINTS)}  # joint name → its column in a clip
+
 MOTIONS = ("walk", "turn", "stand", "wave", "sit", "fall")
 """The built-in clips."""
 
@@ -61,7 +63,10 @@ class Clip:
         new = np.arange(int(self.duration / frame_time) + 1) * frame_time
         root = self.root.copy()
         root[:, 3] = np.unwrap(root[:, 3])
-        interpolate = lambda columns: np.column_stack([np.interp(new, old, c) for c in columns.T])  # noqa: E731
+
+        def interpolate(columns: np.ndarray) -> np.ndarray:
+            return np.column_stack([np.interp(new, old, column) for column in columns.T])
+
         return Clip(self.name, frame_time, interpolate(root), interpolate(self.joints), self.falls)
 
 
@@ -129,8 +134,6 @@ def _frames(duration: float, frame_time: float, height: float) -> tuple[np.ndarr
     root[:, 2] = PELVIS_HEIGHT * height
     return t, root, np.zeros((len(t), len(JOINTS)))
 
-
-J = {name: k for k, name in enumerate(JOINTS)}
 
 
 def walk(distance: float, speed: float, frame_time: float, height: float) -> Clip:

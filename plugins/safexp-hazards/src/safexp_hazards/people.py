@@ -74,7 +74,7 @@ def load_clips(patterns: list[str], height: float) -> list[Clip]:
             raise ParameterError(f"people: clips pattern '{pattern}' matches no file")
         for path in paths:
             try:
-                clips.append(motions.clip_from_bvh(read_bvh(path), path, height))
+                clips.append(motions.clip_from_bvh(read_bvh(path), os.path.basename(path), height))
             except ValueError as exc:
                 raise ParameterError(f"people: BVH file '{path}' cannot drive the figure: {exc}") from None
     return clips
@@ -113,8 +113,8 @@ class People(Element):
         super().bind(world)
         model = world.model
         self.geom_mask = np.isin(model.body_rootid[model.geom_bodyid], self.body_ids)  # every limb, not the pelvis only
-        self._dt = max(FRAME_TIME, float(model.opt.timestep))  # the tracks' frame time
-        self._clips = [clip.resampled(self._dt) for clip in self.mocap_clips]
+        self._frame_time = max(FRAME_TIME, float(model.opt.timestep))
+        self._clips = [clip.resampled(self._frame_time) for clip in self.mocap_clips]
         self._frame = [-1] * self.params.num  # the frame of its track each person was last put in
         self._qpos, self._qvel = [], []
         for i in range(self.params.num):
@@ -136,11 +136,12 @@ class People(Element):
 
     # -- clips -------------------------------------------------------------------------------------------------
     def play(self, world: World, index: int, name: str) -> None:
-        """Make person ``index`` play the built-in clip ``name`` from its current spot, now."""
+        """Make person ``index`` play the built-in clip ``name`` from where it stands, now."""
         if name not in MOTIONS:
             raise ParameterError(f"people: unknown motion '{name}'; {choices_hint(name, MOTIONS)}")
         self.released[index] = False
-        self._start_track(world, index, self._pose(world, index), self._built_in(world, index, name))
+        pose = self._pose(world, index)
+        self._start_track(world, index, pose, self._built_in(world, name, pose))
 
     def _pose(self, world: World, index: int) -> tuple[float, float, float]:
         """Person ``index``'s current (x, y, heading)."""
@@ -149,38 +150,37 @@ class People(Element):
         return float(q[0]), float(q[1]), 2.0 * math.atan2(z, w)
 
     def _start_next(self, world: World, index: int, pose: tuple[float, float, float]) -> None:
+        """Draw person ``index``'s next clip (a fall with probability ``fall_probability``, else any other motion or
+        BVH clip alike) and start it from ``pose``."""
         rng, p = world.rng, self.params
-        if "fall" in p.motions and rng.random() < p.fall_probability:
-            clips = self._built_in(world, index, "fall", pose)
+        others = [m for m in p.motions if m != "fall"]
+        choices = len(others) + len(self._clips)
+        if ("fall" in p.motions and rng.random() < p.fall_probability) or choices == 0:
+            clips = self._built_in(world, "fall", pose)
         else:
-            choices = [m for m in p.motions if m != "fall"] + [c.name for c in self._clips]
-            if not choices:  # only falls to choose from
-                choices = ["fall"]
-            pick = int(rng.integers(len(choices)))
-            if pick < len(choices) - len(self._clips) or not self._clips:
-                clips = self._built_in(world, index, choices[pick], pose)
-            else:
-                clips = [self._clips[pick - (len(choices) - len(self._clips))]]
+            pick = int(rng.integers(choices))
+            clips = self._built_in(world, others[pick], pose) if pick < len(others) else [self._clips[pick - len(others)]]
         self._start_track(world, index, pose, clips)
 
-    def _built_in(self, world: World, index: int, name: str, pose: tuple[float, float, float] | None = None) -> list[Clip]:
-        """A built-in clip with random settings (a walk is a turn towards a random point, then the walk there)."""
-        rng, p, dt, h = world.rng, self.params, self._dt, self.params.height
-        seconds = p.clip_seconds * float(rng.uniform(0.5, 1.5))
+    def _built_in(self, world: World, name: str, pose: tuple[float, float, float]) -> list[Clip]:
+        """A built-in clip with random settings, for a person at ``pose`` (a walk is a turn towards a random point
+        of the placement area, then the walk there)."""
+        rng, p, frame_time, h = world.rng, self.params, self._frame_time, self.params.height
         if name == "walk":
-            x, y, heading = pose if pose is not None else self._pose(world, index)
+            x, y, heading = pose
             target = self._area[:2] + rng.random(2) * np.maximum(self._area[2:] - self._area[:2], 0.0)
             angle = math.remainder(math.atan2(target[1] - y, target[0] - x) - heading, math.tau)
             distance = math.hypot(target[0] - x, target[1] - y)
-            return [motions.turn(angle, dt, h), motions.walk(distance, p.walk_speed, dt, h)]
+            return [motions.turn(angle, frame_time, h), motions.walk(distance, p.walk_speed, frame_time, h)]
         if name == "turn":
-            return [motions.turn(float(rng.choice([-1, 1]) * rng.uniform(np.pi / 4, np.pi)), dt, h)]
+            return [motions.turn(float(rng.choice([-1, 1]) * rng.uniform(np.pi / 4, np.pi)), frame_time, h)]
         if name == "fall":
-            return [motions.fall(dt, h)]
-        return [{"stand": motions.stand, "wave": motions.wave, "sit": motions.sit}[name](seconds, dt, h)]
+            return [motions.fall(frame_time, h)]
+        seconds = p.clip_seconds * float(rng.uniform(0.5, 1.5))
+        return [{"stand": motions.stand, "wave": motions.wave, "sit": motions.sit}[name](seconds, frame_time, h)]
 
     def _start_track(self, world: World, index: int, pose: tuple[float, float, float], clips: list[Clip]) -> None:
-        """Turn ``clips``, played one after the other from ``pose``, into the person's qpos and qvel per substep,
+        """Turn ``clips``, played one after the other from ``pose``, into the person's qpos and qvel per frame,
         and put the person at its first frame."""
         x, y, heading = pose
         parts = []
@@ -194,22 +194,22 @@ class People(Element):
         track = np.concatenate(parts)  # x, y, z, yaw, joints
         yaw = track[:, 3]
         qpos = np.column_stack([track[:, :3], np.cos(yaw / 2), np.zeros((len(yaw), 2)), np.sin(yaw / 2), track[:, 4:]])
-        rate = np.diff(track, axis=0, append=track[-1:]) / self._dt
+        rate = np.diff(track, axis=0, append=track[-1:]) / self._frame_time
         qvel = np.column_stack([rate[:, :3], np.zeros((len(yaw), 2)), rate[:, 3], rate[:, 4:]])
         self._track_qpos[index], self._track_qvel[index] = qpos, qvel
         self._start[index] = world.data.time
         self._frame[index] = 0
         self._falls_at_end[index] = clips[-1].falls
-        self.playing[index] = "+".join(c.name.rsplit("/", 1)[-1] for c in clips)
+        self.playing[index] = "+".join(c.name for c in clips)
         world.data.qpos[self._qpos[index]] = qpos[0]
         world.data.qvel[self._qvel[index]] = qvel[0]
 
     def before_substep(self, world: World) -> None:
-        data, dt = world.data, self._dt
+        data, frame_time = world.data, self._frame_time
         for i in range(self.params.num):
             if self.released[i]:
                 continue
-            frame = int((data.time - self._start[i]) / dt + 1e-6)
+            frame = int((data.time - self._start[i]) / frame_time + 1e-6)
             if frame == self._frame[i]:
                 continue  # the velocities written with the frame carry the person on
             self._frame[i] = frame
@@ -227,12 +227,11 @@ class People(Element):
         """End of a fall: the person is simulated from now on, toppling forward."""
         self.released[index] = True
         self.playing[index] = "fallen"
-        qvel = world.data.qvel[self._qvel[index]]
+        _, _, heading = self._pose(world, index)
+        qvel = world.data.qvel[self._qvel[index]]  # a view
         qvel[:] = 0.0
-        x, y, heading = self._pose(world, index)
         qvel[0:2] = 0.4 * math.cos(heading), 0.4 * math.sin(heading)
         qvel[4] = FALL_SPIN  # about the pelvis's own left (y) axis: the free joint's angular velocity is local
-        world.data.qvel[self._qvel[index]] = qvel
 
 
 @dataclass
