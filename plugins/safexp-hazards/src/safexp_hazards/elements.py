@@ -267,7 +267,7 @@ class WallsParams(PlacementParams):
     walls; ``[0, 0]``, the default, draws nothing)."""
 
     keepout: float = bounded(0.5, ge=0)
-    half_extents: List[List[float]] = bounded(default_factory=lambda: [[0.5, 0.5, 0.5]], gt=0)
+    half_extents: List[List[float]] = field(default_factory=lambda: [[0.5, 0.5, 0.5]])  # checked by Walls
     perturb: List[float] = bounded(default_factory=lambda: [0.0, 0.0], ge=0)
 
 

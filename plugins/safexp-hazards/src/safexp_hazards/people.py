@@ -51,7 +51,8 @@ class PeopleParams(PlacementParams):
     - ``motions``: the built-in clips to choose from (any of walk, turn, stand, wave, sit, fall);
     - ``clips``: BVH files (glob patterns, ``~`` expanded) added to the choice, retargeted onto the figure;
     - ``fall_probability``: chance that a clip drawn is a fall (when ``fall`` is among ``motions``);
-    - ``walk_speed``: average speed of a walk (m/s); ``clip_seconds``: average length of a stand, wave or sit.
+    - ``walk_speed``: average speed of a walk (m/s), towards a point drawn in the first ``placements`` rectangle
+      (or the arena) 0.3 m inside its edges; ``clip_seconds``: average length of a stand, wave or sit.
     """
 
     keepout: float = bounded(0.6, ge=0)
