@@ -3,12 +3,15 @@ hallway env id (the Lidar ones here; the vision ones once the scene has a ``visi
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import gymnasium
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import safexp
+import safexp  # noqa: F401  (registers the ids)
 from safexp.engine.scene import SETTINGS_KEYS
 from safexp.plugin import ParameterError, suite_envs
 
@@ -153,3 +156,17 @@ def test_without_vision_the_vision_ids_are_listed_as_unavailable():
     missing = unavailable_levels()
     assert all("hazard 'vision'" in missing[f"Hallway{variant}"] for variant in VARIANTS)
     assert not any(f"Hallway{variant}Lidar" in missing for variant in VARIANTS)
+
+
+def test_safexp_list_envs_shows_the_hallways():
+    run = subprocess.run([sys.executable, "-m", "safexp.cli", "list", "envs"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    for robot in ROBOTS:
+        for variant in VARIANTS:
+            lidar = f"safexp/{robot}Hallway{variant}Lidar-v0"
+            assert any(line.split()[:1] == [lidar] and "hallway task: " in line for line in lines), lidar
+            vision = f"safexp/{robot}Hallway{variant}-v0"
+            assert any(line.split()[:1] == [vision] for line in lines) == ("vision" in SETTINGS_KEYS), vision
+    if "vision" not in SETTINGS_KEYS:
+        assert any(line.startswith("no HallwayPeople envs: missing hazard 'vision'") for line in lines)
