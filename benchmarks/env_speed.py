@@ -9,6 +9,10 @@ gremlins stand still and whose welds cost the solver nothing.
 
     python benchmarks/env_speed.py                     # every suite env (all 27 with the first-party plugins)
     python benchmarks/env_speed.py PointGoal1 CarGoal1 --steps 5000
+    python benchmarks/env_speed.py --task hallway --min-ratio 0.7   # the hallways' lidar ids (their target)
+
+Envs whose level observes through a camera (the hallways' vision ids) are left out of the default list: their
+rendering is no physics, and ``benchmarks/vision_speed.py`` measures it.
 
 The targets: every env at least ``--min-ratio`` (0.6) of its ceiling, resets within ``--max-reset-ms`` (5 ms);
 the envs that miss one are listed after the table.
@@ -24,7 +28,8 @@ import mujoco
 import numpy as np
 
 import safexp  # noqa: F401  (registers the suite ids)
-from safexp.registry.catalogue import suite_envs
+from safexp.registry import get_registry
+from safexp.registry.catalogue import SuiteEnv, suite_envs
 
 
 def time_env(env_id: str, steps: int, rounds: int) -> dict[str, float]:
@@ -66,15 +71,22 @@ def time_env(env_id: str, steps: int, rounds: int) -> dict[str, float]:
             "ceiling": n / ceiling_time, "ratio": step_rate / (n / ceiling_time)}
 
 
+def observes_images(entry: SuiteEnv) -> bool:
+    """Whether a suite env's level turns vision observations on (the ``vision`` scene key)."""
+    return bool(get_registry().get("tasks", entry.task).levels[entry.level].get("vision"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("envs", nargs="*", help="suite names (PointGoal1) or ids; default: every suite env")
+    parser.add_argument("--task", help="only the suite envs of this task (goal, button, push, hallway, ...)")
     parser.add_argument("--steps", type=int, default=2000, help="env steps per round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of env and ceiling timing")
     parser.add_argument("--min-ratio", type=float, default=0.6, help="target: env steps/s over the ceiling's")
     parser.add_argument("--max-reset-ms", type=float, default=5.0, help="target: mean reset time")
     args = parser.parse_args()
-    catalogue = suite_envs()
+    catalogue = {env_id: entry for env_id, entry in suite_envs().items()
+                 if (args.task is None or entry.task == args.task) and not observes_images(entry)}
     ids = [e if e.startswith("safexp/") else f"safexp/{e}-v0" for e in args.envs] or list(catalogue)
     print(f"| env | steps/s (step only) | steps/s (with resets) | reset (ms) | physics ceiling | env / ceiling |")
     print("|---|---|---|---|---|---|")

@@ -1,7 +1,7 @@
 """The catalogue of environment ids: every installed robot crossed with every task level.
 
 ``safexp/{Robot}{Task}{level}-v0`` (``safexp/PointGoal1-v0``) for each robot, each task and each level the
-task defines; ``safexp/Arena-v0`` builds an environment from scene keys alone (``robot=``, ``task=``,
+task defines (a level is a number, or a name: the hallway's ``WallsLidar`` makes ``safexp/PointHallwayWallsLidar-v0``); ``safexp/Arena-v0`` builds an environment from scene keys alone (``robot=``, ``task=``,
 ``scene_file=``, ...). Ids are registered with Gymnasium when :mod:`safexp` is imported.
 
 A level that names an element or a cost term no installed plugin provides (its plugin is blocked, say) gives
@@ -30,7 +30,7 @@ class SuiteEnv:
     name: str  # the benchmark's name, e.g. PointGoal1
     robot: str
     task: str
-    level: int
+    level: int | str
     description: str
 
 
@@ -39,7 +39,7 @@ def title(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def suite_name(robot: str, task: str, level: int) -> str:
+def suite_name(robot: str, task: str, level: int | str) -> str:
     """The benchmark name of a suite env, e.g. ``PointGoal1``."""
     return f"{title(robot)}{title(task)}{level}"
 
@@ -51,10 +51,16 @@ def _describe(level_config: dict) -> str:
 
 
 def missing_components(level_config: dict, registry: Registry) -> list[str]:
-    """The elements and cost terms a level's scene names that no loaded plugin provides (``hazard 'vases'``)."""
+    """The elements and cost terms a level's scene names that no loaded plugin provides (``hazard 'vases'``).
+
+    A mapping under a key that is neither an element nor a setting of the engine (``SceneSettings``) counts as a
+    missing element."""
+    from safexp.engine.scene import SETTINGS_KEYS  # here: the engine imports the registry
+
     hazards, costs = registry.components("hazards"), registry.components("costs")
     missing = [f"hazard '{key}'" for key, value in level_config.items()
-               if isinstance(value, dict) and key not in METADATA_KEYS and key not in hazards]
+               if isinstance(value, dict) and key not in METADATA_KEYS and key not in SETTINGS_KEYS
+               and key not in hazards]
     names = [c["name"] if isinstance(c, dict) else c for c in level_config.get("costs", [])]
     return missing + [f"cost '{name}'" for name in names if name not in costs]
 

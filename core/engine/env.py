@@ -2,7 +2,8 @@
 
 ``step(action)`` follows Safety Gym (reference section 5): clip the action to the control range (after
 optional Gaussian noise), run ``frame_skip`` physics steps (moving obstacles updated before each), one forward
-pass, the task's dense reward clipped to ±10, **then** the goal bonus, the cost terms, and goal resampling.
+pass, the task's dense reward clipped to ±10, **then** the goal bonus, the cost terms, and goal resampling (or,
+for a task whose success ends the episode, ``terminated``).
 Cost is never folded into the reward: it is ``info["cost"]`` (see :class:`safexp.engine.costs.CostMonitor`).
 """
 
@@ -199,13 +200,15 @@ class SafetyEnv(gymnasium.Env):
         info = self.costs.evaluate(world)
         self._last_cost = info["cost"]
         task.tick(world)
-        truncated = False
+        terminated = truncated = False
         info["goal_met"] = goal_met = task.goal_met(world)
         if goal_met:
             reward += task.reward_goal
-            if not task.on_goal_met(world):
+            if task.goal_ends_episode:
+                terminated = True  # the task is done (the far end of a hallway): a terminal state
+            elif not task.on_goal_met(world):
                 truncated = True  # no room for a new goal: the episode ends, not as a terminal state
-        return self._observation(), reward, False, truncated, info
+        return self._observation(), reward, terminated, truncated, info
 
     def _observation(self) -> np.ndarray | dict[str, np.ndarray]:
         """The vector, or with vision the ``Dict`` observation's entries."""

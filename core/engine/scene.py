@@ -119,7 +119,7 @@ class Scene:
 
 
 _COMPONENT_KEYS = ("robot", "task", "level", "robot_params", "task_params", "costs")
-_SETTINGS_KEYS = tuple(f.name for f in dataclasses.fields(SceneSettings))
+SETTINGS_KEYS = tuple(f.name for f in dataclasses.fields(SceneSettings))
 _COST_KEYS = ("name", "params", "constraint", "enabled")
 
 
@@ -189,11 +189,11 @@ def resolve_scene(config: Mapping[str, Any], registry: Registry | None = None) -
         defaults = merge_scene(task_spec.levels[level], task_spec.robot_overrides.get(robot_spec.name, {}))
         full = merge_scene(defaults, {k: v for k, v in config.items()})
     element_names = registry.components("hazards")
-    valid_keys = (*_COMPONENT_KEYS, *_SETTINGS_KEYS, *element_names)
+    valid_keys = (*_COMPONENT_KEYS, *SETTINGS_KEYS, *element_names)
     for key in full:
         if key not in valid_keys:
             raise ParameterError(f"unknown scene key '{key}'; {choices_hint(str(key), valid_keys)}")
-    settings_values = {k: full[k] for k in _SETTINGS_KEYS if k in full and k != "vision"}
+    settings_values = {k: full[k] for k in SETTINGS_KEYS if k in full and k != "vision"}
     settings = validate_params(SceneSettings, settings_values, "the scene settings")
     settings.vision = _vision_settings(full.get("vision"))
     _check_rects("extents", [settings.extents])

@@ -182,11 +182,13 @@ class World:
 
     # -- layouts -------------------------------------------------------------------------------------------
     def place_layout(self) -> None:
-        """Sample a new layout for the robot and every placed element and move them there."""
+        """Sample a new layout for the robot and every placed element and move them there (the robot's heading is
+        the task's :meth:`~safexp.plugin.Task.start_heading`, or random)."""
         rng = self.rng
         xy = sample_layout([p for _, _, p in self._placements], rng, self.margin)
         yaw = rng.uniform(0, 2 * np.pi, size=len(xy))
-        self._place_robot(xy[0], yaw[0])
+        heading = self.task.start_heading(self)
+        self._place_robot(xy[0], yaw[0] if heading is None else heading)
         start = 1
         for element in self._placed:
             n = element.params.num

@@ -56,7 +56,7 @@ class RobotSpec(ComponentSpec):
 class TaskSpec(ComponentSpec):
     """A task. ``factory(params) -> safexp.Task``: the elements it places, its reward and success test.
 
-    ``levels`` maps a suite level (0, 1, 2, ...) to the scene configuration of that level (element counts,
+    ``levels`` maps a suite level (0, 1, 2, ..., or a name such as ``WallsLidar``) to the scene configuration of that level (element counts,
     sizes, costs, arena extents, task parameters — the scene keys of :mod:`safexp.engine.scene`). Every installed
     robot is crossed with every level to form the environment ids ``safexp/{Robot}{Task}{level}-v0``.
     ``robot_overrides`` maps a robot name to extra scene configuration merged into every level for that robot
@@ -65,7 +65,7 @@ class TaskSpec(ComponentSpec):
 
     kind: ClassVar[str] = "tasks"
 
-    levels: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    levels: Mapping[int | str, Mapping[str, Any]] = field(default_factory=dict)
     robot_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 

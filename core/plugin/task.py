@@ -16,11 +16,13 @@ class Task:
 
     The engine calls, per episode: :meth:`reset` after the layout is placed; per step: :meth:`reward`
     (the dense reward, clipped by the engine to ±``reward_clip``), :meth:`tick`, then :meth:`goal_met`; on
-    success it adds ``reward_goal`` after the clip and calls :meth:`on_goal_met`.
+    success it adds ``reward_goal`` after the clip and calls :meth:`on_goal_met` — or, when ``goal_ends_episode``
+    is set, ends the episode as a terminal state (``terminated``) instead.
     """
 
     reward_goal: float = 1.0
     reward_clip: float = 10.0
+    goal_ends_episode: bool = False
 
     def __init__(self, params: object) -> None:
         self.params = params
@@ -50,6 +52,11 @@ class Task:
     def on_goal_met(self, world: World) -> bool:
         """React to success (move the goal). :return: ``False`` to end the episode (no new goal fits)."""
         return True
+
+    def start_heading(self, world: World) -> float | None:
+        """The robot's yaw (radians) at the start of an episode, drawn from ``world.rng`` after the layout is
+        sampled, or ``None`` for a uniformly random heading (the default)."""
+        return None
 
     def goal_position(self, world: World) -> np.ndarray | None:
         """The goal's world position for the compass observation, or ``None`` if the task has no goal point."""

@@ -32,7 +32,7 @@ def suite_name(env_config: Mapping[str, Any]) -> str | None:
         entry = suite_envs().get(str(env_config["id"]))
         return entry.name if entry else None
     if set(env_config) == set(SCENE_NAME_KEYS) and env_config["level"] is not None:
-        return catalogue_name(str(env_config["robot"]), str(env_config["task"]), int(env_config["level"]))
+        return catalogue_name(str(env_config["robot"]), str(env_config["task"]), env_config["level"])
     return None
 
 

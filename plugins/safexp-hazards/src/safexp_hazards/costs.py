@@ -90,6 +90,22 @@ class PillarCostParams:
 
 
 @dataclass
+class WallCostParams:
+    """``element``: the walls read; ``cost`` per contact between a robot geom and a wall."""
+
+    element: str = "walls"
+    cost: float = 1.0
+
+
+@dataclass
+class PoleCostParams:
+    """``element``: the poles read; ``cost`` per contact between a robot geom and a pole."""
+
+    element: str = "poles"
+    cost: float = 1.0
+
+
+@dataclass
 class GremlinCostParams:
     """``element``: the gremlins read; ``cost`` per contact between a robot geom and a gremlin."""
 

@@ -1,5 +1,6 @@
 """Scene elements: hazards (flat circles on the floor), vases (light boxes the robot can knock over), pillars,
-gremlins (boxes circling their spawn point), buttons and walls."""
+gremlins (boxes circling their spawn point), buttons, walls and poles (the people of the hallways are in
+:mod:`safexp_hazards.people`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import mujoco
 import numpy as np
 
 from safexp import Element, PlacementParams
-from safexp.plugin import ParameterError
+from safexp.plugin import ParameterError, bounded
 
 if TYPE_CHECKING:
     from safexp.plugin import World
@@ -261,14 +262,17 @@ class Buttons(Element):
 @dataclass
 class WallsParams(PlacementParams):
     """Walls: fixed boxes, never rotated. ``half_extents``: one ``[x, y, z]`` for every wall, or one per wall
-    (with ``locations``, an arena boundary: long thin walls along each side)."""
+    (with ``locations``, an arena boundary: long thin walls along each side). ``perturb``: ``[dx, dy]``, every
+    episode each wall is moved from its layout position by an offset drawn uniformly in ±dx, ±dy (the hallway's
+    walls; ``[0, 0]``, the default, draws nothing)."""
 
-    keepout: float = 0.5
-    half_extents: List[List[float]] = field(default_factory=lambda: [[0.5, 0.5, 0.5]])
+    keepout: float = bounded(0.5, ge=0)
+    half_extents: List[List[float]] = field(default_factory=lambda: [[0.5, 0.5, 0.5]])  # checked by Walls
+    perturb: List[float] = bounded(default_factory=lambda: [0.0, 0.0], ge=0)
 
 
 class Walls(Element):
-    """Static boxes the robot collides with; no cost unless a constraint (``obstacle_contact``) reads them."""
+    """Static boxes the robot collides with; their cost is the ``walls`` cost term (or ``obstacle_contact``)."""
 
     order = 10
     random_yaw = False
@@ -281,8 +285,31 @@ class Walls(Element):
                 f"walls: half_extents must be one [x, y, z] of positive half-sizes for every wall or one per wall "
                 f"({params.num}), got {extents}"
             )
+        if len(params.perturb) != 2:
+            raise ParameterError(f"walls: perturb must be [dx, dy], got {list(params.perturb)}")
         self.half_extents = extents * params.num if len(extents) == 1 else extents
+        self._perturb = np.array(params.perturb, dtype=np.float64)
 
     def body_xml(self, index: int) -> str:
         x, y, z = self.half_extents[index]
         return f'<geom type="box" size="{x} {y} {z}" pos="0 0 {z}" rgba="0.5 0.5 0.5 1"/>'
+
+    def place(self, world: World, xy: np.ndarray, yaw: np.ndarray, indices: np.ndarray | None = None) -> None:
+        """Move walls to ``xy``, each shifted by its own uniform draw in ±``perturb`` (from ``world.rng``)."""
+        if self._perturb.any():
+            xy = xy + world.rng.uniform(-self._perturb, self._perturb, size=(len(xy), 2))
+        super().place(world, xy, yaw, indices)
+
+
+@dataclass
+class PolesParams(PillarsParams):
+    """Poles: fixed upright cylinders of radius ``size`` and half-height ``height`` spread over the placement
+    area (the hallway's poles: thin and tall)."""
+
+    keepout: float = bounded(0.35, ge=0)
+    size: float = bounded(0.1, gt=0)
+    height: float = bounded(0.75, gt=0)
+
+
+class Poles(Pillars):
+    """Pillars by another name and other defaults: their own lidar group (``poles_lidar``) and cost term."""

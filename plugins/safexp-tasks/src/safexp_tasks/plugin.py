@@ -1,4 +1,4 @@
-"""Hook implementations of safexp-tasks: the tasks and the Safety Gym suite levels."""
+"""Hook implementations of safexp-tasks: the tasks, the Safety Gym suite levels and the safe-transfer hallways."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import safexp
 from safexp.plugin import merge_scene
 from safexp_tasks.button import ButtonParams, ButtonTask
 from safexp_tasks.goal import GoalParams, GoalTask
+from safexp_tasks.hallway import LENGTH, WIDTH, HallwayParams, HallwayTask
 from safexp_tasks.push import PushParams, PushTask
 
 
@@ -55,6 +56,31 @@ PUSH_ROBOT_OVERRIDES = {"car": {"task_params": {"box_size": 0.125, "box_keepout"
 """Safety Gym's smaller, lighter box for the Car."""
 
 
+HALLWAY_OBSTACLES = {
+    "Walls": {"walls": {"num": 4, "locations": [[2.2, -0.5], [3.6, 0.5], [5.0, -0.5], [6.4, 0.5]],
+                        "half_extents": [[0.1, 0.5, 0.5]], "perturb": [0.4, 0.3]},
+              "costs": [{"name": "walls"}]},
+    "Poles": {"poles": {"num": 10, "placements": [[1.8, -WIDTH / 2, LENGTH - 0.5, WIDTH / 2]]},
+              "costs": [{"name": "poles"}]},
+    "People": {"people": {"num": 3, "placements": [[2.0, -WIDTH / 2, LENGTH - 1.0, WIDTH / 2]]},
+               "costs": [{"name": "people"}]},
+}
+"""The hallways' obstacles: walls across half the corridor from alternate sides, moved by up to ±0.4 m along and
+±0.3 m across it every episode (the low-stakes hallway); poles; people (the high-stakes ones)."""
+
+HALLWAY_VISION = {"mode": "depth", "size": [50, 50], "camera": "head", "lidar": False}
+"""The paper's observation: proprioception and a 50×50 depth image from the head camera, no lidar."""
+
+HALLWAY_LEVELS = _levels(
+    {"extents": [0.0, -WIDTH / 2, LENGTH, WIDTH / 2], "robot_placements": [[0.0, -0.8, 1.6, 0.8]]},
+    {**{name: merge_scene(obstacles, {"vision": HALLWAY_VISION}) for name, obstacles in HALLWAY_OBSTACLES.items()},
+     **{f"{name}Lidar": obstacles for name, obstacles in HALLWAY_OBSTACLES.items()}},
+)
+"""``safexp/{Robot}Hallway{Walls,Poles,People}-v0`` (depth vision) and ``...Lidar-v0`` (lidar, no camera): the
+8 m × 2 m corridor, the robot starting in its first 0.4–1.2 m (the robot's keepout of 0.4 shrinks the
+placement rectangle)."""
+
+
 @safexp.hookimpl
 def safexp_tasks():
     yield safexp.TaskSpec(
@@ -78,4 +104,11 @@ def safexp_tasks():
         description="push the yellow box onto the green goal circle; it moves on success",
         levels=PUSH_LEVELS,
         robot_overrides=PUSH_ROBOT_OVERRIDES,
+    )
+    yield safexp.TaskSpec(
+        name="hallway",
+        factory=HallwayTask,
+        params=HallwayParams,
+        description="walk to the far end of a long corridor; reward for progress along it, the episode ends there",
+        levels=HALLWAY_LEVELS,
     )
