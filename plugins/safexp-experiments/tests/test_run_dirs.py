@@ -1,0 +1,179 @@
+"""Run directories as a hostile world leaves them: planted pickles, a second trainer, damaged files, a umask.
+
+One small finished run (768 steps, a checkpoint every 256) is made once; each test works on a copy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from safexp.cli import main
+from safexp_experiments.config import load_config
+from safexp_experiments.evaluation import evaluate
+from safexp_experiments.runs import (
+    RunDir,
+    RunDirError,
+    RunLock,
+    RunLockedError,
+    atomic_write_bytes,
+    from_json_value,
+    to_json_value,
+)
+from safexp_experiments.training import resume, train
+
+TINY = Path(__file__).parent / "experiment_configs" / "experiment" / "tiny.yaml"
+CHECKPOINTS = "checkpoints"
+NEWEST, OLDER = "step_000000000768", "step_000000000512"
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs")
+    result = train(TINY, [f"out_dir={out}", "name=run", "total_steps=768", "checkpoint_freq=256", "eval_episodes=1"])
+    assert result.state == "finished" and result.steps == 768
+    return result.run_dir
+
+
+def interrupted_copy(finished_run: Path, tmp_path: Path) -> Path:
+    """A copy of the finished run made to look stopped after its last checkpoint (no final model or summary)."""
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    for name in ("model.zip", "model.json", "summary.json"):
+        (run / name).unlink()
+    RunDir(run).set_status("interrupted", 768)
+    return run
+
+
+class PlantedPayload:
+    """Unpickling this creates ``marker``: proof that something unpickled it."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (str(self.marker), "w")
+
+
+# -- safe format ---------------------------------------------------------------------------------------------
+def test_rng_streams_round_trip_through_json_bit_for_bit():
+    random.seed(5), np.random.seed(5), torch.manual_seed(5)
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "learner": torch.get_rng_state(),
+             "counters": (1, 2.5, None)}
+    back = from_json_value(json.loads(json.dumps(to_json_value(state))))
+    assert back["python"] == state["python"] and back["counters"] == (1, 2.5, None)
+    assert back["numpy"][0] == "MT19937" and np.array_equal(back["numpy"][1], state["numpy"][1])
+    assert back["numpy"][1].dtype == np.uint32 and back["numpy"][2:] == state["numpy"][2:]
+    assert torch.equal(back["learner"], state["learner"]) and back["learner"].dtype == torch.uint8
+    expected = (random.random(), np.random.random(), torch.rand(1).item())
+    random.setstate(back["python"]), np.random.set_state(back["numpy"]), torch.set_rng_state(back["learner"])
+    assert (random.random(), np.random.random(), torch.rand(1).item()) == expected
+    with pytest.raises(TypeError, match="cannot store a PlantedPayload"):
+        to_json_value({"rng": PlantedPayload(Path("never"))})
+
+
+def test_a_planted_pickle_is_never_executed_by_eval_render_or_resume(finished_run, tmp_path, caplog):
+    run = interrupted_copy(finished_run, tmp_path)
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(PlantedPayload(marker))
+    pickle.loads(payload)  # the payload works: unpickling it makes the marker
+    assert marker.is_file()
+    marker.unlink()
+    (run / CHECKPOINTS / f"{NEWEST}.state.json").write_bytes(payload)  # the newest checkpoint's trainer state
+    (run / CHECKPOINTS / f"{NEWEST}.state.pkl").write_bytes(payload)  # and where older versions kept it
+
+    assert main(["eval", str(run), "--episodes", "1"]) == 0
+    assert main(["render", str(run), "--out", str(tmp_path / "v.gif"), "--max-steps", "2"]) == 0
+    with caplog.at_level(logging.WARNING):
+        result = resume(run)
+    assert result.state == "finished" and result.steps == 768  # from the intact checkpoint before it
+    assert f"checkpoint {NEWEST} ({NEWEST}.state.json has" in caplog.text
+    assert not marker.exists()
+
+
+def test_a_run_with_a_pickled_trainer_state_is_refused_naming_the_format(finished_run, tmp_path, capsys):
+    run = tmp_path / "old"  # the layout of earlier safexp versions: no manifests, the state as a pickle
+    (run / CHECKPOINTS).mkdir(parents=True)
+    shutil.copy(finished_run / "config.yaml", run / "config.yaml")
+    shutil.copy(finished_run / CHECKPOINTS / f"{NEWEST}.zip", run / CHECKPOINTS / f"{NEWEST}.zip")
+    marker = tmp_path / "pwned"
+    (run / CHECKPOINTS / f"{NEWEST}.state.pkl").write_bytes(pickle.dumps(PlantedPayload(marker)))
+    (run / CHECKPOINTS / "latest.json").write_text(json.dumps(
+        {"step": 768, "model": f"{NEWEST}.zip", "state": f"{NEWEST}.state.pkl", "replay_buffer": None}))
+    (run / "status.json").write_text('{"state": "interrupted", "steps": 768}')
+    for command in (["eval", str(run)], ["train", "--resume", str(run)],
+                    ["render", str(run), "--out", str(tmp_path / "v.gif")]):
+        assert main(command) == 2
+        error = capsys.readouterr().err
+        assert "older safexp that saved the trainer state as a Python pickle" in error
+        assert f"{NEWEST}.state.pkl" in error and "can run any code" in error and "Traceback" not in error
+    assert not marker.exists()
+
+
+# -- the lock ------------------------------------------------------------------------------------------------
+HOLD_LOCK = textwrap.dedent("""
+    import os, sys, time
+    from safexp_experiments.runs import RunLock
+    lock = RunLock.acquire(sys.argv[1])
+    if sys.argv[2] == "orphan":  # a child inherits the locked file, then the locking process dies
+        if os.fork():
+            os._exit(0)
+    print("locked", os.getpid(), flush=True)
+    time.sleep(60)
+""")
+
+
+def hold_lock(run: Path, mode: str = "hold") -> tuple[subprocess.Popen, int]:
+    """A process that locks ``run`` (``orphan``: then forks and exits), and the pid of the one holding it."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(run), mode], stdout=subprocess.PIPE, text=True)
+    word, pid = proc.stdout.readline().split()
+    assert word == "locked"
+    return proc, int(pid)
+
+
+def test_a_second_trainer_is_refused_naming_the_pid_until_the_first_dies(finished_run, tmp_path, capsys):
+    run = interrupted_copy(finished_run, tmp_path)
+    RunDir(run).set_status("running", 700)
+    holder, _ = hold_lock(run)
+    try:
+        assert RunLock.holder(run) == holder.pid
+        assert RunDir(run).status() == {"state": "running", "steps": 700}
+        assert main(["train", "--resume", str(run)]) == 2  # this process is the second one
+        assert f"is being trained by process {holder.pid}; wait for it to end" in capsys.readouterr().err
+        assert not list((run / CHECKPOINTS).glob("step_000000001024*"))  # it wrote nothing
+    finally:
+        holder.kill()
+        holder.wait()
+    # killed (SIGKILL: no clean-up ran), the OS released its lock: the status no longer says running
+    assert RunLock.holder(run) is None
+    assert RunDir(run).status() == {"state": "interrupted", "steps": 768, "killed": True}
+    with RunLock.acquire(run):
+        assert RunLock.holder(run) == os.getpid()
+    assert RunLock.holder(run) is None
+
+
+def test_a_stale_lock_held_by_leftovers_of_a_dead_process_is_broken_by_its_pid(tmp_path):
+    holder, orphan = hold_lock(tmp_path, "orphan")  # exits at once; its forked child keeps the lock
+    holder.wait()
+    dead_pid = int((tmp_path / "lock").read_text().split()[0])
+    assert dead_pid == holder.pid
+    try:
+        assert RunLock.holder(tmp_path) is None  # held by a process, but not by the live one it names
+        with RunLock.acquire(tmp_path):
+            assert (tmp_path / "lock").read_text().split()[0] == str(os.getpid())
+    finally:
+        os.kill(orphan, signal.SIGKILL)
