@@ -177,3 +177,100 @@ def test_a_stale_lock_held_by_leftovers_of_a_dead_process_is_broken_by_its_pid(t
             assert (tmp_path / "lock").read_text().split()[0] == str(os.getpid())
     finally:
         os.kill(orphan, signal.SIGKILL)
+
+
+# -- damaged files -------------------------------------------------------------------------------------------
+def halve(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+DAMAGE = {  # what is done to the newest checkpoint, and what the warning says about it
+    "half model file": (lambda c: halve(c / f"{NEWEST}.zip"), f"{NEWEST}.zip has "),
+    "empty model file": (lambda c: (c / f"{NEWEST}.zip").write_bytes(b""), f"{NEWEST}.zip has 0 bytes"),
+    "deleted model file": (lambda c: (c / f"{NEWEST}.zip").unlink(), f"{NEWEST}.zip is missing"),
+    "model file same size, other bytes": (
+        lambda c: (c / f"{NEWEST}.zip").write_bytes(bytes(len((c / f"{NEWEST}.zip").read_bytes()))),
+        f"{NEWEST}.zip does not match its sha256"),
+    "truncated state": (lambda c: halve(c / f"{NEWEST}.state.json"), f"{NEWEST}.state.json has "),
+    "truncated manifest": (lambda c: halve(c / f"{NEWEST}.manifest.json"), f"{NEWEST}.manifest.json is unreadable"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before_with_a_warning(finished_run, tmp_path, caplog,
+                                                                                 damage):
+    run = interrupted_copy(finished_run, tmp_path)
+    harm, problem = DAMAGE[damage]
+    harm(run / CHECKPOINTS)
+    with caplog.at_level(logging.WARNING):
+        checkpoint = RunDir(run).latest_checkpoint()
+    assert checkpoint.step == 512 and checkpoint.model.name == f"{OLDER}.zip"
+    assert checkpoint.trainer_state()["env_steps"] == 512
+    assert f"skipped damaged checkpoint {NEWEST} ({problem}" in caplog.text
+
+
+def test_resuming_past_a_damaged_checkpoint_retrains_its_steps(finished_run, tmp_path, caplog):
+    run = interrupted_copy(finished_run, tmp_path)
+    halve(run / CHECKPOINTS / f"{NEWEST}.zip")
+    with caplog.at_level(logging.WARNING):
+        result = resume(run)
+    assert f"skipped damaged checkpoint {NEWEST}" in caplog.text
+    assert result.state == "finished" and result.steps == 768
+    checkpoint = RunDir(run).latest_checkpoint()  # the damaged one was written again, intact
+    assert checkpoint.step == 768 and checkpoint.trainer_state()["env_steps"] == 768
+    assert result.summary["train_cost_rate"] == 1.0  # the counters continued from step 512
+
+
+def test_no_intact_checkpoint_is_a_clear_error_naming_each(finished_run, tmp_path, capsys):
+    run = interrupted_copy(finished_run, tmp_path)
+    for manifest in (run / CHECKPOINTS).glob("*.manifest.json"):
+        halve(manifest.with_name(manifest.name.replace(".manifest.json", ".state.json")))
+    assert main(["train", "--resume", str(run)]) == 2
+    error = capsys.readouterr().err
+    assert f"run '{run}' has no intact checkpoint: checkpoint {NEWEST} ({NEWEST}.state.json has " in error
+    assert "checkpoint step_000000000256 (step_000000000256.state.json has" in error and "Traceback" not in error
+
+
+def test_damaged_latest_json_status_and_config_are_survived(finished_run, tmp_path, caplog):
+    run = interrupted_copy(finished_run, tmp_path)
+    config = (run / "config.yaml").read_text()
+    halve(run / CHECKPOINTS / "latest.json")  # a pointer for tools: safexp finds checkpoints by their manifests
+    assert RunDir(run).latest_checkpoint().step == 768
+    halve(run / "status.json")
+    assert RunDir(run).status() == {"state": "unknown", "steps": 768}
+    (run / "config.yaml").write_text(config[: config.index("\nalgo:")])  # still valid YAML: algo keys lost
+    with caplog.at_level(logging.WARNING):
+        source = RunDir(run).config_source()
+    assert "config.yaml is damaged or missing (it differs from the copy saved in " in caplog.text
+    assert load_config(source) == load_config(finished_run / "config.yaml")
+    result = resume(run)
+    assert result.state == "finished" and result.steps == 768
+    assert (run / "config.yaml").read_text() == config  # repaired from the checkpoint's copy
+    assert json.loads((run / CHECKPOINTS / "latest.json").read_text())["step"] == 768
+
+
+def test_a_damaged_final_model_is_evaluated_from_the_last_checkpoint(finished_run, tmp_path, caplog):
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    halve(run / "model.zip")
+    with caplog.at_level(logging.WARNING):
+        report = evaluate(run, episodes=1)
+    assert f"model.zip is damaged (model.zip has " in caplog.text and f"using checkpoint {NEWEST} instead" in caplog.text
+    assert report["steps"] == 768 and report["cost_mean"] == 50.0
+
+
+# -- permissions ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_files_and_directories_get_the_users_umask(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        run = RunDir.create(tmp_path, "run", "seed: 0\n", unique=False)
+        run.release_lock()
+        atomic_write_bytes(run.checkpoint_dir / "file", b"data")
+    finally:
+        os.umask(previous)
+    for path in (run.path, run.checkpoint_dir):
+        assert path.stat().st_mode & 0o777 == 0o777 & ~umask, path
+    for path in (run.config_file, run.path / "status.json", run.path / "lock", run.checkpoint_dir / "file"):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path

@@ -496,8 +496,9 @@ class RunDir:
 
         return OmegaConf.to_container(OmegaConf.create(text), resolve=False)
 
-    def repair_config(self) -> None:
-        """Rewrite ``config.yaml`` from :meth:`config_yaml` if it differs (the caller holds the lock)."""
+    def repair(self, checkpoint: Checkpoint) -> None:
+        """Before training on from ``checkpoint`` (the caller holds the lock): rewrite a damaged ``config.yaml``
+        from :meth:`config_yaml` and point ``latest.json`` at ``checkpoint``."""
         text = self.config_yaml()
         try:
             intact = self.config_file.read_text(encoding="utf-8") == text
@@ -505,6 +506,7 @@ class RunDir:
             intact = False
         if not intact:
             atomic_write_text(self.config_file, text)
+        write_json(self.checkpoint_dir / LATEST_FILE, {"step": checkpoint.step, "manifest": checkpoint.manifest.name})
 
     def status(self) -> dict[str, Any]:
         """The run's status record (``state``, ``steps`` and, for a failed run, ``error``).

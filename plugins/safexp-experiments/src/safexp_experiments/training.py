@@ -130,7 +130,7 @@ def resume(run_dir: str | Path) -> RunResult:
         checkpoint = run.latest_checkpoint()
         if checkpoint is None:
             raise RunDirError(f"run '{run.path}' has no checkpoint to resume from")
-        run.repair_config()
+        run.repair(checkpoint)
         cfg = load_config(run.config_source())
         spec = _algorithm(cfg)
         learner = SB3Learner.load(spec, str(checkpoint.model), _env_factory(cfg), cfg.run.n_envs, cfg.run.vec_env,
