@@ -274,3 +274,55 @@ def test_files_and_directories_get_the_users_umask(tmp_path, umask):
         assert path.stat().st_mode & 0o777 == 0o777 & ~umask, path
     for path in (run.config_file, run.path / "status.json", run.path / "lock", run.checkpoint_dir / "file"):
         assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+
+
+# -- kill -9 -------------------------------------------------------------------------------------------------
+def newest_manifest_step(run: Path) -> int:
+    names = sorted((run / CHECKPOINTS).glob("*.manifest.json"))
+    return int(names[-1].name.split("_")[1].split(".")[0]) if names else 0
+
+
+def kill_at_random(command: list[str], run: Path, rng: random.Random, after_step: int) -> int:
+    """Start ``safexp`` with ``command``; once it has saved a checkpoint past ``after_step``, SIGKILL it at a
+    random moment within the next second. Returns the newest checkpoint step seen complete before the kill."""
+    proc = subprocess.Popen([sys.executable, "-m", "safexp.cli", *command], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while newest_manifest_step(run) <= after_step:
+            assert proc.poll() is None, f"the run ended before it was killed: {proc.stderr.read()}"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        with pytest.raises(RunLockedError, match=f"is being trained by process {proc.pid};"):
+            resume(run)  # while it trains, no one else may
+        time.sleep(rng.uniform(0.0, 1.0))
+        seen = newest_manifest_step(run)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "it finished before the kill: make the run longer"
+    return seen
+
+
+def test_kill_9_at_random_points_loses_at_most_the_steps_since_the_last_checkpoint(tmp_path, caplog):
+    rng = random.Random(12)
+    run = tmp_path / "run"
+    total = 1024
+    seen = kill_at_random(["train", str(TINY), f"out_dir={tmp_path}", "name=run", f"total_steps={total}",
+                           "checkpoint_freq=256"], run, rng, after_step=0)
+    for resumed in (True, False):  # killed while training, then killed while training on after a resume
+        checkpoint = RunDir(run).latest_checkpoint()
+        assert checkpoint.step >= seen  # the kill damaged no complete checkpoint
+        assert RunDir(run).status() == {"state": "interrupted", "steps": checkpoint.step, "killed": True}
+        if resumed and checkpoint.step < total - 256:
+            seen = kill_at_random(["train", "--resume", str(run)], run, rng, after_step=checkpoint.step)
+    with caplog.at_level(logging.WARNING):
+        result = resume(run)
+    assert not caplog.text  # nothing damaged to skip
+    assert result.state == "finished" and result.steps == total
+    state = RunDir(run).latest_checkpoint().trainer_state()
+    assert state["env_steps"] == total and state["train_cost"] == total  # every step counted once (cost 1 each)
+    assert result.summary["train_cost_rate"] == 1.0
+    assert not [path for path in run.rglob(".*.tmp")], "half-written files left behind"
+    steps = sorted(int(p.name.split("_")[1].split(".")[0]) for p in (run / CHECKPOINTS).glob("*.manifest.json"))
+    assert steps == list(range(256, total + 1, 256))
