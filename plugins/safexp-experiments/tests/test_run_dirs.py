@@ -31,6 +31,7 @@ from safexp_experiments.runs import (
     RunLock,
     RunLockedError,
     atomic_write_bytes,
+    file_record,
     from_json_value,
     to_json_value,
 )
@@ -122,6 +123,21 @@ def test_a_run_with_a_pickled_trainer_state_is_refused_naming_the_format(finishe
         assert "older safexp that saved the trainer state as a Python pickle" in error
         assert f"{NEWEST}.state.pkl" in error and "can run any code" in error and "Traceback" not in error
     assert not marker.exists()
+
+
+def test_a_forged_trainer_state_with_a_matching_manifest_is_a_clear_error(finished_run, tmp_path, capsys):
+    run = interrupted_copy(finished_run, tmp_path)
+    state = run / CHECKPOINTS / f"{NEWEST}.state.json"
+    forged = json.loads(state.read_text())
+    forged["rng"]["numpy"] = {"__ndarray__": {"dtype": "|O", "shape": [1], "data": ""}}  # an array of objects
+    state.write_text(json.dumps(forged))
+    manifest_path = run / CHECKPOINTS / f"{NEWEST}.manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["state"] = file_record(state)  # checksums are against damage, not an attacker
+    manifest_path.write_text(json.dumps(manifest))
+    assert main(["train", "--resume", str(run)]) == 2
+    error = capsys.readouterr().err
+    assert f"{NEWEST}.state.json is not a trainer state safexp can read (an array of Python objects)" in error
 
 
 # -- the lock ------------------------------------------------------------------------------------------------

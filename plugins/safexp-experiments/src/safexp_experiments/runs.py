@@ -329,7 +329,10 @@ class Checkpoint:
         data = self.state.read_bytes()
         if file_record(self.state, data) != record:
             raise RunDirError(f"{self.state} changed since its checkpoint was verified")
-        return from_json_value(json.loads(data))
+        try:
+            return from_json_value(json.loads(data))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise RunDirError(f"{self.state} is not a trainer state safexp can read ({exc})") from None
 
 
 def _check_manifest(manifest: Path) -> tuple[Checkpoint | None, str | None]:
