@@ -276,6 +276,21 @@ def test_a_damaged_final_model_is_evaluated_from_the_last_checkpoint(finished_ru
     assert report["steps"] == 768 and report["cost_mean"] == 50.0
 
 
+def test_off_policy_checkpoints_keep_two_replay_buffers_so_a_damaged_newest_falls_back(tmp_path, caplog):
+    result = train(TINY, [f"out_dir={tmp_path}", "name=run", "algo=sac_lag", "algo.learning_starts=40",
+                          "algo.buffer_size=500", "algo.batch_size=16", "algo.net_arch=[8]", "total_steps=150",
+                          "checkpoint_freq=50", "eval_episodes=1"])
+    assert result.state == "finished"
+    checkpoints = result.run_dir / CHECKPOINTS
+    assert sorted(p.name for p in checkpoints.glob("*.replay.pkl")) == [
+        "step_000000000100.replay.pkl", "step_000000000150.replay.pkl"]  # the largest files: two kept
+    halve(checkpoints / "step_000000000150.replay.pkl")
+    with caplog.at_level(logging.WARNING):
+        checkpoint = RunDir(result.run_dir).latest_checkpoint()
+    assert "skipped damaged checkpoint step_000000000150 (step_000000000150.replay.pkl has" in caplog.text
+    assert checkpoint.step == 100 and checkpoint.replay_buffer == checkpoints / "step_000000000100.replay.pkl"
+
+
 # -- permissions ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("umask", [0o022, 0o077])
 def test_files_and_directories_get_the_users_umask(tmp_path, umask):
