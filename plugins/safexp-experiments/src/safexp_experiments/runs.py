@@ -78,13 +78,20 @@ class RunLockedError(RunDirError):
 
 # -- writing files -----------------------------------------------------------------------------------------
 def current_umask() -> int:
-    """The process's umask (read by setting it and putting it back)."""
-    mask = os.umask(0o022)
+    """The process's umask: from ``/proc/self/status`` on Linux, which leaves it alone; elsewhere by setting it
+    (to the strictest value, so a file another thread creates meanwhile is never more open) and putting it back."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)
     os.umask(mask)
     return mask
 
 
-def make_private_dir_public(path: Path) -> None:
+def give_umask_mode(path: Path) -> None:
     """Give a directory made by :func:`tempfile.mkdtemp` (always 0700) the mode the user's umask gives."""
     os.chmod(path, 0o777 & ~current_umask())
 
@@ -387,7 +394,7 @@ class RunDir:
         staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{name}.", suffix=".partial"))
         lock = None
         try:
-            make_private_dir_public(staging)
+            give_umask_mode(staging)
             lock = RunLock.acquire(staging)  # the lock is on the file, so it moves with the rename
             atomic_write_text(staging / CONFIG_FILE, config_yaml)
             write_json(staging / STATUS_FILE, {"state": "running", "steps": 0})
