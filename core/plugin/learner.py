@@ -93,7 +93,8 @@ class Learner(Protocol):
         ...
 
     def rng_state(self) -> Any:
-        """The state of the random streams the learner draws from (for exact resumes)."""
+        """The state of the random streams the learner draws from (for exact resumes), made of numbers, strings,
+        lists, tuples, string-keyed dicts, NumPy arrays and torch tensors: checkpoints store it as JSON."""
         ...
 
     def set_rng_state(self, state: Any) -> None:

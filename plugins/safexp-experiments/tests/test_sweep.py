@@ -14,6 +14,7 @@ from pathlib import Path
 import ray
 
 from safexp.cli import main
+from safexp_experiments.runs import RunLock
 from safexp_experiments.sweep import RunOutcome, SweepPlan, SweepProgress, make_jobs, parse_grid, run_sweep
 
 TINY = Path(__file__).parent / "experiment_configs" / "experiment" / "tiny.yaml"
@@ -75,6 +76,11 @@ def test_failed_run_is_reported_and_a_rerun_skips_finished_runs(tmp_path, capsys
     assert (tmp_path / "algo.activation=tanh,seed=0" / "summary.json").read_text() == finished_summary
     assert again.rows[0]["cost_mean"] == 50.0
 
+    # a sweep whose runs all finished before starts no workers: not even a connection to a Ray cluster that is not there
+    done = run_sweep(TINY, ["algo.activation=[tanh]"], [0], ["total_steps=256", "launcher=ray",
+                                                             "launcher.address=127.0.0.1:9"], sweep_dir=tmp_path)
+    assert [o.state for o in done.outcomes] == ["skipped"] and not ray.is_initialized()
+
 
 def test_sweep_input_errors(tmp_path, capsys):
     assert main(["sweep", str(TINY), "--grid", "env=[pointgoal1,pointgoal9]", "--sweep-dir", str(tmp_path)]) == 2
@@ -97,21 +103,25 @@ def tiny_plan(tmp_path: Path) -> SweepPlan:
     return SweepPlan(str(TINY), sweep_dir, jobs, grid, [0], "local", 2)
 
 
-def write_status(run_dir: Path, state: str, steps: int) -> None:
+def write_status(run_dir: Path, state: str, steps: int, trained_here: bool = True) -> RunLock | None:
+    """Write a run's status; for a ``running`` one trained here, hold its lock too (a run reads as running
+    only while a live process holds it) and return the lock."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "status.json").write_text(json.dumps({"state": state, "steps": steps}))
+    return RunLock.acquire(run_dir) if state == "running" and trained_here else None
 
 
 def test_progress_reads_the_steps_of_running_runs_from_their_status_files(tmp_path):
     plan = tiny_plan(tmp_path)
     first, second = plan.jobs
-    write_status(second.run_dir, "running", 900)  # a run left behind by an earlier sweep: not running now
+    write_status(second.run_dir, "running", 900, trained_here=False)  # left behind by an earlier sweep
     stale = time.time() - 3600
     os.utime(second.run_dir / "status.json", (stale, stale))
     stream = io.StringIO()
     progress = SweepProgress(plan, stream, interval=0.0)
-    write_status(first.run_dir, "running", 250)
+    lock = write_status(first.run_dir, "running", 250)
     progress.poll()
+    lock.release()
     assert progress.counts() == {"finished": 0, "skipped": 0, "failed": 0, "running": 1, "waiting": 1}
     assert stream.getvalue().splitlines()[-1].startswith(
         "sweep: 0/2 runs done, 1 running, 1 waiting; 250 of 2,000 env steps, about ")
@@ -128,8 +138,9 @@ def test_progress_on_a_terminal_is_a_tqdm_bar(tmp_path):
     plan = tiny_plan(tmp_path)
     stream = Terminal()
     progress = SweepProgress(plan, stream)
-    write_status(plan.jobs[0].run_dir, "running", 500)
+    lock = write_status(plan.jobs[0].run_dir, "running", 500)
     progress.poll()
+    lock.release()
     assert progress.bar is not None and progress.bar.n == 500 and progress.bar.total == 2000
     progress.run_ended(RunOutcome(plan.jobs[0], "finished", {"return_mean": 1.0, "cost_mean": 2.0}, seconds=3.0))
     progress.close()

@@ -65,7 +65,8 @@ def suite_run(tmp_path_factory) -> Path:
 
 def test_run_directory_contents(hazard_run):
     names = sorted(p.name for p in hazard_run.iterdir())
-    assert names == ["checkpoints", "config.yaml", "model.zip", "status.json", "summary.json", "tensorboard"]
+    assert names == ["checkpoints", "config.yaml", "lock", "model.json", "model.zip", "status.json", "summary.json",
+                     "tensorboard"]
     assert not [p for p in hazard_run.rglob(".*")], "temporary files left behind"
     assert load_config(hazard_run / "config.yaml") == load_config(TINY, [f"out_dir={hazard_run.parent}", *RUN_OVERRIDES])
     assert json.loads((hazard_run / "status.json").read_text()) == {"state": "finished", "steps": 2048}
@@ -75,8 +76,10 @@ def test_run_directory_contents(hazard_run):
     assert summary["train_cost_rate"] == 1.0
     assert summary["metrics"] is None and summary["suite_env"] is None  # a customised scene has no references
     latest = json.loads((hazard_run / "checkpoints" / "latest.json").read_text())
-    assert latest == {"step": 2048, "model": "step_000000002048.zip", "state": "step_000000002048.state.pkl",
-                      "replay_buffer": None}
+    assert latest == {"step": 2048, "manifest": "step_000000002048.manifest.json"}
+    manifest = json.loads((hazard_run / "checkpoints" / latest["manifest"]).read_text())
+    assert manifest["files"]["state"]["name"] == "step_000000002048.state.json"
+    assert manifest["config"] == (hazard_run / "config.yaml").read_text()
     assert (hazard_run / "checkpoints" / "step_000000001024.zip").is_file()
 
 
@@ -200,6 +203,7 @@ def test_interrupted_run_resumes_with_its_step_count_and_counters(tmp_path):
     run = RunDir(tmp_path / "run")
     status = run.status()
     assert status["state"] == "interrupted" and 1000 <= status["steps"] < 4096
+    assert status["steps"] % 256 == 0  # the checkpoint of the first update after Ctrl-C: no collected step lost
     assert f"interrupted at {status['steps']:,} steps" in interrupted.stdout
     checkpoint = run.latest_checkpoint()
     assert checkpoint.step == status["steps"]

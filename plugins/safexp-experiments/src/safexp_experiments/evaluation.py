@@ -17,7 +17,7 @@ from safexp.plugin import Learner, get_registry
 from safexp_experiments.config import ExperimentConfig, load_config
 from safexp_experiments.envs import env_label, make_env, suite_name
 from safexp_experiments.metrics import normalize
-from safexp_experiments.runs import RunDir, write_json
+from safexp_experiments.runs import RunDir, RunDirError, write_json
 from safexp_sb3.learner import SB3Learner
 
 EVAL_SEED_OFFSET = 1_000_000
@@ -109,8 +109,13 @@ def evaluate(run_dir: str | Path, episodes: int | None = None, write: bool = Tru
         the latest checkpoint.
     """
     run = RunDir.open(run_dir)
-    config = load_config(run.config_file)
-    checkpoint = run.latest_checkpoint()
+    config = load_config(run.config_source())
+    try:
+        checkpoint = run.latest_checkpoint()
+    except RunDirError:
+        if not run.model_file.is_file():
+            raise
+        checkpoint = None  # the final model can still be evaluated, without the training cost rate
     state = checkpoint.trainer_state() if checkpoint else {}
     model = load_policy(run, config)
     env = make_env(config.env, scene=config.scene)

@@ -123,7 +123,7 @@ def group_runs(run_dirs: Sequence[str | Path], kind: str = "train") -> list[Curv
     return_tag, cost_tag, _ = CURVES[kind]
     groups: dict[str, dict[str, Any]] = {}
     for run_dir in run_dirs:
-        config = load_config(RunDir.open(run_dir).config_file)
+        config = load_config(RunDir.open(run_dir).config_source())
         identity = {k: v for k, v in config.to_dict().items() if k not in RUN_IDENTITY_EXCLUDED}
         key = repr(identity)
         if key not in groups:

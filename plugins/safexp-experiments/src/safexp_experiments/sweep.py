@@ -40,7 +40,7 @@ import numpy as np
 from safexp.plugin import ParameterError, choices_hint
 from safexp_experiments.config import ConfigError, load_config
 from safexp_experiments.metrics import NormalizedMetrics, mean_metrics, suite_aggregates
-from safexp_experiments.runs import RunDir, atomic_write_text, read_json
+from safexp_experiments.runs import RunDir, RunLock, RunLockedError, atomic_write_text, read_json
 
 LAUNCHERS = ("local", "ray")
 LAUNCHER_KEYS = ("launcher", "launcher.address", "launcher.workers")
@@ -185,6 +185,9 @@ def execute(job: SweepJob) -> RunOutcome:
             result = resume(run_dir)
         else:
             if run_dir.is_dir():
+                holder = RunLock.holder(run_dir)
+                if holder is not None:
+                    raise RunLockedError(f"run '{run_dir}' is being trained by process {holder}; it was left alone")
                 shutil.rmtree(run_dir)
             result = train(job.config)
         if result.state != "finished":
@@ -302,10 +305,15 @@ def run_sweep(config: Any, grid: Sequence[str], seeds: Sequence[int] | str, over
 
     tick = display.poll if display is not None else (lambda: None)
     try:
-        if kind == "ray":
-            outcomes = launch_ray(jobs, plan.address, on_outcome, tick)
-        else:
-            outcomes = launch_local(jobs, plan.workers, on_outcome, tick)
+        finished = {job.name for job in jobs if prior_state(job)[0] == "finished"}
+        outcomes = [execute(job) for job in jobs if job.name in finished]  # skipped here: no worker needed
+        for outcome in outcomes:
+            on_outcome(outcome)
+        to_run = [job for job in jobs if job.name not in finished]
+        if to_run and kind == "ray":
+            outcomes += launch_ray(to_run, plan.address, on_outcome, tick)
+        elif to_run:
+            outcomes += launch_local(to_run, plan.workers, on_outcome, tick)
     finally:
         if display is not None:
             display.close()

@@ -8,8 +8,11 @@ While learning, the trainer
   ``safexp/ep_return_mean``, ``safexp/ep_cost_mean`` (last 100 episodes) and ``safexp/cost_rate`` to
   TensorBoard against env steps;
 - evaluates the deterministic policy every ``eval_freq`` steps (``eval/return_mean``, ``eval/cost_mean``, ...);
-- checkpoints every ``checkpoint_freq`` steps and whenever it stops;
-- stops cleanly on Ctrl-C (SIGINT): it saves a checkpoint and marks the run ``interrupted``;
+- checkpoints after the update of a rollout, every ``checkpoint_freq`` steps and when it stops, so a crash or
+  ``kill -9`` at any point loses at most the steps since the last checkpoint;
+- locks the run directory while it trains (:class:`~safexp_experiments.runs.RunLock`);
+- stops cleanly on Ctrl-C (SIGINT): it finishes the rollout and its update, saves a checkpoint and marks the
+  run ``interrupted``;
 - shows a progress bar with steps/s, episode return and cost.
 
 A finished run saves ``model.zip`` and evaluates it (``summary.json``).
@@ -110,31 +113,38 @@ def train(config: Any, overrides: Sequence[str] = (), *, search_root: str | Path
 
 
 def resume(run_dir: str | Path) -> RunResult:
-    """Continue an interrupted run from its latest checkpoint, with its own config.
+    """Continue an interrupted (or killed) run from its newest intact checkpoint, with its own config.
 
-    The envs restart from fresh episodes seeded with ``seed + steps``, so resuming one checkpoint twice gives
-    the same continuation.
+    The run is locked first, so a second resume of it fails while this one trains. The envs restart from fresh
+    episodes seeded with ``seed + steps``, so resuming one checkpoint twice gives the same continuation.
 
-    :raises RunDirError: when the run has no checkpoint or has already finished.
+    :raises RunLockedError: when another live process trains in the run (naming its pid).
+    :raises RunDirError: when the run has no intact checkpoint or has already finished.
     """
     run = RunDir.open(run_dir)
-    status = run.status()
-    if status["state"] == "finished":
-        raise RunDirError(f"run '{run.path}' has already finished ({status['steps']} steps); start a new run "
-                          "to train longer")
-    checkpoint = run.latest_checkpoint()
-    if checkpoint is None:
-        raise RunDirError(f"run '{run.path}' has no checkpoint to resume from")
-    cfg = load_config(run.config_file)
-    spec = _algorithm(cfg)
-    learner = SB3Learner.load(spec, str(checkpoint.model), _env_factory(cfg), cfg.run.n_envs, cfg.run.vec_env,
-                              cfg.run.seed + checkpoint.step, cfg.run.device, cfg.run.torch_threads)
+    run.acquire_lock()
+    try:
+        if run.finished():
+            raise RunDirError(f"run '{run.path}' has already finished ({run.status()['steps']} steps); start a new "
+                              "run to train longer")
+        checkpoint = run.latest_checkpoint()
+        if checkpoint is None:
+            raise RunDirError(f"run '{run.path}' has no checkpoint to resume from")
+        run.repair(checkpoint)
+        cfg = load_config(run.config_source())
+        spec = _algorithm(cfg)
+        learner = SB3Learner.load(spec, str(checkpoint.model), _env_factory(cfg), cfg.run.n_envs, cfg.run.vec_env,
+                                  cfg.run.seed + checkpoint.step, cfg.run.device, cfg.run.torch_threads)
+    except BaseException:
+        run.release_lock()
+        raise
     try:
         if checkpoint.replay_buffer is not None:
             learner.load_replay_buffer(str(checkpoint.replay_buffer))
         state = TrainerState.restore(checkpoint.trainer_state(), learner)
     except BaseException:
         learner.close()
+        run.release_lock()
         raise
     return _learn(run, cfg, learner, state)
 
@@ -155,24 +165,31 @@ def _env_factory(cfg: ExperimentConfig) -> Any:
 
 # -- the learning loop ------------------------------------------------------------------------------------
 def _learn(run: RunDir, cfg: ExperimentConfig, learner: Learner, state: TrainerState) -> RunResult:
-    learner.log_to(str(run.tensorboard_dir))
-    eval_env = make_env(cfg.env, scene=cfg.scene)
+    """Train ``learner`` in ``run`` (whose lock this process holds, and releases here, however it ends)."""
+    try:
+        learner.log_to(str(run.tensorboard_dir))
+        eval_env = make_env(cfg.env, scene=cfg.scene)
+    except BaseException:
+        learner.close()
+        run.release_lock()
+        raise
     stop = threading.Event()
     plugin_callbacks = [callback for callbacks in get_registry().call_each(
         "safexp_training_callbacks", algorithm=cfg.algo, run_dir=str(run.path)) for callback in callbacks]
     progress = [ProgressBar(cfg.run.total_steps, sys.stderr)] if cfg.run.progress else []
-    callbacks = [CostAccounting(state), PeriodicEvaluation(state, cfg, eval_env), PeriodicCheckpoint(state, cfg, run),
-                 *progress, StopOnRequest(stop)]
+    checkpoints = PeriodicCheckpoint(state, cfg, run, stop, saved_step=learner.num_timesteps)
+    callbacks = [CostAccounting(state), PeriodicEvaluation(state, cfg, eval_env), checkpoints, *progress]
     run.set_status("running", learner.num_timesteps)
     try:
         with _sigint_sets(stop):
             learner.learn(cfg.run.total_steps, callbacks, plugin_callbacks)
         for bar in progress:
             bar.finish(learner)
-        run.save_checkpoint(learner, state.to_dict(learner))
-        if stop.is_set():
-            run.set_status("interrupted", learner.num_timesteps)
-            return RunResult(run.path, "interrupted", learner.num_timesteps, None)
+        if stop.is_set():  # stopped after the checkpoint of the first update that ended after the request
+            run.set_status("interrupted", checkpoints.saved_step)
+            return RunResult(run.path, "interrupted", checkpoints.saved_step, None)
+        if checkpoints.saved_step != learner.num_timesteps:
+            run.save_checkpoint(learner, state.to_dict(learner))
         run.save_final_model(learner)
         stats = run_episodes(learner, eval_env, cfg.run.eval_episodes, cfg.run.seed + EVAL_SEED_OFFSET)
         summary = evaluation_report(cfg, stats, learner.num_timesteps, train_cost_rate(state.to_dict(learner)))
@@ -181,15 +198,16 @@ def _learn(run: RunDir, cfg: ExperimentConfig, learner: Learner, state: TrainerS
         run.set_status("finished", learner.num_timesteps)
         return RunResult(run.path, "finished", learner.num_timesteps, summary)
     except KeyboardInterrupt:
-        run.set_status("interrupted", learner.num_timesteps)
+        run.set_status("interrupted", checkpoints.saved_step)
         raise
     except BaseException as exc:
-        run.set_status("failed", learner.num_timesteps, error=f"{type(exc).__name__}: {exc}",
+        run.set_status("failed", checkpoints.saved_step, error=f"{type(exc).__name__}: {exc}",
                        traceback=traceback.format_exc())
         raise
     finally:
         eval_env.close()
         learner.close()
+        run.release_lock()
 
 
 @contextmanager
@@ -204,7 +222,8 @@ def _sigint_sets(stop: threading.Event) -> Iterator[None]:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        print("\nsafexp: stopping after this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
+        print("\nsafexp: stopping after this rollout's update and saving a checkpoint (Ctrl-C again to abort)",
+              file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
@@ -259,41 +278,41 @@ class PeriodicEvaluation:
 
 
 class PeriodicCheckpoint:
-    """Every ``checkpoint_freq`` env steps (after the update of a rollout), save a checkpoint; at most every
-    :attr:`STATUS_SECONDS`, record the steps done in the run's status (a sweep's progress display reads it)."""
+    """Save a checkpoint after the update of a rollout (so it keeps everything collected until then, the
+    multiplier step included) every ``checkpoint_freq`` env steps, and after the first update that ends once
+    ``stop`` is set (by Ctrl-C); then end learning at the next step. At most every :attr:`STATUS_SECONDS`,
+    record the steps done in the run's status (a sweep's progress display reads it).
+
+    :param saved_step: the step of the checkpoint the run starts from (0 for a new run).
+    """
 
     STATUS_SECONDS = 10.0
 
-    def __init__(self, state: TrainerState, cfg: ExperimentConfig, run: RunDir) -> None:
-        self.state, self.cfg, self.run = state, cfg, run
+    def __init__(self, state: TrainerState, cfg: ExperimentConfig, run: RunDir, stop: threading.Event,
+                 saved_step: int) -> None:
+        self.state, self.cfg, self.run, self.stop = state, cfg, run, stop
+        self.saved_step = saved_step
+        """The step of the newest checkpoint of the run (what a resume continues from)."""
+        self.saved_for_stop = False
         self.status_written = time.monotonic()
 
     def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
-        return True
+        return not self.saved_for_stop
 
     def on_update_end(self, learner: Learner) -> None:
         freq, steps = self.cfg.run.checkpoint_freq, learner.num_timesteps
-        checkpoint = freq and steps >= self.state.next_checkpoint
+        stopping = self.stop.is_set()
+        checkpoint = stopping or (freq and steps >= self.state.next_checkpoint)
         if checkpoint:
-            while self.state.next_checkpoint <= steps:
+            while freq and self.state.next_checkpoint <= steps:
                 self.state.next_checkpoint += freq
-            self.run.save_checkpoint(learner, self.state.to_dict(learner))
+            if steps != self.saved_step:
+                self.run.save_checkpoint(learner, self.state.to_dict(learner))
+                self.saved_step = steps
+            self.saved_for_stop = stopping
         if checkpoint or time.monotonic() - self.status_written >= self.STATUS_SECONDS:
             self.run.set_status("running", steps)
             self.status_written = time.monotonic()
-
-
-class StopOnRequest:
-    """Ends learning at the next step once ``stop`` is set (by Ctrl-C)."""
-
-    def __init__(self, stop: threading.Event) -> None:
-        self.stop = stop
-
-    def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
-        return not self.stop.is_set()
-
-    def on_update_end(self, learner: Learner) -> None:
-        pass
 
 
 class ProgressBar:

@@ -82,7 +82,7 @@ def record(source: str | Path, out: str | Path, episodes: int = 1, max_steps: in
         raise ParameterError(f"episodes and max_steps must be at least 1, got {episodes} and {max_steps}")
     if Path(source).is_dir():
         run = RunDir.open(source)
-        config = load_config(run.config_file)
+        config = load_config(run.config_source())
         env = make_env(config.env, render_mode="rgb_array", scene=config.scene)
         policy: Any = load_policy(run, config)
     else:
