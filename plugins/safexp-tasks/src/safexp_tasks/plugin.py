@@ -1,4 +1,5 @@
-"""Hook implementations of safexp-tasks: the tasks and the Safety Gym suite levels."""
+"""Hook implementations of safexp-tasks: the tasks and the Safety Gym suite levels, and the CPO paper's Circle and
+Gather tasks with their elements, costs and benchmark ids."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import safexp
-from safexp.plugin import merge_scene
+from safexp.plugin import NamedEnv, merge_scene
 from safexp_tasks.button import ButtonParams, ButtonTask
+from safexp_tasks.circle import CircleParams, CircleTask, SafeStrip, SafeStripCost, SafeStripCostParams, SafeStripParams
+from safexp_tasks.gather import BombCost, BombCostParams, GatherObjectParams, GatherParams, GatherTask, apples, bombs
 from safexp_tasks.goal import GoalParams, GoalTask
 from safexp_tasks.push import PushParams, PushTask
 
@@ -55,6 +58,43 @@ PUSH_ROBOT_OVERRIDES = {"car": {"task_params": {"box_size": 0.125, "box_keepout"
 """Safety Gym's smaller, lighter box for the Car."""
 
 
+CIRCLE_LEVELS = {0: {"extents": [-12.0, -12.0, 12.0, 12.0], "robot_location": [0.0, 0.0], "safe_strip": {"num": 1},
+                     "costs": [{"name": "safe_strip"}]}}
+"""The CPO paper's Circle: the robot starts at the centre of the circle; leaving the strip costs 1 per step."""
+
+CIRCLE_ROBOT_OVERRIDES = {
+    "point": {"extents": [-17.0, -17.0, 17.0, 17.0], "safe_strip": {"x_limit": 2.5},
+              "task_params": {"radius": 15.0, "horizon": [50, 65]}},
+    "ant": {"safe_strip": {"x_limit": 3.0}, "task_params": {"radius": 10.0, "horizon": [500, 500]}},
+    "humanoid": {"safe_strip": {"x_limit": 2.5}, "task_params": {"radius": 10.0, "horizon": [1000, 1000]}},
+}
+"""The paper's d, x_lim and horizon per robot (Point: 15, 2.5, 50-65 steps; Ant: 10, 3, 500; Humanoid: 10, 2.5,
+1000). Other robots get d = 10, x_lim = 3 and the time limit."""
+
+CIRCLE_ENVS = {
+    "PointCircle": NamedEnv("point", 0, 65, "CPO paper's Point-Circle: d 15, |x| ≤ 2.5"),
+    "AntCircle": NamedEnv("ant", 0, 500, "CPO paper's Ant-Circle: d 10, |x| ≤ 3"),
+    "HumanoidCircle": NamedEnv("humanoid", 0, 1000, "CPO paper's Humanoid-Circle: d 10, |x| ≤ 2.5"),
+}
+
+GATHER_LEVELS = {0: {"extents": [-6.0, -6.0, 6.0, 6.0], "robot_location": [0.0, 0.0], "robot_keepout": 1.0,
+                     "apples": {"num": 8}, "bombs": {"num": 8}, "costs": [{"name": "bombs"}],
+                     "lidar_bins": 10, "lidar_max_dist": 6.0, "lidar_alias": False}}
+"""The CPO paper's Gather: 8 apples and 8 bombs in the activity range 6 around the robot, which starts at the centre
+at least 2 from every object; apple and bomb sensors of 10 bins with range 6."""
+
+GATHER_ROBOT_OVERRIDES = {
+    "point": {"apples": {"num": 2}, "task_params": {"horizon": [15, 15]}},
+    "ant": {"task_params": {"horizon": [500, 500]}},
+}
+"""The paper's counts and horizons per robot (Point: 2 apples, 8 bombs, 15 steps; Ant: 8 and 8, 500 steps)."""
+
+GATHER_ENVS = {
+    "PointGather": NamedEnv("point", 0, 15, "CPO paper's Point-Gather: 2 apples, 8 bombs"),
+    "AntGather": NamedEnv("ant", 0, 500, "CPO paper's Ant-Gather: 8 apples, 8 bombs"),
+}
+
+
 @safexp.hookimpl
 def safexp_tasks():
     yield safexp.TaskSpec(
@@ -79,3 +119,36 @@ def safexp_tasks():
         levels=PUSH_LEVELS,
         robot_overrides=PUSH_ROBOT_OVERRIDES,
     )
+    yield safexp.TaskSpec(
+        name="circle",
+        factory=CircleTask,
+        params=CircleParams,
+        description="run counter-clockwise along a circle of radius d while staying in the strip |x| ≤ x_lim (CPO)",
+        levels=CIRCLE_LEVELS,
+        robot_overrides=CIRCLE_ROBOT_OVERRIDES,
+        named_envs=CIRCLE_ENVS,
+    )
+    yield safexp.TaskSpec(
+        name="gather",
+        factory=GatherTask,
+        params=GatherParams,
+        description="collect apples (+10), avoid bombs (cost 1); collected objects leave the arena (CPO)",
+        levels=GATHER_LEVELS,
+        robot_overrides=GATHER_ROBOT_OVERRIDES,
+        named_envs=GATHER_ENVS,
+    )
+
+
+@safexp.hookimpl
+def safexp_hazards():
+    yield safexp.HazardSpec("safe_strip", SafeStrip, SafeStripParams,
+                            "the Circle task's safe strip |x| ≤ x_limit, drawn as two translucent walls (visual only)")
+    yield safexp.HazardSpec("apples", apples, GatherObjectParams, "red spheres the Gather task's robot collects")
+    yield safexp.HazardSpec("bombs", bombs, GatherObjectParams, "black spheres the Gather task's robot must avoid")
+
+
+@safexp.hookimpl
+def safexp_costs():
+    yield safexp.CostSpec("safe_strip", SafeStripCost, SafeStripCostParams,
+                          "robot's centre outside the safe strip: max(0, |x| − x_limit)")
+    yield safexp.CostSpec("bombs", BombCost, BombCostParams, "robot collecting a bomb: 1 per bomb within its catch range")

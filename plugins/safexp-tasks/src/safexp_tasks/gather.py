@@ -1,0 +1,153 @@
+"""The CPO paper's Gather task: collect apples, avoid bombs.
+
+Apples and bombs are scene elements (``apples``, ``bombs``) placed at random in the activity range (the arena
+extents) and observed through their own lidars (the paper: 10 bins, range 6). The robot collects an object when
+its centre comes within the object's ``catch_range``: an apple gives ``reward_apple`` (+10), a bomb
+``reward_bomb`` (−1, as the original code subtracts it) and, through the ``bombs`` cost, cost 1. A collected
+object leaves the arena for the rest of the episode, as in the paper (it is moved :data:`REMOVED_AT` metres away,
+beyond any lidar's range, and nothing collides with it). A robot that falls (Ant) gets ``reward_fall`` (−10)
+and the episode ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+import mujoco
+import numpy as np
+
+from safexp.plugin import CostTerm, Element, ParameterError, PlacementParams, World, bounded, choices_hint
+from safexp_tasks.horizon import HorizonTask
+
+REMOVED_AT = 1.0e4
+"""Where collected objects go (x = y = REMOVED_AT): out of the arena, out of the camera's view, out of lidar range."""
+
+
+@dataclass
+class GatherObjectParams(PlacementParams):
+    """Apples or bombs: spheres nothing collides with, collected by the robot's centre within ``catch_range``.
+
+    - ``keepout``: 1, so objects are at least 2 apart, the paper's grid spacing;
+    - ``size``: the drawn sphere's radius;
+    - ``catch_range``: the XY distance from the robot's centre within which the robot collects one.
+    """
+
+    keepout: float = 1.0
+    size: float = bounded(0.25, gt=0)
+    catch_range: float = bounded(1.0, gt=0)
+
+
+class GatherObjects(Element):
+    """Apples (red) or bombs (black): static spheres floating at their radius above the floor."""
+
+    order = 50
+
+    def __init__(self, params: GatherObjectParams, rgba: str) -> None:
+        super().__init__(params)
+        self.rgba = rgba
+
+    def body_xml(self, index: int) -> str:
+        s = self.params.size
+        return f'<geom type="sphere" size="{s}" pos="0 0 {s}" rgba="{self.rgba}" contype="0" conaffinity="0"/>'
+
+    def in_reach(self, world: World, present: np.ndarray) -> np.ndarray:
+        """Indices of the objects still ``present`` (bool mask) whose centre is within ``catch_range`` of the robot."""
+        near = world.planar_distance(self.positions(world)) <= self.params.catch_range
+        return np.flatnonzero(near & present)
+
+    def remove(self, world: World, indices: np.ndarray) -> None:
+        """Take objects ``indices`` out of the arena for the rest of the episode (positions updated at once)."""
+        far = np.full((len(indices), 2), REMOVED_AT)
+        self.place(world, far, np.zeros(len(indices)), indices)
+        mujoco.mj_kinematics(world.model, world.data)
+
+
+def apples(params: GatherObjectParams) -> GatherObjects:
+    """The ``apples`` element."""
+    return GatherObjects(params, "0.85 0.1 0.1 1")
+
+
+def bombs(params: GatherObjectParams) -> GatherObjects:
+    """The ``bombs`` element."""
+    return GatherObjects(params, "0.1 0.1 0.1 1")
+
+
+@dataclass
+class GatherParams:
+    """Gather task parameters (the CPO paper's values).
+
+    - ``reward_apple``: reward per apple collected (+10);
+    - ``reward_bomb``: reward per bomb collected (−1: the original code subtracts the bomb's cost of 1);
+    - ``reward_fall``: reward on the step the robot falls, which ends the episode (−10);
+    - ``horizon``: ``[low, high]`` steps per episode, drawn at each reset (``null``: only the env's time limit).
+    """
+
+    reward_apple: float = 10.0
+    reward_bomb: float = -1.0
+    reward_fall: float = -10.0
+    horizon: Optional[List[int]] = bounded(None, ge=1)
+
+
+def gather_element(world: World, name: str, task: str) -> GatherObjects:
+    """The scene's ``apples`` or ``bombs`` element, or an error naming the elements the scene has."""
+    element = world.elements.get(name)
+    if not isinstance(element, GatherObjects):
+        raise ParameterError(f"{task} needs the element '{name}' (apples and bombs to collect), which this scene does "
+                             f"not have; {choices_hint(name, world.elements)}")
+    return element
+
+
+class GatherTask(HorizonTask):
+    """Reward: ``reward_apple`` per apple and ``reward_bomb`` per bomb collected this step; both leave the arena
+    after the step's cost is counted. No goal; the episode runs to its horizon (or the robot's fall)."""
+
+    reward_clip = 1000.0  # several objects may be collected in one step; the paper does not clip
+
+    def __init__(self, params: GatherParams) -> None:
+        super().__init__(params, "gather")
+        self.reward_fall = params.reward_fall
+        self._caught: dict[str, np.ndarray] = {}
+
+    def bind(self, world: World) -> None:
+        self.apples = gather_element(world, "apples", "task 'gather'")
+        self.bombs = world.elements.get("bombs") if isinstance(world.elements.get("bombs"), GatherObjects) else None
+        self._objects = [e for e in (self.apples, self.bombs) if e is not None]
+        self.present = {e.name: np.ones(e.params.num, dtype=bool) for e in self._objects}
+
+    def reset(self, world: World) -> None:
+        super().reset(world)
+        for mask in self.present.values():
+            mask[:] = True
+
+    def reward(self, world: World) -> float:
+        self._caught = {e.name: e.in_reach(world, self.present[e.name]) for e in self._objects}
+        reward = self.params.reward_apple * len(self._caught["apples"])
+        if self.bombs is not None:
+            reward += self.params.reward_bomb * len(self._caught["bombs"])
+        return reward
+
+    def tick(self, world: World) -> None:
+        super().tick(world)
+        for element in self._objects:
+            caught = self._caught.get(element.name, ())
+            if len(caught):
+                self.present[element.name][caught] = False
+                element.remove(world, caught)
+
+
+@dataclass
+class BombCostParams:
+    """No parameters: the catch range is the ``bombs`` element's."""
+
+
+class BombCost(CostTerm):
+    """1 per bomb within its catch range of the robot's centre this step (a bomb once collected has left the arena,
+    so it counts once)."""
+
+    def bind(self, world: World) -> None:
+        self.bombs = self.element(world, "bombs")
+        self._present = np.ones(self.bombs.params.num, dtype=bool)
+
+    def __call__(self, world: World) -> float:
+        return float(len(self.bombs.in_reach(world, self._present)))
