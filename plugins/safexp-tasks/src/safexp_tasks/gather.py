@@ -51,10 +51,10 @@ class GatherObjects(Element):
         s = self.params.size
         return f'<geom type="sphere" size="{s}" pos="0 0 {s}" rgba="{self.rgba}" contype="0" conaffinity="0"/>'
 
-    def in_reach(self, world: World, present: np.ndarray) -> np.ndarray:
-        """Indices of the objects still ``present`` (bool mask) whose centre is within ``catch_range`` of the robot."""
-        near = world.planar_distance(self.positions(world)) <= self.params.catch_range
-        return np.flatnonzero(near & present)
+    def in_reach(self, world: World) -> np.ndarray:
+        """Indices of the objects whose centre is within ``catch_range`` of the robot's centre (XY); collected
+        objects are far away, out of reach."""
+        return np.flatnonzero(world.planar_distance(self.positions(world)) <= self.params.catch_range)
 
     def remove(self, world: World, indices: np.ndarray) -> None:
         """Take objects ``indices`` out of the arena for the rest of the episode (positions updated at once)."""
@@ -89,18 +89,18 @@ class GatherParams:
     horizon: Optional[List[int]] = bounded(None, ge=1)
 
 
-def gather_element(world: World, name: str, task: str) -> GatherObjects:
-    """The scene's ``apples`` or ``bombs`` element, or an error naming the elements the scene has."""
+def gather_element(world: World, name: str) -> GatherObjects | None:
+    """The scene's ``apples`` or ``bombs`` element, ``None`` when the scene has none."""
     element = world.elements.get(name)
-    if not isinstance(element, GatherObjects):
-        raise ParameterError(f"{task} needs the element '{name}' (apples and bombs to collect), which this scene does "
-                             f"not have; {choices_hint(name, world.elements)}")
-    return element
+    return element if isinstance(element, GatherObjects) else None
 
 
 class GatherTask(HorizonTask):
     """Reward: ``reward_apple`` per apple and ``reward_bomb`` per bomb collected this step; both leave the arena
-    after the step's cost is counted. No goal; the episode runs to its horizon (or the robot's fall)."""
+    after the step's cost is counted. No goal; the episode runs to its horizon (or the robot's fall).
+
+    :attr:`present` maps ``apples`` and ``bombs`` to a boolean mask of the objects not collected yet this episode.
+    """
 
     reward_clip = 1000.0  # several objects may be collected in one step; the paper does not clip
 
@@ -110,9 +110,12 @@ class GatherTask(HorizonTask):
         self._caught: dict[str, np.ndarray] = {}
 
     def bind(self, world: World) -> None:
-        self.apples = gather_element(world, "apples", "task 'gather'")
-        self.bombs = world.elements.get("bombs") if isinstance(world.elements.get("bombs"), GatherObjects) else None
-        self._objects = [e for e in (self.apples, self.bombs) if e is not None]
+        apples, self.bombs = gather_element(world, "apples"), gather_element(world, "bombs")
+        if apples is None:
+            raise ParameterError("task 'gather' needs the element 'apples' (apples to collect), which this scene does "
+                                 f"not have; {choices_hint('apples', world.elements)}")
+        self.apples = apples
+        self._objects = [e for e in (apples, self.bombs) if e is not None]
         self.present = {e.name: np.ones(e.params.num, dtype=bool) for e in self._objects}
 
     def reset(self, world: World) -> None:
@@ -121,7 +124,7 @@ class GatherTask(HorizonTask):
             mask[:] = True
 
     def reward(self, world: World) -> float:
-        self._caught = {e.name: e.in_reach(world, self.present[e.name]) for e in self._objects}
+        self._caught = {e.name: e.in_reach(world) for e in self._objects}
         reward = self.params.reward_apple * len(self._caught["apples"])
         if self.bombs is not None:
             reward += self.params.reward_bomb * len(self._caught["bombs"])
@@ -146,8 +149,10 @@ class BombCost(CostTerm):
     so it counts once)."""
 
     def bind(self, world: World) -> None:
-        self.bombs = self.element(world, "bombs")
-        self._present = np.ones(self.bombs.params.num, dtype=bool)
+        bombs = self.element(world, "bombs")
+        if not isinstance(bombs, GatherObjects):
+            raise ParameterError(f"cost 'bombs' reads the Gather task's bombs, not a '{type(bombs).__name__}' element")
+        self.bombs = bombs
 
     def __call__(self, world: World) -> float:
-        return float(len(self.bombs.in_reach(world, self._present)))
+        return float(len(self.bombs.in_reach(world)))
