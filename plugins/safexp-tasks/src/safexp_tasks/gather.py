@@ -17,7 +17,7 @@ from typing import List, Optional
 import mujoco
 import numpy as np
 
-from safexp.plugin import CostTerm, Element, ParameterError, PlacementParams, World, bounded, choices_hint
+from safexp.plugin import CostTerm, Element, ParameterError, PlacementParams, World, bounded, choices_hint, rows_index
 from safexp_tasks.horizon import HorizonTask
 
 REMOVED_AT = 1.0e4
@@ -51,15 +51,24 @@ class GatherObjects(Element):
         s = self.params.size
         return f'<geom type="sphere" size="{s}" pos="0 0 {s}" rgba="{self.rgba}" contype="0" conaffinity="0"/>'
 
-    def in_reach(self, world: World) -> np.ndarray:
+    def bind(self, world: World) -> None:
+        super().bind(world)
+        # The objects' rows of data.xpos, read through a view kept from here: no lookups every step.
+        self._xpos, self._rows = world.data.xpos, rows_index(self.body_ids)
+        self._reach_squared = self.params.catch_range ** 2
+
+    def in_reach(self, world: World) -> list[int]:
         """Indices of the objects whose centre is within ``catch_range`` of the robot's centre (XY); collected
         objects are far away, out of reach."""
-        return np.flatnonzero(world.planar_distance(self.positions(world)) <= self.params.catch_range)
+        rx, ry, _ = world.robot_pos.tolist()
+        reach = self._reach_squared
+        return [i for i, (x, y, _) in enumerate(self._xpos[self._rows].tolist())  # floats: cheaper for a few objects
+                if (x - rx) * (x - rx) + (y - ry) * (y - ry) <= reach]
 
-    def remove(self, world: World, indices: np.ndarray) -> None:
+    def remove(self, world: World, indices: list[int]) -> None:
         """Take objects ``indices`` out of the arena for the rest of the episode (positions updated at once)."""
         far = np.full((len(indices), 2), REMOVED_AT)
-        self.place(world, far, np.zeros(len(indices)), indices)
+        self.place(world, far, np.zeros(len(indices)), np.array(indices))
         mujoco.mj_kinematics(world.model, world.data)
 
 
@@ -107,7 +116,7 @@ class GatherTask(HorizonTask):
     def __init__(self, params: GatherParams) -> None:
         super().__init__(params, "gather")
         self.reward_fall = params.reward_fall
-        self._caught: dict[str, np.ndarray] = {}
+        self._caught: dict[str, list[int]] = {}
 
     def bind(self, world: World) -> None:
         apples, self.bombs = gather_element(world, "apples"), gather_element(world, "bombs")
@@ -133,8 +142,8 @@ class GatherTask(HorizonTask):
     def tick(self, world: World) -> None:
         super().tick(world)
         for element in self._objects:
-            caught = self._caught.get(element.name, ())
-            if len(caught):
+            caught = self._caught.get(element.name)
+            if caught:
                 self.present[element.name][caught] = False
                 element.remove(world, caught)
 
