@@ -105,3 +105,8 @@ def test_a_falling_ant_loses_ten_and_the_episode_ends():
 def test_gather_without_apples_is_named():
     with pytest.raises(ParameterError, match="task 'gather' needs the element 'apples'"):
         gymnasium.make("safexp/PointGather-v0", apples={"num": 0})
+
+
+def test_a_positive_bomb_reward_is_refused_with_its_range():
+    with pytest.raises(ParameterError, match=r"parameter 'reward_bomb' of task 'gather' is 1.0 \(valid: \(-inf, 0\]\)"):
+        gymnasium.make("safexp/PointGather-v0", task_params={"reward_bomb": 1.0})

@@ -92,9 +92,9 @@ class GatherParams:
     - ``horizon``: ``[low, high]`` steps per episode, drawn at each reset (``null``: only the env's time limit).
     """
 
-    reward_apple: float = 10.0
-    reward_bomb: float = -1.0
-    reward_fall: float = -10.0
+    reward_apple: float = bounded(10.0, ge=0)
+    reward_bomb: float = bounded(-1.0, le=0)
+    reward_fall: float = bounded(-10.0, le=0)
     horizon: Optional[List[int]] = bounded(None, ge=1)
 
 
