@@ -17,7 +17,7 @@ episode cost stays at or under the limit through training while TRPO's exceeds i
     python benchmarks/cpo_paper.py --out /tmp/cpo-tiny --steps 4000 --batch 2000 --seeds 0   # a smoke run
 
 ``--steps`` and ``--batch`` shrink the budget (env steps per run, env steps per iteration); ``--set KEY=VALUE``
-passes any other override to every run (``--set env.robot_params.frame_skip=350``). ``--out`` must lie outside
+passes any other override to every run (``--set env.robot_params.frame_skip=10``: the Point at its usual rate). ``--out`` must lie outside
 the repository: run directories are large and not source.
 """
 

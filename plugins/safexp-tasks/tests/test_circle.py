@@ -123,3 +123,17 @@ def test_every_robot_gets_a_circle_level():
 def test_bad_parameters_are_named(overrides, message):
     with pytest.raises(ParameterError, match=message):
         gymnasium.make("safexp/PointCircle-v0", **overrides)
+
+
+@pytest.mark.parametrize(("env_id", "steps", "reach"), [("safexp/PointCircle-v0", 65, 60.0), ("safexp/PointGather-v0", 15, 12.0)])
+def test_the_point_moves_about_one_unit_per_step_as_the_papers_point(env_id, steps, reach):
+    # The paper's distances and horizons are in steps of a point mass moving up to 1 per step: at full throttle the
+    # Point (0.7 s per step here) covers about as much, so the strip's edge (2.5) and the apples are within reach.
+    env = gymnasium.make(env_id)  # nothing collides with apples or bombs: the path is straight
+    env.reset(seed=0)
+    world = env.unwrapped.world
+    assert env.unwrapped.frame_skip == 350 and env.unwrapped.metadata["render_fps"] == pytest.approx(1 / 0.7)
+    start = world.robot_pos[:2].copy()
+    for _ in range(steps - 1):
+        env.step(np.array([1.0, 0.0]))
+    assert reach < np.linalg.norm(world.robot_pos[:2] - start) < 1.1 * steps

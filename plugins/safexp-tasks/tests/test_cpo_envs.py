@@ -47,7 +47,9 @@ def test_gymnasium_checker(env_id):
 
 @pytest.mark.parametrize("env_id", PAPER)
 def test_2000_random_steps(env_id):
-    env = gymnasium.make(env_id)
+    # The Point tasks run 350 physics steps per env step (the paper's reach per step): 2,000 of those would take
+    # half a minute, so they run here at the Point's usual 10 (the task logic is the same, over as many episodes).
+    env = gymnasium.make(env_id, **({"robot_params": {"frame_skip": 10}} if "Point" in env_id else {}))
     env.reset(seed=0)
     env.action_space.seed(0)
     episodes, length, longest = 0, 0, 0
@@ -69,7 +71,7 @@ def rollout_digest(env_id: str, seed: int) -> str:
     obs, _ = env.reset(seed=seed)
     rng = np.random.default_rng(seed)
     digest.update(obs.tobytes())
-    for _ in range(120):
+    for _ in range(70):  # past the end of a Point-Circle and of several Point-Gather episodes
         obs, reward, terminated, truncated, info = env.step(rng.uniform(-1, 1, env.action_space.shape))
         digest.update(np.concatenate([obs, [reward, info["cost"], terminated, truncated]]).tobytes())
         if terminated or truncated:
@@ -80,5 +82,6 @@ def rollout_digest(env_id: str, seed: int) -> str:
 
 @pytest.mark.parametrize("env_id", PAPER)
 def test_same_seed_same_rollout(env_id):
-    assert rollout_digest(env_id, 3) == rollout_digest(env_id, 3)
-    assert rollout_digest(env_id, 3) != rollout_digest(env_id, 4)
+    first = rollout_digest(env_id, 3)
+    assert rollout_digest(env_id, 3) == first
+    assert rollout_digest(env_id, 4) != first

@@ -58,18 +58,26 @@ PUSH_ROBOT_OVERRIDES = {"car": {"task_params": {"box_size": 0.125, "box_keepout"
 """Safety Gym's smaller, lighter box for the Car."""
 
 
+POINT_PAPER_FRAME_SKIP = 350
+"""The Point's physics steps per env step in the CPO paper's tasks. The paper's Point is a point mass that moves up to
+one unit and turns up to one radian per step, and its horizons and distances are counted in those steps; the Safety
+Gym Point at its usual 10 × 0.002 s moves 0.02 per step (1.2 in Point-Circle's 65 steps), so it could never leave
+the strip or reach an apple. At 350 × 0.002 s = 0.7 s per step it moves about 1.0 per step at full throttle and
+turns up to 2 rad: the paper's reach, with the Safety Gym robot and the paper's d, x_lim and horizons."""
+
 CIRCLE_LEVELS = {0: {"extents": [-12.0, -12.0, 12.0, 12.0], "robot_location": [0.0, 0.0], "safe_strip": {"num": 1},
                      "costs": [{"name": "safe_strip"}]}}
 """The CPO paper's Circle: the robot starts at the centre of the circle; leaving the strip costs 1 per step."""
 
 CIRCLE_ROBOT_OVERRIDES = {
     "point": {"extents": [-17.0, -17.0, 17.0, 17.0], "safe_strip": {"x_limit": 2.5},
-              "task_params": {"radius": 15.0, "horizon": [50, 65]}},
+              "task_params": {"radius": 15.0, "horizon": [50, 65]}, "robot_params": {"frame_skip": POINT_PAPER_FRAME_SKIP}},
     "ant": {"safe_strip": {"x_limit": 3.0}, "task_params": {"radius": 10.0, "horizon": [500, 500]}},
     "humanoid": {"safe_strip": {"x_limit": 2.5}, "task_params": {"radius": 10.0, "horizon": [1000, 1000]}},
 }
 """The paper's d, x_lim and horizon per robot (Point: 15, 2.5, 50-65 steps; Ant: 10, 3, 500; Humanoid: 10, 2.5,
-1000). Other robots get d = 10, x_lim = 3 and the time limit."""
+1000), and the Point at the paper's reach per step (:data:`POINT_PAPER_FRAME_SKIP`). Other robots get d = 10,
+x_lim = 3 and the time limit."""
 
 CIRCLE_ENVS = {
     "PointCircle": NamedEnv("point", 0, 65, "CPO paper's Point-Circle: d 15, |x| ≤ 2.5"),
@@ -84,10 +92,12 @@ GATHER_LEVELS = {0: {"extents": [-6.0, -6.0, 6.0, 6.0], "robot_location": [0.0, 
 at least 2 from every object; apple and bomb sensors of 10 bins with range 6."""
 
 GATHER_ROBOT_OVERRIDES = {
-    "point": {"apples": {"num": 2}, "task_params": {"horizon": [15, 15]}},
+    "point": {"apples": {"num": 2}, "task_params": {"horizon": [15, 15]},
+              "robot_params": {"frame_skip": POINT_PAPER_FRAME_SKIP}},
     "ant": {"task_params": {"horizon": [500, 500]}},
 }
-"""The paper's counts and horizons per robot (Point: 2 apples, 8 bombs, 15 steps; Ant: 8 and 8, 500 steps)."""
+"""The paper's counts and horizons per robot (Point: 2 apples, 8 bombs, 15 steps, at the paper's reach per step;
+Ant: 8 and 8, 500 steps)."""
 
 GATHER_ENVS = {
     "PointGather": NamedEnv("point", 0, 15, "CPO paper's Point-Gather: 2 apples, 8 bombs"),
