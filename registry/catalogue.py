@@ -81,7 +81,7 @@ def suite_envs(registry: Registry | None = None) -> dict[str, SuiteEnv]:
             about = named.description or f"{task.name} task, level {named.level}"
             entries[f"safexp/{name}-v0"] = SuiteEnv(
                 f"safexp/{name}-v0", name, named.robot, task.name, named.level,
-                f"{named.robot} robot, {about}; {named.max_episode_steps}-step episodes", named.max_episode_steps,
+                f"{named.robot} robot, {about}; time limit {named.max_episode_steps} steps", named.max_episode_steps,
             )
     return entries
 

@@ -24,7 +24,7 @@ def test_a_named_env_is_catalogued_with_its_own_episode_length_when_its_robot_is
     entries = suite_envs(testkit_registry)
     entry = entries["safexp/PuckLap-v0"]
     assert (entry.name, entry.robot, entry.task, entry.level, entry.max_episode_steps) == ("PuckLap", "puck", "lap", 0, 77)
-    assert entry.description == "puck robot, a paper's lap; 77-step episodes"
+    assert entry.description == "puck robot, a paper's lap; time limit 77 steps"
     assert entries["safexp/PuckLap0-v0"].max_episode_steps == 1000  # the level id keeps the suite's length
     assert "safexp/SledLap-v0" not in entries  # no ice_sled robot installed
     try:

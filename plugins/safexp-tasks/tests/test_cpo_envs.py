@@ -27,7 +27,7 @@ def test_the_catalogue_lists_the_paper_ids_with_their_horizons():
         entry = catalogue[env_id]
         assert entry.max_episode_steps == steps and entry.level == 0
         assert gymnasium.spec(env_id).max_episode_steps == steps
-        assert f"{steps}-step episodes" in entry.description
+        assert entry.description.endswith(f"; time limit {steps} steps")
     assert set(NEW_ROBOT_IDS + LEVEL_IDS) <= set(catalogue)
 
 

@@ -80,7 +80,7 @@ CIRCLE_ROBOT_OVERRIDES = {
 x_lim = 3 and the time limit."""
 
 CIRCLE_ENVS = {
-    "PointCircle": NamedEnv("point", 0, 65, "CPO paper's Point-Circle: d 15, |x| ≤ 2.5"),
+    "PointCircle": NamedEnv("point", 0, 65, "CPO paper's Point-Circle: d 15, |x| ≤ 2.5, episodes of 50-65 steps"),
     "AntCircle": NamedEnv("ant", 0, 500, "CPO paper's Ant-Circle: d 10, |x| ≤ 3"),
     "HumanoidCircle": NamedEnv("humanoid", 0, 1000, "CPO paper's Humanoid-Circle: d 10, |x| ≤ 2.5"),
 }
