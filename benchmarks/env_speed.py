@@ -7,7 +7,7 @@ rounds so that machine noise hits both alike. Moving obstacles (gremlins) are pa
 sets their targets before each substep as the env does (Safety Gym's step), else it would time a scene whose
 gremlins stand still and whose welds cost the solver nothing.
 
-    python benchmarks/env_speed.py                     # every suite env (all 27 with the first-party plugins)
+    python benchmarks/env_speed.py                     # every catalogued env (60 with the first-party plugins)
     python benchmarks/env_speed.py PointGoal1 CarGoal1 --steps 5000
     python benchmarks/env_speed.py --task hallway --min-ratio 0.7   # the hallways' lidar ids (their target)
 

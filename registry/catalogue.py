@@ -1,7 +1,10 @@
 """The catalogue of environment ids: every installed robot crossed with every task level.
 
 ``safexp/{Robot}{Task}{level}-v0`` (``safexp/PointGoal1-v0``) for each robot, each task and each level the
-task defines (a level is a number, or a name: the hallway's ``WallsLidar`` makes ``safexp/PointHallwayWallsLidar-v0``); ``safexp/Arena-v0`` builds an environment from scene keys alone (``robot=``, ``task=``,
+task defines (1000-step episodes; a level is a number, or a name: the hallway's ``WallsLidar`` makes
+``safexp/PointHallwayWallsLidar-v0``); a task's named envs (``TaskSpec.named_envs``: ``safexp/PointCircle-v0``,
+one robot on one level with its own episode length) when their robot is installed; ``safexp/Arena-v0`` builds an
+environment from scene keys alone (``robot=``, ``task=``,
 ``scene_file=``, ...). Ids are registered with Gymnasium when :mod:`safexp` is imported.
 
 A level that names an element or a cost term no installed plugin provides (its plugin is blocked, say) gives
@@ -32,6 +35,7 @@ class SuiteEnv:
     task: str
     level: int | str
     description: str
+    max_episode_steps: int = EPISODE_STEPS
 
 
 def title(name: str) -> str:
@@ -69,15 +73,24 @@ def suite_envs(registry: Registry | None = None) -> dict[str, SuiteEnv]:
     """Every suite env id the installed plugins make, in a stable order (levels with missing components left out)."""
     registry = registry or get_registry()
     entries: dict[str, SuiteEnv] = {}
+    robots = registry.components("robots")
     for task in registry.components("tasks").values():
         for level, config in sorted(task.levels.items()):
             if missing_components(dict(config), registry):
                 continue
-            for robot in registry.components("robots"):
+            for robot in robots:
                 name = suite_name(robot, task.name, level)
                 entries[f"safexp/{name}-v0"] = SuiteEnv(
                     f"safexp/{name}-v0", name, robot, task.name, level, f"{robot} robot, {task.name} task: {_describe(dict(config))}"
                 )
+        for name, named in task.named_envs.items():
+            if named.robot not in robots or missing_components(dict(task.levels[named.level]), registry):
+                continue
+            about = named.description or f"{task.name} task, level {named.level}"
+            entries[f"safexp/{name}-v0"] = SuiteEnv(
+                f"safexp/{name}-v0", name, named.robot, task.name, named.level,
+                f"{named.robot} robot, {about}; time limit {named.max_episode_steps} steps", named.max_episode_steps,
+            )
     return entries
 
 
@@ -97,7 +110,7 @@ def register_envs(registry: Registry | None = None) -> list[str]:
         added.append(ARENA_ID)
     for env_id, entry in suite_envs(registry).items():
         if env_id not in gymnasium.registry:
-            gymnasium.register(env_id, entry_point=ENTRY_POINT, max_episode_steps=EPISODE_STEPS,
+            gymnasium.register(env_id, entry_point=ENTRY_POINT, max_episode_steps=entry.max_episode_steps,
                                kwargs={"robot": entry.robot, "task": entry.task, "level": entry.level})
             added.append(env_id)
     return added

@@ -3,7 +3,8 @@
 ``step(action)`` follows Safety Gym (reference section 5): clip the action to the control range (after
 optional Gaussian noise), run ``frame_skip`` physics steps (moving obstacles updated before each), one forward
 pass, the task's dense reward clipped to ±10, **then** the goal bonus, the cost terms, and goal resampling (or,
-for a task whose success ends the episode, ``terminated``).
+for a task whose success ends the episode, ``terminated``). A robot that can fall (Ant, Humanoid) is checked
+last: an unhealthy pose terminates the episode (CPO's tasks).
 Cost is never folded into the reward: it is ``info["cost"]`` (see :class:`safexp.engine.costs.CostMonitor`).
 """
 
@@ -22,6 +23,7 @@ from safexp.engine.costs import CostMonitor
 from safexp.plugin.cost import CostTerm
 from safexp.plugin.element import Element
 from safexp.plugin.errors import ParameterError, SafexpError, choices_hint
+from safexp.plugin.task import Task
 from safexp.engine.observation import ObservationBuilder
 from safexp.registry import get_registry
 from safexp.engine.scene import Scene, scene_config
@@ -117,6 +119,7 @@ class SafetyEnv(gymnasium.Env):
         self.mjcf = compose_mjcf(robot_model, elements, list(settings.extents))
         model = compile_mjcf(self.mjcf)
         self.frame_skip = robot_model.frame_skip
+        self.robot_model = robot_model
         self.metadata = {**type(self).metadata, "render_fps": control_rate(model.opt.timestep, self.frame_skip)}
         keepout = settings.robot_keepout if settings.robot_keepout is not None else robot_model.keepout
         self.world = World(model, elements, self.task, list(settings.extents), keepout, settings.robot_placements,
@@ -148,6 +151,8 @@ class SafetyEnv(gymnasium.Env):
         self._model, self._data, self._opt = model, self.world.data, model.opt
         self._ctrl, self._qvel = self.world.data.ctrl, self.world.data.qvel
         self._action_noise = settings.action_noise
+        self._checks_health = robot_model.can_fall
+        self._task_truncates = type(self.task).truncated is not Task.truncated
         self._substep_elements = [e for e in elements.values() if type(e).before_substep is not Element.before_substep]
         self._light_site = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, COST_LIGHT)
         self._last_cost = 0.0
@@ -208,6 +213,11 @@ class SafetyEnv(gymnasium.Env):
                 terminated = True  # the task is done (the far end of a hallway): a terminal state
             elif not task.on_goal_met(world):
                 truncated = True  # no room for a new goal: the episode ends, not as a terminal state
+        if self._checks_health and not self.robot_model.is_healthy(world):
+            terminated = True  # the robot fell: a terminal state
+            reward += task.reward_fall
+        if self._task_truncates and task.truncated(world):
+            truncated = True
         return self._observation(), reward, terminated, truncated, info
 
     def _observation(self) -> np.ndarray | dict[str, np.ndarray]:

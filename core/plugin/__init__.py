@@ -2,7 +2,8 @@
 
 - :data:`hookimpl` marks hook implementations (the hooks are in :mod:`safexp.plugin.hookspecs`);
 - the records registration hooks yield: :class:`RobotSpec`, :class:`TaskSpec`, :class:`HazardSpec`,
-  :class:`CostSpec`, :class:`AlgorithmSpec`, :class:`CommandSpec`, and :class:`NoParams`;
+  :class:`CostSpec`, :class:`AlgorithmSpec`, :class:`CommandSpec`, :class:`NoParams`, and a task's
+  :class:`NamedEnv` (a benchmark id of its own);
 - the base classes of components: :class:`RobotModel`, :class:`Task`, :class:`Element` (with
   :class:`PlacementParams`), :class:`CostTerm`; and the learner contract :class:`Learner`;
 - the world a task, element or cost term reads every step: :class:`World` (with :func:`geom_ids` and
@@ -41,6 +42,7 @@ from safexp.plugin.specs import (
     ComponentSpec,
     CostSpec,
     HazardSpec,
+    NamedEnv,
     NoParams,
     RobotSpec,
     TaskSpec,
@@ -60,6 +62,7 @@ __all__ = [
     "Element",
     "HazardSpec",
     "Learner",
+    "NamedEnv",
     "NoParams",
     "ParameterError",
     "PlacementParams",

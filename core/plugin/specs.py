@@ -53,6 +53,18 @@ class RobotSpec(ComponentSpec):
 
 
 @dataclass(frozen=True)
+class NamedEnv:
+    """An environment a task registers under a name of its own, ``safexp/{name}-v0`` (``safexp/PointCircle-v0``):
+    one robot on one of the task's levels (with that robot's ``robot_overrides``) and its own episode length, as a
+    paper defines its benchmark."""
+
+    robot: str
+    level: int
+    max_episode_steps: int
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class TaskSpec(ComponentSpec):
     """A task. ``factory(params) -> safexp.Task``: the elements it places, its reward and success test.
 
@@ -60,13 +72,27 @@ class TaskSpec(ComponentSpec):
     sizes, costs, arena extents, task parameters — the scene keys of :mod:`safexp.engine.scene`). Every installed
     robot is crossed with every level to form the environment ids ``safexp/{Robot}{Task}{level}-v0``.
     ``robot_overrides`` maps a robot name to extra scene configuration merged into every level for that robot
-    (Safety Gym's smaller Push box for Car, for example).
+    (Safety Gym's smaller Push box for Car, for example). ``named_envs`` maps a benchmark name (``PointCircle``)
+    to a :class:`NamedEnv`, registered as ``safexp/{name}-v0`` besides the level ids.
     """
 
     kind: ClassVar[str] = "tasks"
 
     levels: Mapping[int | str, Mapping[str, Any]] = field(default_factory=dict)
     robot_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    named_envs: Mapping[str, NamedEnv] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name, env in self.named_envs.items():
+            if not isinstance(env, NamedEnv):
+                raise TypeError(f"TaskSpec '{self.name}': named env '{name}' must be a NamedEnv, got {env!r}")
+            if env.level not in self.levels:
+                raise ValueError(f"TaskSpec '{self.name}': named env '{name}' uses level {env.level}, which the "
+                                 f"task does not define (levels: {sorted(self.levels)})")
+            if env.max_episode_steps < 1:
+                raise ValueError(f"TaskSpec '{self.name}': named env '{name}' needs max_episode_steps ≥ 1, "
+                                 f"got {env.max_episode_steps}")
 
 
 @dataclass(frozen=True)

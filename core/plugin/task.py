@@ -17,12 +17,15 @@ class Task:
     The engine calls, per episode: :meth:`reset` after the layout is placed; per step: :meth:`reward`
     (the dense reward, clipped by the engine to ±``reward_clip``), :meth:`tick`, then :meth:`goal_met`; on
     success it adds ``reward_goal`` after the clip and calls :meth:`on_goal_met` — or, when ``goal_ends_episode``
-    is set, ends the episode as a terminal state (``terminated``) instead.
+    is set, ends the episode as a terminal state (``terminated``) instead. When the robot falls (see
+    :meth:`safexp.RobotModel.is_healthy`) the step's reward gets ``reward_fall`` and the episode terminates. A
+    task that overrides :meth:`truncated` is asked every step, last, whether its own horizon ends the episode.
     """
 
     reward_goal: float = 1.0
     reward_clip: float = 10.0
     goal_ends_episode: bool = False
+    reward_fall: float = 0.0
 
     def __init__(self, params: object) -> None:
         self.params = params
@@ -57,6 +60,13 @@ class Task:
         """The robot's yaw (radians) at the start of an episode, drawn from ``world.rng`` after the layout is
         sampled, or ``None`` for a uniformly random heading (the default)."""
         return None
+
+    def truncated(self, world: World) -> bool:
+        """Whether the task's own horizon ends the episode after this step (a truncation, not a terminal state).
+
+        Only called when a subclass overrides it; a fixed horizon is better left to the env's time limit.
+        """
+        return False
 
     def goal_position(self, world: World) -> np.ndarray | None:
         """The goal's world position for the compass observation, or ``None`` if the task has no goal point."""

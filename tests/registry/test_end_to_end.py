@@ -62,7 +62,7 @@ def test_safexp_plugins_shows_every_problem_and_exits_0(site):
     assert lines[lines.index("needs_libfoo  (safexp-needs-libfoo 1.2.3)") + 1] == f"    {IMPORT_ERROR}"
     assert lines[lines.index("trike_a  (safexp-trike-a 1.2.3)") + 1] == "    robots: alice_bike, trike"
     assert CONFLICT in lines
-    assert "    robots: car, doggo, point" in lines  # the first-party plugins load as usual
+    assert "    robots: ant, car, doggo, humanoid, point" in lines  # the first-party plugins load as usual
     errors_only = site.python("-m", "safexp.cli", "plugins", "--errors-only", **FAST)
     assert errors_only.returncode == 1  # a check for scripts: there are problems
     assert "trike_a  (safexp-trike-a 1.2.3)" not in errors_only.stdout and HOOK_ERROR in errors_only.stdout
@@ -72,7 +72,7 @@ def test_safexp_list_robots_shows_the_conflict_and_the_usable_robots(site):
     run = site.python("-m", "safexp.cli", "list", "robots")
     assert run.returncode == 0, run.stderr
     names = [line.split()[0] for line in run.stdout.splitlines() if not line.startswith("CONFLICT")]
-    assert names == ["alice_bike", "bob_bike", "car", "doggo", "point"]
+    assert names == ["alice_bike", "ant", "bob_bike", "car", "doggo", "humanoid", "point"]
     assert CONFLICT in run.stdout.splitlines()
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium
 import pytest
 from omegaconf import OmegaConf
 
@@ -81,7 +82,21 @@ def test_every_shipped_experiment_validates(experiment):
 
 @pytest.mark.parametrize("option", sorted(p.stem for p in (CONFIGS / "env").glob("*.yaml")))
 def test_every_shipped_env_validates(option):
-    assert load_config(MAIN_EXPERIMENT, [f"env={option}"]).env["robot"] in ("point", "car", "doggo")
+    env = load_config(MAIN_EXPERIMENT, [f"env={option}"]).env
+    assert env["robot"] in ("point", "car", "doggo") if "robot" in env else env["id"] in gymnasium.registry
+
+
+@pytest.mark.parametrize("task", ["pointcircle", "antcircle", "humanoidcircle", "pointgather", "antgather"])
+def test_the_cpo_paper_experiments_carry_the_paper_settings(task):
+    batch, limit = {"pointcircle": (50_000, 5), "antcircle": (100_000, 10), "humanoidcircle": (50_000, 10),
+                    "pointgather": (50_000, 0.1), "antgather": (100_000, 0.2)}[task]
+    for path in sorted((CONFIGS / "experiment").glob(f"{task}_*.yaml")):
+        cfg = load_config(path)
+        assert cfg.env["id"] == gymnasium.spec(cfg.env["id"]).id and task in cfg.env["id"].lower().replace("-v0", "")
+        algo = cfg.algo_params
+        assert (algo.n_steps, algo.gamma, algo.gae_lambda, algo.target_kl) == (batch, 0.995, 0.95, 0.01), path.name
+        if cfg.algo != "trpo":
+            assert (algo.cost_limit, algo.cost_gamma) == (limit, 0.995), path.name
 
 
 def test_id_envs_are_supported():

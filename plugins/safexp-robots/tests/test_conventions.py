@@ -11,7 +11,7 @@ import safexp
 
 CompileRobot = Callable[..., mujoco.MjModel]
 BuildRobot = Callable[..., safexp.RobotModel]
-ROBOTS = ("point", "car", "doggo")
+ROBOTS = ("point", "car", "doggo", "ant", "humanoid")
 SITE_SENSORS = ["accelerometer", "velocimeter", "gyro", "magnetometer"]
 
 
@@ -29,7 +29,7 @@ def observed_size(model: mujoco.MjModel) -> int:
     return size
 
 
-@pytest.mark.parametrize(("robot", "size"), [("point", 12), ("car", 24), ("doggo", 56)])
+@pytest.mark.parametrize(("robot", "size"), [("point", 12), ("car", 24), ("doggo", 56), ("ant", 40), ("humanoid", 65)])
 def test_observed_sensor_size(compile_robot: CompileRobot, robot: str, size: int) -> None:
     assert observed_size(compile_robot(robot)) == size
 
@@ -71,7 +71,7 @@ def test_robot_has_site_camera_and_condim_6_geoms(compile_robot: CompileRobot, r
 @pytest.mark.parametrize("robot", ROBOTS)
 def test_every_actuator_is_limited_to_unit_controls(compile_robot: CompileRobot, robot: str) -> None:
     model = compile_robot(robot)
-    assert model.nu == {"point": 2, "car": 2, "doggo": 12}[robot]
+    assert model.nu == {"point": 2, "car": 2, "doggo": 12, "ant": 8, "humanoid": 17}[robot]
     assert np.all(model.actuator_ctrllimited == 1)
     np.testing.assert_array_equal(model.actuator_ctrlrange, np.tile([-1.0, 1.0], (model.nu, 1)))
 
@@ -84,7 +84,7 @@ def test_point_root_joints_are_slide_x_slide_y_hinge_z(compile_robot: CompileRob
     assert set(model.jnt_bodyid) == {model.body("robot").id}
 
 
-@pytest.mark.parametrize("robot", ["car", "doggo"])
+@pytest.mark.parametrize("robot", ["car", "doggo", "ant", "humanoid"])
 def test_car_and_doggo_root_is_one_free_joint(compile_robot: CompileRobot, robot: str) -> None:
     model = compile_robot(robot)
     free = np.flatnonzero(model.jnt_type == mujoco.mjtJoint.mjJNT_FREE)

@@ -27,19 +27,23 @@ def test_installed_plugin_registers_point_car_doggo(registry: Registry) -> None:
     info = registry.plugins["robots"]
     assert info.distribution == "safexp-robots"
     assert info.error is None
-    assert sorted(info.provides["robots"]) == ["car", "doggo", "point"]
+    assert sorted(info.provides["robots"]) == ["ant", "car", "doggo", "humanoid", "point"]
 
 
-@pytest.mark.parametrize(("robot", "timestep"), [("point", 0.002), ("car", 0.004), ("doggo", 0.01)])
-def test_default_params_are_the_reference_stepping(registry: Registry, robot: str, timestep: float) -> None:
+@pytest.mark.parametrize(("robot", "timestep", "frame_skip", "keepout"),
+                         [("point", 0.002, 10, 0.4), ("car", 0.004, 10, 0.4), ("doggo", 0.01, 10, 0.4),
+                          ("ant", 0.01, 5, 0.6), ("humanoid", 0.003, 5, 0.4)])
+def test_default_params_are_the_reference_stepping(registry: Registry, robot: str, timestep: float, frame_skip: int,
+                                                   keepout: float) -> None:
     spec = registry.get("robots", robot)
     params = build_params(spec, {})
     assert params.timestep == timestep
-    assert params.frame_skip == 10
-    assert params.keepout == 0.4
+    assert params.frame_skip == frame_skip
+    assert params.keepout == keepout
     model = spec.factory(params)
     assert isinstance(model, safexp.RobotModel)
-    assert (model.frame_skip, model.keepout) == (10, 0.4)
+    assert (model.frame_skip, model.keepout) == (frame_skip, keepout)
+    assert model.can_fall == (robot in ("ant", "humanoid"))
 
 
 def test_stepping_params_reach_the_robot_model(registry: Registry) -> None:

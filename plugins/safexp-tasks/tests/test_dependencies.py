@@ -58,6 +58,6 @@ def test_with_hazards_blocked_safexp_plugins_shows_the_block_and_no_error():
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert lines[-1] == "blocked (SAFEXP_BLOCK_PLUGINS): hazards"
-    assert "    tasks: button, goal, hallway, push" in lines
+    assert "    tasks: button, circle, gather, goal, hallway, push" in lines
     assert not any(line.startswith("hazards  (") for line in lines)
     assert "ERROR" not in run.stdout and "CONFLICT" not in run.stdout

@@ -74,7 +74,7 @@ def test_a_bad_arena_file_names_the_bad_key_and_the_valid_ones(tmp_path, line, e
 def test_an_arena_needs_a_robot_and_a_task(tmp_path):
     file = tmp_path / "arena.yaml"
     file.write_text("task: push\n")
-    with pytest.raises(ParameterError, match=r"a scene needs a 'robot'; valid choices: car, doggo, point"):
+    with pytest.raises(ParameterError, match=r"a scene needs a 'robot'; valid choices: ant, car, doggo, humanoid, point"):
         gymnasium.make("safexp/Arena-v0", scene_file=str(file))
     with pytest.raises(ParameterError, match=r"scene file '.*missing.yaml' does not exist"):
         gymnasium.make("safexp/Arena-v0", scene_file=str(tmp_path / "missing.yaml"))

@@ -1,6 +1,7 @@
-"""Point, Car and Doggo: their parameter schemas and the factories that build their MJCF.
+"""Point, Car, Doggo, Ant and Humanoid: their parameter schemas and the factories that build their MJCF.
 
-Each robot's document lives in ``xmls/<robot>.xml`` and carries the Safety Gym figures. A factory checks
+Each robot's document lives in ``xmls/<robot>.xml`` and carries the published figures (Safety Gym's for Point,
+Car and Doggo; the classic MuJoCo locomotion models', which the CPO paper uses, for Ant and Humanoid). A factory checks
 its parameters, writes their values into that document (timestep, gears, force limits, stiffness) and
 returns a :class:`safexp.RobotModel`. The parameter defaults are the reference figures, so a robot built
 from default parameters is the benchmark robot.
@@ -13,9 +14,10 @@ import dataclasses
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from importlib.resources import files
+from typing import List
 
 import safexp
-from safexp.plugin import ParameterError, choices_hint
+from safexp.plugin import ParameterError, bounded, choices_hint
 
 INTEGRATORS = ("Euler", "implicitfast", "implicit", "RK4")
 """MuJoCo's integrators, as MJCF names them."""
@@ -91,13 +93,64 @@ class DoggoParams(RobotParams):
     joint_stiffness: float = 0.01
 
 
+@dataclass
+class LeggedParams(RobotParams):
+    """The health check of robots that can fall (:class:`RobotParams` and the band the episode ends outside):
+
+    - ``healthy_height``: ``[low, high]``, the torso centre's height band; leaving it ends the episode as
+      terminated (the robot fell, or jumped off the floor).
+    - ``min_upright``: the least z component of the torso's up axis (1 upright, 0 on its side, −1 upside down);
+      below it the episode ends as terminated. −1 disables the check.
+    """
+
+    healthy_height: List[float] = bounded(default_factory=lambda: [0.2, 1.0], ge=0)
+    min_upright: float = bounded(-1.0, ge=-1.0, le=1.0)
+
+
+@dataclass
+class AntParams(LeggedParams):
+    """Parameters of the Ant (:class:`LeggedParams`, with the classic model's 0.01 s timestep, RK4 and frame skip
+    5, and its legs); the defaults are the classic figures the CPO paper's Ant tasks use.
+
+    - ``motor_gear``: gear of the eight hip and ankle motors (torque at full action).
+    - ``keepout``: 0.6, the torso and the hips (the feet reach about 0.9 from the centre).
+    - ``healthy_height``: the classic [0.2, 1.0]; ``min_upright``: 0, so an Ant on its side or its back
+      (whose torso may stay above 0.2 on its legs) has fallen too.
+    """
+
+    timestep: float = 0.01
+    frame_skip: int = 5
+    keepout: float = 0.6
+    integrator: str = "RK4"
+    min_upright: float = bounded(0.0, ge=-1.0, le=1.0)
+    motor_gear: float = bounded(150.0, gt=0)
+
+
+@dataclass
+class HumanoidParams(LeggedParams):
+    """Parameters of the Humanoid (:class:`LeggedParams`, with the classic 0.003 s timestep, RK4 and frame skip
+    5, and its motors); the defaults are the classic figures.
+
+    - ``gear_scale``: factor on every motor's gear, 1 giving the classic torques at full action (abdomen and
+      hips x, z 40, hips y 120, knees 80, arms 10).
+    - ``healthy_height``: the classic [1.0, 2.0] for the torso (it starts at 1.4).
+    """
+
+    timestep: float = 0.003
+    frame_skip: int = 5
+    integrator: str = "RK4"
+    healthy_height: List[float] = bounded(default_factory=lambda: [1.0, 2.0], ge=0)
+    gear_scale: float = bounded(1.0, gt=0)
+
+
 _MAY_BE_ZERO = frozenset({"keepout"})
 
 
 def _check_params(robot: str, params: RobotParams) -> None:
     """Raise :class:`ParameterError` naming the first field of ``params`` that is out of range.
 
-    ``integrator`` must be one of :data:`INTEGRATORS`; every numeric field must be > 0, except those in
+    ``integrator`` must be one of :data:`INTEGRATORS`; a field declared with :func:`safexp.plugin.bounded` must
+    lie in its range (each value, for a list); every other numeric field must be > 0, except those in
     ``_MAY_BE_ZERO`` which must be ≥ 0.
     """
     if params.integrator not in INTEGRATORS:
@@ -109,6 +162,12 @@ def _check_params(robot: str, params: RobotParams) -> None:
         if field.name == "integrator":
             continue
         value = getattr(params, field.name)
+        valid = field.metadata.get("range")
+        if valid is not None:
+            for number in value if isinstance(value, list) else [value]:
+                if number not in valid:
+                    raise ParameterError(f"robot '{robot}': parameter '{field.name}' is {number!r} (valid: {valid})")
+            continue
         may_be_zero = field.name in _MAY_BE_ZERO
         if value < 0 or (value == 0 and not may_be_zero):
             bound = "≥ 0" if may_be_zero else "> 0"
@@ -139,12 +198,20 @@ def _symmetric_range(limit: float) -> str:
 
 
 def _robot_model(root: ET.Element, params: RobotParams) -> safexp.RobotModel:
-    """Write the timestep and integrator into the document and wrap it with the stepping figures."""
+    """Write the timestep and integrator into the document and wrap it with the stepping figures (and, for a
+    robot that can fall, its health band)."""
     option = _element(root, "option")
     option.set("timestep", _number(params.timestep))
     option.set("integrator", params.integrator)
+    health = {}
+    if isinstance(params, LeggedParams):
+        if len(params.healthy_height) != 2 or params.healthy_height[0] >= params.healthy_height[1]:
+            raise ParameterError(f"robot '{root.get('model')}': parameter 'healthy_height' must be [low, high] with low < high, "
+                                 f"got {list(params.healthy_height)}")
+        health = {"healthy_height": (float(params.healthy_height[0]), float(params.healthy_height[1])),
+                  "min_upright": float(params.min_upright)}
     return safexp.RobotModel(
-        mjcf=ET.tostring(root, encoding="unicode"), frame_skip=params.frame_skip, keepout=params.keepout
+        mjcf=ET.tostring(root, encoding="unicode"), frame_skip=params.frame_skip, keepout=params.keepout, **health
     )
 
 
@@ -195,4 +262,34 @@ def build_doggo(params: DoggoParams) -> safexp.RobotModel:
     doggo_defaults = _element(root, "default/default[@class='doggo']")
     _element(doggo_defaults, "motor").set("gear", _number(params.motor_gear))
     _element(doggo_defaults, "joint").set("stiffness", _number(params.joint_stiffness))
+    return _robot_model(root, params)
+
+
+def build_ant(params: AntParams) -> safexp.RobotModel:
+    """Build the Ant.
+
+    :param params: its validated parameters.
+    :return: the robot model; actions are the torques of the hips (legs 1-4), then the ankles (legs 1-4); legs 1
+        front left, 2 rear left, 3 rear right, 4 front right. It falls outside ``healthy_height`` or when tipped
+        past ``min_upright``.
+    :raises ParameterError: a parameter out of range.
+    """
+    _check_params("ant", params)
+    root = _read_document("ant")
+    _element(root, "default/default[@class='ant']/motor").set("gear", _number(params.motor_gear))
+    return _robot_model(root, params)
+
+
+def build_humanoid(params: HumanoidParams) -> safexp.RobotModel:
+    """Build the Humanoid.
+
+    :param params: its validated parameters.
+    :return: the robot model; 17 actions (abdomen y, z, x; right hip x, z, y, knee; left hip x, z, y, knee; right
+        shoulder 1, 2, elbow; left shoulder 1, 2, elbow). It falls when its torso leaves ``healthy_height``.
+    :raises ParameterError: a parameter out of range.
+    """
+    _check_params("humanoid", params)
+    root = _read_document("humanoid")
+    for motor in root.iterfind("actuator/motor"):
+        motor.set("gear", _number(float(motor.get("gear")) * params.gear_scale))
     return _robot_model(root, params)
