@@ -154,7 +154,6 @@ def safexp_tasks():
         robot_overrides=PUSH_ROBOT_OVERRIDES,
     )
     yield safexp.TaskSpec(
-    yield safexp.TaskSpec(
         name="hallway",
         factory=HallwayTask,
         params=HallwayParams,
