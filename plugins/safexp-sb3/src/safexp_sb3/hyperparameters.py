@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from safexp.plugin import bounded
+
 
 @dataclass
 class PolicyParams:
@@ -167,8 +169,16 @@ class TRPOLagParams(MultiplierParams, CostParams, TRPOParams):
 
 @dataclass
 class CPOParams(CostParams, TRPOParams):
-    """Hyperparameters of CPO (``cpo``): those of :class:`TRPOParams` (``target_kl`` is CPO's δ) and
-    :class:`CostParams` (one constraint: ``cost_limits`` may name at most one)."""
+    """Hyperparameters of CPO (``cpo``): those of :class:`TRPOParams` (``target_kl`` is CPO's δ),
+    :class:`CostParams` (one constraint: ``cost_limits`` may name at most one) and these.
+
+    :param learn_margin: learn a safety margin added to CPO's constraint value, safety-starter-agents'
+        ``learn_margin``: ``margin ← max(0, margin + margin_lr·(J_c − d))`` at every update.
+    :param margin_lr: the margin's step per unit of episode-cost violation (safety-starter-agents: 0.05).
+    """
+
+    learn_margin: bool = False
+    margin_lr: float = bounded(0.05, ge=0)
 
 
 @dataclass
