@@ -249,10 +249,14 @@ def test_cpo_learned_margin_moves_by_lr_times_violation_and_stays_non_negative()
 ON_POLICY = {"n_steps": 32, "batch_size": 256, "net_arch": [8], "cost_critic_net_arch": [8],
              "cost_limit": COST_LIMIT, "stats_window_size": 1024}
 PID = {"multiplier": "pid", "multiplier_settings": {"kp": 0.2, "ki": 0.05, "kd": 0.0, "ema": 0.0}}
-LEARNERS = {
-    "ppo_lag": ({**ON_POLICY, **PID, "n_epochs": 5, "learning_rate": 1e-2, "target_kl": None}, 6144),
-    "trpo_lag": ({**ON_POLICY, **PID, "target_kl": 0.02}, 6144),
-    "cpo": ({**ON_POLICY, "target_kl": 0.02}, 6144),
+SAC = {"learning_starts": 200, "multiplier_warmup_steps": 200, "batch_size": 128, "net_arch": [16],
+       "ent_coef": "0.01", "learning_rate": 3e-3, "cost_limit": COST_LIMIT, "stats_window_size": 1024,
+       "multiplier": "pid", "multiplier_settings": {"kp": 0.1, "ki": 0.0005, "kd": 0.0, "ema": 0.95}}
+LEARNERS = {  # settings, env steps, envs
+    "ppo_lag": ({**ON_POLICY, **PID, "n_epochs": 5, "learning_rate": 1e-2, "target_kl": None}, 6144, 8),
+    "trpo_lag": ({**ON_POLICY, **PID, "target_kl": 0.02}, 6144, 8),
+    "cpo": ({**ON_POLICY, "target_kl": 0.02}, 6144, 8),
+    "sac_lag": (SAC, 4000, 1),  # λ steps after every gradient step's episode: gains per step, not per rollout
 }
 
 
@@ -275,8 +279,8 @@ def test_constrained_learners_end_at_the_limit_with_a_settled_multiplier(name):
     """On :class:`conflict_env.TradeOffEnv` (unconstrained: cost 8, four times the limit 2): the mean cost of the last
     1,024 training episodes is within 30 % of the limit, above as well as below (far below is over-conservative,
     and the return is lost), and λ has left its initial value and stays within a factor 4 of λ* = 1/4."""
-    settings, steps = LEARNERS[name]
-    model = build(name, make_vec_env(TradeOffEnv, n_envs=8, seed=0), settings)
+    settings, steps, n_envs = LEARNERS[name]
+    model = build(name, make_vec_env(TradeOffEnv, n_envs=n_envs, seed=0), settings)
     trace = MultiplierTrace()
     model.learn(steps, callback=trace)
     cost = float(model.cost_monitor.window_mean()[0])
