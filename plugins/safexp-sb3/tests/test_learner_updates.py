@@ -289,3 +289,25 @@ def test_constrained_learners_end_at_the_limit_with_a_settled_multiplier(name):
         late = trace.values[len(trace.values) // 2:] + model.lagrange_multipliers
         assert late[-1] != trace.values[0]
         assert LAMBDA_STAR / 4 <= min(late) and max(late) <= 4 * LAMBDA_STAR, f"λ over the second half: {late}"
+
+
+def test_the_trade_off_env_puts_the_unconstrained_optimum_above_the_limit_and_the_constrained_one_lower():
+    env = TradeOffEnv()
+    env.reset(seed=0)
+    outcomes = {a: env.step(np.array([a], dtype=np.float32))[1::3] for a in (1.0, -0.5, -1.0)}
+    (best_return, best_info), (limit_return, limit_info) = outcomes[1.0], outcomes[-0.5]
+    assert best_info["cost"] == 8.0 > COST_LIMIT  # the unconstrained optimum violates the limit
+    assert limit_info["cost"] == COST_LIMIT and limit_return == -0.5 < best_return  # the constrained one earns less
+    assert outcomes[-1.0][1]["cost"] == 0.0  # the over-conservative end
+
+
+def test_learning_is_deterministic_for_a_seed():
+    def run(name: str) -> dict[str, th.Tensor]:
+        settings, _, n_envs = LEARNERS[name]
+        model = build(name, make_vec_env(TradeOffEnv, n_envs=n_envs, seed=3), settings, seed=3)
+        model.learn(512)
+        return model.policy.state_dict()
+
+    for name in ("ppo_lag", "cpo"):
+        first, again = run(name), run(name)
+        assert all(th.equal(first[k], again[k]) for k in first)
