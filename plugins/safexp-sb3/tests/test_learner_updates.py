@@ -311,3 +311,39 @@ def test_learning_is_deterministic_for_a_seed():
     for name in ("ppo_lag", "cpo"):
         first, again = run(name), run(name)
         assert all(th.equal(first[k], again[k]) for k in first)
+
+
+@pytest.mark.parametrize("name", ["ppo_lag", "trpo_lag", "cpo"])
+def test_observation_normalisation_standardises_what_the_policy_sees_and_is_saved(tmp_path, name):
+    """On the hazard env (goal and hazard offsets, ~[1.5, 0, 0.75, 0] at the start): the running statistics are
+    those of every observation seen, the policy acts on observations standardised by them, and a loaded learner
+    has the same statistics and acts the same."""
+    spec = get_registry().get("algorithms", name)
+    model = build(name, make_vec_env(HazardPointEnv, n_envs=2, seed=0),
+                  {"n_steps": 64, "batch_size": 64, "net_arch": [8], "cost_critic_net_arch": [8],
+                   "normalize_observations": True})
+    raw = []
+
+    class Raw(BaseCallback):
+        def _on_rollout_start(self) -> None:
+            raw.append(self.model._last_obs.copy())  # the first observations, after learn's reset
+
+        def _on_step(self) -> bool:
+            raw.append(self.locals["new_obs"].copy())
+            return True
+
+    model.learn(128, callback=Raw())
+    seen = np.stack(raw)  # every observation the statistics took in
+    normaliser = model.obs_normaliser
+    assert normaliser.count == seen.shape[0] * 2
+    assert normaliser.mean == pytest.approx(seen.reshape(-1, 4).mean(axis=0), abs=1e-6)
+    assert normaliser.var == pytest.approx(seen.reshape(-1, 4).var(axis=0), rel=1e-5)
+    path = tmp_path / "model.zip"
+    model.save(path)
+    loaded = spec.load(str(path))
+    assert loaded.obs_normaliser.state_dict() == normaliser.state_dict()
+    obs = np.array([[1.5, 0.0, 0.75, 0.0]], dtype=np.float32)
+    assert np.array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
+    standard = model.obs_normaliser(obs)
+    plain, _ = super(type(model), model).predict(standard, deterministic=True)
+    assert np.array_equal(model.predict(obs, deterministic=True)[0], plain)  # predict acts on standardised input

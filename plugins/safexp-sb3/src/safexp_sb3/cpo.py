@@ -51,6 +51,7 @@ from safexp_sb3.rollouts import (
     check_policy_finite,
     collect_rollout,
     fit_cost_critic,
+    observation_normaliser,
     set_up_costs,
     start_monitor,
 )
@@ -221,6 +222,8 @@ class CPO(TRPO):
     :param cost_gamma, cost_gae_lambda, cost_critic_lr, cost_critic_net_arch, cost_critic_epochs,
         cost_critic_batch_size: the cost critic (:class:`safexp_sb3.hyperparameters.CostParams`).
     :param normalize_advantage: standardise the reward advantages over the rollout.
+    :param normalize_observations: standardise the observations by their running statistics
+        (:class:`~safexp_sb3.rollouts.ObservationNormaliser`).
 
     Every other keyword argument is sb3-contrib ``TRPO``'s; ``target_kl`` is CPO's δ, ``cg_max_steps`` its CG
     iterations, ``line_search_shrinking_factor`` (0.8) and ``line_search_max_iter`` (10) its backtracking.
@@ -236,7 +239,7 @@ class CPO(TRPO):
                  margin_lr: float = 0.05, cost_gamma: float = 0.99, cost_gae_lambda: float = 0.95,
                  cost_critic_lr: float = 1e-3, cost_critic_net_arch: Sequence[int] = (64, 64),
                  cost_critic_epochs: int | None = None, cost_critic_batch_size: int | None = None,
-                 normalize_advantage: bool = True, **trpo_kwargs: Any):
+                 normalize_advantage: bool = True, normalize_observations: bool = False, **trpo_kwargs: Any):
         if not isinstance(cost_limit, (int, float)):
             raise ParameterError(f"CPO handles one constraint: cost_limit must be one number, got {cost_limit!r}; "
                                  "use a Lagrangian learner (ppo_lag, trpo_lag, pid_lag) for several constraints")
@@ -247,6 +250,7 @@ class CPO(TRPO):
         self.margin = LearnedMargin(margin_lr if learn_margin else 0.0)
         super().__init__(policy, env, normalize_advantage=False, _init_setup_model=False, **trpo_kwargs)
         set_up_costs(self, self.cost_limit, self.cost_settings)
+        self.obs_normaliser = observation_normaliser(self, normalize_observations)
         if len(self.constraint_names) != 1:
             raise ParameterError(f"CPO handles one constraint, but the env has {len(self.constraint_names)} "
                                  f"({', '.join(self.constraint_names)}); use ppo_lag, trpo_lag or pid_lag, which "
@@ -261,7 +265,7 @@ class CPO(TRPO):
     def collect_rollouts(self, env: Any, callback: Any, rollout_buffer: CostRolloutBuffer, n_rollout_steps: int) -> bool:
         """One rollout with its costs (:func:`safexp_sb3.rollouts.collect_rollout`)."""
         return collect_rollout(self, env, callback, rollout_buffer, n_rollout_steps, self.cost_monitor,
-                               self.cost_critic, self.cost_settings.cost_gamma)
+                               self.cost_critic, self.cost_settings.cost_gamma, self.obs_normaliser)
 
     def constraint_value(self) -> float:
         """Step 1: ``c = (J_c − d + margin) / mean episode length`` (the margin moved first); before any episode has
@@ -380,7 +384,17 @@ class CPO(TRPO):
         return CheckpointParts(
             modules={"policy": self.policy, "cost_critic": self.cost_critic},
             optimizers={"policy": self.policy.optimizer, "cost_critic": self.cost_critic.optimizer},
-            components={"margin": self.margin, "cost_monitor": self.cost_monitor}, tensors={})
+            components=self._components({"margin": self.margin, "cost_monitor": self.cost_monitor}), tensors={})
+
+    def _components(self, components: dict[str, Any]) -> dict[str, Any]:
+        return components if self.obs_normaliser is None else {**components, "obs_normaliser": self.obs_normaliser}
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
+                deterministic: bool = False) -> tuple[np.ndarray, Any]:
+        """``TRPO.predict`` on the observation as the policy sees it (standardised with ``normalize_observations``)."""
+        if self.obs_normaliser is not None:
+            observation = self.obs_normaliser(observation)
+        return super().predict(observation, state, episode_start, deterministic)
 
     def save(self, path: Any, exclude: Any = None, include: Any = None) -> None:
         """Write a checkpoint that loads without unpickling (:func:`safexp_sb3.checkpoints.save_learner`)."""
@@ -398,7 +412,8 @@ def make_cpo(env: GymEnv, params: CPOParams, *, seed: int | None = None, tensorb
                                  f"({', '.join(params.cost_limits)}); use ppo_lag, trpo_lag or pid_lag")
         kwargs["cost_limit"] = float(next(iter(params.cost_limits.values())))
     model = CPO("MlpPolicy", env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose, device=device,
-                learn_margin=params.learn_margin, margin_lr=params.margin_lr, **stock_kwargs(params, TRPOParams),
+                learn_margin=params.learn_margin, margin_lr=params.margin_lr,
+                normalize_observations=params.normalize_observations, **stock_kwargs(params, TRPOParams),
                 **kwargs)
     model.params = params
     return model

@@ -149,9 +149,21 @@ class CostParams(CostLimitParams):
 
 
 @dataclass
-class PPOLagParams(MultiplierParams, CostParams, PPOParams):
-    """Hyperparameters of PPO-Lagrangian (``ppo_lag``): those of :class:`PPOParams`, :class:`CostParams` and
-    :class:`MultiplierParams` (default preset ``omnisafe``)."""
+class ObservationParams:
+    """Observation normalisation of the constrained on-policy learners.
+
+    :param normalize_observations: standardise the observations the policy and the critics see by their running
+        mean and variance (clipped to ±10; OmniSafe's PointGoal1 setting); the statistics are saved with the
+        learner.
+    """
+
+    normalize_observations: bool = False
+
+
+@dataclass
+class PPOLagParams(ObservationParams, MultiplierParams, CostParams, PPOParams):
+    """Hyperparameters of PPO-Lagrangian (``ppo_lag``): those of :class:`PPOParams`, :class:`CostParams`,
+    :class:`MultiplierParams` (default preset ``omnisafe``) and :class:`ObservationParams`."""
 
 
 @dataclass
@@ -162,15 +174,16 @@ class PIDLagParams(PPOLagParams):
 
 
 @dataclass
-class TRPOLagParams(MultiplierParams, CostParams, TRPOParams):
-    """Hyperparameters of TRPO-Lagrangian (``trpo_lag``): those of :class:`TRPOParams`, :class:`CostParams` and
-    :class:`MultiplierParams` (default preset ``omnisafe``)."""
+class TRPOLagParams(ObservationParams, MultiplierParams, CostParams, TRPOParams):
+    """Hyperparameters of TRPO-Lagrangian (``trpo_lag``): those of :class:`TRPOParams`, :class:`CostParams`,
+    :class:`MultiplierParams` (default preset ``omnisafe``) and :class:`ObservationParams`."""
 
 
 @dataclass
-class CPOParams(CostParams, TRPOParams):
+class CPOParams(ObservationParams, CostParams, TRPOParams):
     """Hyperparameters of CPO (``cpo``): those of :class:`TRPOParams` (``target_kl`` is CPO's δ),
-    :class:`CostParams` (one constraint: ``cost_limits`` may name at most one) and these.
+    :class:`CostParams` (one constraint: ``cost_limits`` may name at most one), :class:`ObservationParams` and
+    these.
 
     :param learn_margin: learn a safety margin added to CPO's constraint value, safety-starter-agents'
         ``learn_margin``: ``margin ← max(0, margin + margin_lr·(J_c − d))`` at every update.

@@ -40,6 +40,7 @@ from safexp_sb3.rollouts import (
     check_policy_finite,
     collect_rollout,
     fit_cost_critic,
+    observation_normaliser,
     set_up_costs,
     start_monitor,
 )
@@ -58,6 +59,8 @@ class PPOLagrangian(PPO):
         cost_critic_batch_size: the cost critic (:class:`safexp_sb3.hyperparameters.CostParams`).
     :param normalize_advantage: standardise the reward advantages over the whole rollout (not per minibatch, as
         stock PPO does); cost advantages are always centred and never rescaled.
+    :param normalize_observations: standardise the observations by their running statistics
+        (:class:`~safexp_sb3.rollouts.ObservationNormaliser`).
 
     Every other keyword argument is stable-baselines3 ``PPO``'s. Logged besides PPO's keys: the multipliers'
     (:class:`~safexp_sb3.constraints.ConstraintMultipliers`), ``train/cost_value_loss`` and the cost tags of
@@ -70,13 +73,15 @@ class PPOLagrangian(PPO):
                  multiplier_settings: Mapping[str, Any] | None = None, cost_gamma: float = 0.99,
                  cost_gae_lambda: float = 0.95, cost_critic_lr: float = 1e-3,
                  cost_critic_net_arch: Sequence[int] = (64, 64), cost_critic_epochs: int | None = None,
-                 cost_critic_batch_size: int | None = None, normalize_advantage: bool = True, **ppo_kwargs: Any):
+                 cost_critic_batch_size: int | None = None, normalize_advantage: bool = True,
+                 normalize_observations: bool = False, **ppo_kwargs: Any):
         self.cost_settings = CostCriticSettings(cost_gamma, cost_gae_lambda, cost_critic_lr,
                                                 tuple(cost_critic_net_arch), cost_critic_epochs, cost_critic_batch_size)
         self.standardize_reward_advantage = normalize_advantage
         super().__init__(policy, env, normalize_advantage=False, _init_setup_model=False, **ppo_kwargs)
         self.cost_limit = cost_limit_setting(cost_limit)
         set_up_costs(self, self.cost_limit, self.cost_settings)
+        self.obs_normaliser = observation_normaliser(self, normalize_observations)
         self.constraints = ConstraintMultipliers(self.constraint_names, self.cost_limit, multiplier, multiplier_settings)
 
     @property
@@ -94,7 +99,7 @@ class PPOLagrangian(PPO):
     def collect_rollouts(self, env: Any, callback: Any, rollout_buffer: CostRolloutBuffer, n_rollout_steps: int) -> bool:
         """One rollout with its costs (:func:`safexp_sb3.rollouts.collect_rollout`)."""
         return collect_rollout(self, env, callback, rollout_buffer, n_rollout_steps, self.cost_monitor,
-                               self.cost_critic, self.cost_settings.cost_gamma)
+                               self.cost_critic, self.cost_settings.cost_gamma, self.obs_normaliser)
 
     # -- the update ---------------------------------------------------------------------------------------------
     def policy_advantages(self) -> np.ndarray:
@@ -180,7 +185,18 @@ class PPOLagrangian(PPO):
         return CheckpointParts(
             modules={"policy": self.policy, "cost_critic": self.cost_critic},
             optimizers={"policy": self.policy.optimizer, "cost_critic": self.cost_critic.optimizer},
-            components={"multipliers": self.constraints, "cost_monitor": self.cost_monitor}, tensors={})
+            components=self._components({"multipliers": self.constraints, "cost_monitor": self.cost_monitor}),
+            tensors={})
+
+    def _components(self, components: dict[str, Any]) -> dict[str, Any]:
+        return components if self.obs_normaliser is None else {**components, "obs_normaliser": self.obs_normaliser}
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
+                deterministic: bool = False) -> tuple[np.ndarray, Any]:
+        """``PPO.predict`` on the observation as the policy sees it (standardised with ``normalize_observations``)."""
+        if self.obs_normaliser is not None:
+            observation = self.obs_normaliser(observation)
+        return super().predict(observation, state, episode_start, deterministic)
 
     def save(self, path: Any, exclude: Any = None, include: Any = None) -> None:
         """Write a checkpoint that loads without unpickling (:func:`safexp_sb3.checkpoints.save_learner`)."""
@@ -200,7 +216,8 @@ def make_ppo_lag(env: GymEnv, params: PPOLagParams, *, seed: int | None = None, 
                  verbose: int = 0, device: str = "cpu") -> PPOLagrangian:
     """PPO-Lagrangian (or PID-Lagrangian, with :class:`PIDLagParams`) on ``env`` from validated ``params``."""
     model = PPOLagrangian("MlpPolicy", env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose, device=device,
-                          **stock_kwargs(params, PPOParams), **cost_kwargs(params), **multiplier_kwargs(params))
+                          normalize_observations=params.normalize_observations, **stock_kwargs(params, PPOParams),
+                          **cost_kwargs(params), **multiplier_kwargs(params))
     model.params = params
     return model
 

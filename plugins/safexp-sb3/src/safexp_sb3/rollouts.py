@@ -11,7 +11,7 @@ batched pass and the cost GAE is computed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,19 @@ def set_up_costs(model: OnPolicyAlgorithm, cost_limit: Any, settings: CostCritic
     model.cost_critic_rng = np.random.default_rng(model.seed)
 
 
+def observation_normaliser(model: OnPolicyAlgorithm, enabled: bool) -> ObservationNormaliser | None:
+    """The :class:`ObservationNormaliser` of ``model`` when ``enabled`` (``normalize_observations``), else ``None``.
+
+    :raises ParameterError: when enabled on a non-``Box`` observation space.
+    """
+    if not enabled:
+        return None
+    if not isinstance(model.observation_space, spaces.Box):
+        raise ParameterError(f"normalize_observations needs a Box observation space, not "
+                             f"{type(model.observation_space).__name__}")
+    return ObservationNormaliser(model.observation_space.shape)
+
+
 def start_monitor(model: Any, monitor: EpisodeCostMonitor, reset_num_timesteps: bool) -> None:
     """Before ``learn``: the monitor forgets its totals when the step count restarts, and its running episodes when
     stable-baselines3 is about to reset the env (a new count, or no last observation)."""
@@ -103,7 +116,7 @@ def start_monitor(model: Any, monitor: EpisodeCostMonitor, reset_num_timesteps: 
 
 def collect_rollout(model: OnPolicyAlgorithm, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer,
                     n_rollout_steps: int, monitor: EpisodeCostMonitor, cost_critic: CostCritic | None = None,
-                    cost_gamma: float = 0.99) -> bool:
+                    cost_gamma: float = 0.99, normaliser: ObservationNormaliser | None = None) -> bool:
     """Fill ``rollout_buffer`` with ``n_rollout_steps`` steps per env of ``model``'s policy, costs included.
 
     :param model: the learner (its policy, last observation, step count and logger).
@@ -111,6 +124,8 @@ def collect_rollout(model: OnPolicyAlgorithm, env: VecEnv, callback: BaseCallbac
     :param cost_critic: with a :class:`CostRolloutBuffer`, the cost critic whose values bootstrap truncations and
         feed the cost GAE; ``None`` for an unconstrained learner (plain buffer, costs only monitored).
     :param cost_gamma: the cost discount.
+    :param normaliser: with ``normalize_observations``, the running statistics: updated with every new
+        observation, and what the policy, the critics and the buffer see is standardised by them.
     :return: ``False`` if a callback stopped the collection (the rollout is then incomplete), else ``True``.
     """
     policy = model.policy
@@ -121,11 +136,15 @@ def collect_rollout(model: OnPolicyAlgorithm, env: VecEnv, callback: BaseCallbac
         policy.reset_noise(env.num_envs)
     callback.on_rollout_start()
     box_actions = isinstance(model.action_space, spaces.Box)
+    seen = (lambda observations: observations) if normaliser is None else normaliser
+    if normaliser is not None and normaliser.count == 0:
+        normaliser.update(model._last_obs)
     while n_steps < n_rollout_steps:
         if model.use_sde and model.sde_sample_freq > 0 and n_steps % model.sde_sample_freq == 0:
             policy.reset_noise(env.num_envs)
+        observations = seen(model._last_obs)
         with th.no_grad():
-            actions, values, log_probs = policy(obs_as_tensor(model._last_obs, model.device))
+            actions, values, log_probs = policy(obs_as_tensor(observations, model.device))
         actions = actions.cpu().numpy()
         env_actions = actions
         if box_actions:
@@ -134,6 +153,8 @@ def collect_rollout(model: OnPolicyAlgorithm, env: VecEnv, callback: BaseCallbac
         new_obs, rewards, dones, infos = env.step(env_actions)
         model.num_timesteps += env.num_envs
         step_costs = monitor.record(infos, dones)  # every step taken is counted, also one a callback stops on
+        if normaliser is not None:
+            normaliser.update(new_obs)
         callback.update_locals(locals())
         if not callback.on_step():
             monitor.log(model.logger)
@@ -142,18 +163,18 @@ def collect_rollout(model: OnPolicyAlgorithm, env: VecEnv, callback: BaseCallbac
         n_steps += 1
         if isinstance(model.action_space, spaces.Discrete):
             actions = actions.reshape(-1, 1)
-        _bootstrap_truncations(model, infos, dones, rewards, step_costs, cost_critic, cost_gamma)
+        _bootstrap_truncations(model, infos, dones, rewards, step_costs, cost_critic, cost_gamma, seen)
         if cost_critic is not None:
             rollout_buffer.add_costs(step_costs)
-        rollout_buffer.add(model._last_obs, actions, rewards, model._last_episode_starts, values, log_probs)
+        rollout_buffer.add(observations, actions, rewards, model._last_episode_starts, values, log_probs)
         model._last_obs = new_obs
         model._last_episode_starts = dones
 
     with th.no_grad():
-        last_values = policy.predict_values(obs_as_tensor(new_obs, model.device))
+        last_values = policy.predict_values(obs_as_tensor(seen(new_obs), model.device))
     rollout_buffer.compute_returns_and_advantage(last_values=last_values, dones=dones)
     if cost_critic is not None:
-        _compute_cost_advantages(model, rollout_buffer, cost_critic, new_obs, dones)
+        _compute_cost_advantages(model, rollout_buffer, cost_critic, seen(new_obs), dones)
     monitor.log(model.logger)
     callback.update_locals(locals())
     callback.on_rollout_end()
@@ -162,13 +183,14 @@ def collect_rollout(model: OnPolicyAlgorithm, env: VecEnv, callback: BaseCallbac
 
 def _bootstrap_truncations(model: OnPolicyAlgorithm, infos: Sequence[dict[str, Any]], dones: np.ndarray,
                            rewards: np.ndarray, step_costs: np.ndarray, cost_critic: CostCritic | None,
-                           cost_gamma: float) -> None:
-    """On a time-limit truncation, add ``γ·V(s_T)`` to the reward and ``γ_c·V_c(s_T)`` to the costs (in place)."""
+                           cost_gamma: float, seen: Callable[[np.ndarray], np.ndarray]) -> None:
+    """On a time-limit truncation, add ``γ·V(s_T)`` to the reward and ``γ_c·V_c(s_T)`` to the costs (in place);
+    ``seen`` is what the critics see of an observation (standardised or not)."""
     for idx in np.flatnonzero(dones):
         info = infos[idx]
         if info.get("terminal_observation") is None or not info.get("TimeLimit.truncated", False):
             continue
-        terminal = model.policy.obs_to_tensor(info["terminal_observation"])[0]
+        terminal = model.policy.obs_to_tensor(seen(info["terminal_observation"]))[0]
         with th.no_grad():
             rewards[idx] += model.gamma * model.policy.predict_values(terminal)[0]  # as stock: a float32 tensor
             if cost_critic is not None:
@@ -201,3 +223,47 @@ def check_policy_finite(model: OnPolicyAlgorithm) -> None:
     for name, param in model.policy.named_parameters():
         if not th.isfinite(param).all():
             check_finite(f"policy parameter '{name}'", float("nan"))
+
+
+class ObservationNormaliser:
+    """Running mean and variance of the observations (every env's, every step), and observations standardised
+    by them, clipped to ``±clip``: OmniSafe's observation normalisation, for the on-policy learners' option
+    ``normalize_observations``. The learner standardises what its policy and critics see (collection, the
+    update's batch, ``predict``); the statistics are saved in its checkpoints.
+
+    :param shape: the observation shape.
+    :param clip: the bound of a standardised observation (stable-baselines3's ``VecNormalize`` uses 10).
+    """
+
+    EPSILON = 1e-8
+
+    def __init__(self, shape: tuple[int, ...], clip: float = 10.0) -> None:
+        self.clip = float(clip)
+        self.mean = np.zeros(shape, dtype=np.float64)
+        self.var = np.ones(shape, dtype=np.float64)
+        self.count = 0.0
+
+    def update(self, observations: np.ndarray) -> None:
+        """Add a batch of observations (first axis: the envs) to the statistics (Chan et al.'s parallel update)."""
+        batch = np.asarray(observations, dtype=np.float64).reshape(-1, *self.mean.shape)
+        batch_mean, batch_var, n = batch.mean(axis=0), batch.var(axis=0), batch.shape[0]
+        total = self.count + n
+        delta = batch_mean - self.mean
+        self.mean = self.mean + delta * n / total
+        self.var = (self.var * self.count + batch_var * n + delta**2 * self.count * n / total) / total
+        self.count = total
+
+    def __call__(self, observations: np.ndarray) -> np.ndarray:
+        """``observations`` standardised and clipped (float32), the statistics unchanged."""
+        standard = (np.asarray(observations, dtype=np.float64) - self.mean) / np.sqrt(self.var + self.EPSILON)
+        return np.clip(standard, -self.clip, self.clip).astype(np.float32)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The statistics as plain lists and a float."""
+        return {"mean": self.mean.tolist(), "var": self.var.tolist(), "count": self.count}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.mean = np.asarray(state["mean"], dtype=np.float64).reshape(self.mean.shape)
+        self.var = np.asarray(state["var"], dtype=np.float64).reshape(self.var.shape)
+        self.count = float(state["count"])

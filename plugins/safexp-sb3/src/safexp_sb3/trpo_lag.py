@@ -44,6 +44,7 @@ from safexp_sb3.rollouts import (
     check_policy_finite,
     collect_rollout,
     fit_cost_critic,
+    observation_normaliser,
     set_up_costs,
     start_monitor,
 )
@@ -62,13 +63,15 @@ class TRPOLagrangian(TRPO):
                  multiplier_settings: Mapping[str, Any] | None = None, cost_gamma: float = 0.99,
                  cost_gae_lambda: float = 0.95, cost_critic_lr: float = 1e-3,
                  cost_critic_net_arch: Sequence[int] = (64, 64), cost_critic_epochs: int | None = None,
-                 cost_critic_batch_size: int | None = None, normalize_advantage: bool = True, **trpo_kwargs: Any):
+                 cost_critic_batch_size: int | None = None, normalize_advantage: bool = True,
+                 normalize_observations: bool = False, **trpo_kwargs: Any):
         self.cost_settings = CostCriticSettings(cost_gamma, cost_gae_lambda, cost_critic_lr,
                                                 tuple(cost_critic_net_arch), cost_critic_epochs, cost_critic_batch_size)
         self.standardize_reward_advantage = normalize_advantage
         super().__init__(policy, env, normalize_advantage=False, _init_setup_model=False, **trpo_kwargs)
         self.cost_limit = cost_limit_setting(cost_limit)
         set_up_costs(self, self.cost_limit, self.cost_settings)
+        self.obs_normaliser = observation_normaliser(self, normalize_observations)
         self.constraints = ConstraintMultipliers(self.constraint_names, self.cost_limit, multiplier, multiplier_settings)
 
     @property
@@ -85,7 +88,7 @@ class TRPOLagrangian(TRPO):
     def collect_rollouts(self, env: Any, callback: Any, rollout_buffer: CostRolloutBuffer, n_rollout_steps: int) -> bool:
         """One rollout with its costs (:func:`safexp_sb3.rollouts.collect_rollout`)."""
         return collect_rollout(self, env, callback, rollout_buffer, n_rollout_steps, self.cost_monitor,
-                               self.cost_critic, self.cost_settings.cost_gamma)
+                               self.cost_critic, self.cost_settings.cost_gamma, self.obs_normaliser)
 
     def policy_advantages(self) -> np.ndarray:
         """Steps 1 and 2 of the update: step the multipliers from this rollout's J_c, then the penalised advantage
@@ -183,7 +186,18 @@ class TRPOLagrangian(TRPO):
         return CheckpointParts(
             modules={"policy": self.policy, "cost_critic": self.cost_critic},
             optimizers={"policy": self.policy.optimizer, "cost_critic": self.cost_critic.optimizer},
-            components={"multipliers": self.constraints, "cost_monitor": self.cost_monitor}, tensors={})
+            components=self._components({"multipliers": self.constraints, "cost_monitor": self.cost_monitor}),
+            tensors={})
+
+    def _components(self, components: dict[str, Any]) -> dict[str, Any]:
+        return components if self.obs_normaliser is None else {**components, "obs_normaliser": self.obs_normaliser}
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
+                deterministic: bool = False) -> tuple[np.ndarray, Any]:
+        """``TRPO.predict`` on the observation as the policy sees it (standardised with ``normalize_observations``)."""
+        if self.obs_normaliser is not None:
+            observation = self.obs_normaliser(observation)
+        return super().predict(observation, state, episode_start, deterministic)
 
     def save(self, path: Any, exclude: Any = None, include: Any = None) -> None:
         """Write a checkpoint that loads without unpickling (:func:`safexp_sb3.checkpoints.save_learner`)."""
@@ -196,7 +210,7 @@ def make_trpo_lag(env: GymEnv, params: TRPOLagParams, *, seed: int | None = None
     """TRPO-Lagrangian on ``env`` from validated ``params``."""
     model = TRPOLagrangian("MlpPolicy", env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose,
                            device=device, **stock_kwargs(params, TRPOParams), **cost_kwargs(params),
-                           **multiplier_kwargs(params))
+                           **multiplier_kwargs(params), normalize_observations=params.normalize_observations)
     model.params = params
     return model
 
