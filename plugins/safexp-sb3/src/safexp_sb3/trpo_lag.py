@@ -32,13 +32,13 @@ from stable_baselines3.common.type_aliases import GymEnv
 from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
-from safexp_sb3.checkpoints import CheckpointParts, load_learner, save_learner
+from safexp_sb3.checkpoints import load_learner
 from safexp_sb3.constraints import ConstraintMultipliers, CostLimit, cost_limit_setting
-from safexp_sb3.cost_buffer import CostRolloutBuffer, centred, penalised_advantage, standardised
+from safexp_sb3.cost_buffer import CostRolloutBuffer
 from safexp_sb3.hyperparameters import TRPOLagParams, TRPOParams
 from safexp_sb3.multipliers import check_finite
 from safexp_sb3.params import expected_truncation_quiet, multiplier_kwargs, stock_kwargs
-from safexp_sb3.ppo_lag import cost_kwargs
+from safexp_sb3.ppo_lag import PPOLagrangian, cost_kwargs
 from safexp_sb3.rollouts import (
     CostCriticSettings,
     check_policy_finite,
@@ -90,18 +90,7 @@ class TRPOLagrangian(TRPO):
         return collect_rollout(self, env, callback, rollout_buffer, n_rollout_steps, self.cost_monitor,
                                self.cost_critic, self.cost_settings.cost_gamma, self.obs_normaliser)
 
-    def policy_advantages(self) -> np.ndarray:
-        """Steps 1 and 2 of the update: step the multipliers from this rollout's J_c, then the penalised advantage
-        ``(A_r − Σλ·A_c) / (1 + Σλ)`` of every sample, shape ``(n_steps, n_envs)``."""
-        estimate = self.cost_monitor.cost_estimate()
-        if estimate is not None:  # no episode has ended yet: λ stays
-            self.constraints.update(estimate)
-        buffer: CostRolloutBuffer = self.rollout_buffer
-        reward_adv = standardised(buffer.advantages) if self.standardize_reward_advantage else buffer.advantages
-        check_finite("reward advantage", float(np.sum(reward_adv)))
-        cost_adv = centred(buffer.cost_advantages)
-        check_finite("cost advantage", float(np.sum(cost_adv)))
-        return penalised_advantage(reward_adv, cost_adv, self.constraints.values)
+    policy_advantages = PPOLagrangian.policy_advantages  # steps 1 and 2: the multipliers, then the advantages
 
     def train(self) -> None:
         """One TRPO-Lagrangian update on the collected rollout (module docstring)."""
@@ -181,16 +170,8 @@ class TRPOLagrangian(TRPO):
             self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
 
-    def checkpoint_parts(self) -> CheckpointParts:
-        """What a checkpoint holds besides the common part (:mod:`safexp_sb3.checkpoints`)."""
-        return CheckpointParts(
-            modules={"policy": self.policy, "cost_critic": self.cost_critic},
-            optimizers={"policy": self.policy.optimizer, "cost_critic": self.cost_critic.optimizer},
-            components=self._components({"multipliers": self.constraints, "cost_monitor": self.cost_monitor}),
-            tensors={})
-
-    def _components(self, components: dict[str, Any]) -> dict[str, Any]:
-        return components if self.obs_normaliser is None else {**components, "obs_normaliser": self.obs_normaliser}
+    checkpoint_parts = PPOLagrangian.checkpoint_parts
+    _components = PPOLagrangian._components
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
                 deterministic: bool = False) -> tuple[np.ndarray, Any]:
@@ -199,9 +180,7 @@ class TRPOLagrangian(TRPO):
             observation = self.obs_normaliser(observation)
         return super().predict(observation, state, episode_start, deterministic)
 
-    def save(self, path: Any, exclude: Any = None, include: Any = None) -> None:
-        """Write a checkpoint that loads without unpickling (:func:`safexp_sb3.checkpoints.save_learner`)."""
-        save_learner(self, path)
+    save = PPOLagrangian.save
 
 
 @expected_truncation_quiet()
