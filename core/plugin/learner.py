@@ -88,6 +88,11 @@ class Learner(Protocol):
         """(return, cost) of the most recent training episodes (up to 100)."""
         ...
 
+    def cost_rate(self) -> float | None:
+        """All cost of the training env steps so far divided by their number (Safety Gym's training cost rate, summed
+        over the constraints), as the learner counted it; ``None`` before the first step."""
+        ...
+
     def multipliers(self) -> dict[str, float]:
         """The current Lagrange multiplier of each constraint (empty for unconstrained learners)."""
         ...

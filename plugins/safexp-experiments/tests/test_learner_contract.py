@@ -38,7 +38,7 @@ class ContractOnly:
 
 def test_the_contract_names_what_the_runner_needs():
     assert CONTRACT == {"num_timesteps", "learn", "predict", "save", "has_replay_buffer", "save_replay_buffer",
-                        "load_replay_buffer", "log_to", "record", "dump", "recent_episodes", "multipliers",
+                        "load_replay_buffer", "log_to", "record", "dump", "recent_episodes", "cost_rate", "multipliers",
                         "rng_state", "set_rng_state", "close"}
     for name in CONTRACT - {"num_timesteps", "has_replay_buffer"}:
         assert getattr(Learner, name).__doc__, f"Learner.{name} is undocumented"

@@ -282,13 +282,13 @@ def test_off_policy_checkpoints_keep_two_replay_buffers_so_a_damaged_newest_fall
                           "checkpoint_freq=50", "eval_episodes=1"])
     assert result.state == "finished"
     checkpoints = result.run_dir / CHECKPOINTS
-    assert sorted(p.name for p in checkpoints.glob("*.replay.pkl")) == [
-        "step_000000000100.replay.pkl", "step_000000000150.replay.pkl"]  # the largest files: two kept
-    halve(checkpoints / "step_000000000150.replay.pkl")
+    assert sorted(p.name for p in checkpoints.glob("*.replay.npz")) == [
+        "step_000000000100.replay.npz", "step_000000000150.replay.npz"]  # the largest files: two kept
+    halve(checkpoints / "step_000000000150.replay.npz")
     with caplog.at_level(logging.WARNING):
         checkpoint = RunDir(result.run_dir).latest_checkpoint()
-    assert "skipped damaged checkpoint step_000000000150 (step_000000000150.replay.pkl has" in caplog.text
-    assert checkpoint.step == 100 and checkpoint.replay_buffer == checkpoints / "step_000000000100.replay.pkl"
+    assert "skipped damaged checkpoint step_000000000150 (step_000000000150.replay.npz has" in caplog.text
+    assert checkpoint.step == 100 and checkpoint.replay_buffer == checkpoints / "step_000000000100.replay.npz"
 
 
 # -- permissions ---------------------------------------------------------------------------------------------

@@ -44,6 +44,16 @@ def scalars(run_dir: Path, tag: str) -> list[tuple[int, float]]:
     return out
 
 
+def _tags(run_dir: Path) -> set[str]:
+    """Every scalar tag of a run's TensorBoard files."""
+    tags: set[str] = set()
+    for event_file in (run_dir / "tensorboard").glob("events.out.tfevents.*"):
+        accumulator = EventAccumulator(str(event_file))
+        accumulator.Reload()
+        tags |= set(accumulator.Tags()["scalars"])
+    return tags
+
+
 def red_pixels(frame: np.ndarray) -> int:
     return int(((frame[..., 0].astype(int) - frame[..., 1].astype(int)) > 120).sum())
 
@@ -84,14 +94,14 @@ def test_run_directory_contents(hazard_run):
 
 
 def test_tensorboard_scalars_read_back(hazard_run):
-    costs = scalars(hazard_run, "safexp/ep_cost_mean")
+    costs = scalars(hazard_run, "rollout/ep_cost_mean")
     assert costs and all(value == 50.0 for _, value in costs)
-    assert [v for _, v in scalars(hazard_run, "safexp/cost_rate")] == [1.0] * len(scalars(hazard_run, "safexp/cost_rate"))
-    steps = [s for s, _ in scalars(hazard_run, "safexp/ep_return_mean")]
+    assert [v for _, v in scalars(hazard_run, "rollout/cost_rate")] == [1.0] * len(scalars(hazard_run, "rollout/cost_rate"))
+    steps = [s for s, _ in scalars(hazard_run, "rollout/ep_rew_mean")]
     assert steps == sorted(steps) and steps[-1] == 2048
     evaluations = scalars(hazard_run, "eval/cost_mean")
     assert [s for s, _ in evaluations] == [1024, 2048] and all(v == 50.0 for _, v in evaluations)
-    assert scalars(hazard_run, "rollout/ep_cost_mean")  # the learner's own logging goes to the same files
+    assert not [tag for tag in _tags(hazard_run) if tag.startswith("safexp/")]  # one set of cost tags, the learner's
 
 
 def test_checkpoint_restores_the_learner_with_its_multipliers(hazard_run):
@@ -116,7 +126,7 @@ def test_eval_cli_writes_mean_and_std(hazard_run, capsys):
 def test_eval_metrics_on_a_suite_env(suite_run):
     report = evaluate(suite_run, 1)
     assert report["suite_env"] == "PointGoal1" and report["length_mean"] == 1000
-    rate = scalars(suite_run, "safexp/cost_rate")[-1][1]
+    rate = scalars(suite_run, "rollout/cost_rate")[-1][1]
     assert report["train_cost_rate"] == pytest.approx(rate, rel=1e-6)  # the logged rate is the one normalised
     expected = normalize("PointGoal1", report["return_mean"], report["cost_mean"], report["train_cost_rate"])
     assert report["metrics"] == expected.as_dict()
@@ -128,7 +138,7 @@ def test_eval_metrics_on_a_suite_env(suite_run):
 def test_same_seed_same_curves(tmp_path):
     runs = [train(TINY, [f"out_dir={tmp_path}", "seed=7", f"name=r{i}", "env.hazards.size=0.3"]) for i in range(2)]
     other = train(TINY, [f"out_dir={tmp_path}", "seed=8", "name=other", "env.hazards.size=0.3"])
-    curves = [scalars(r.run_dir, "safexp/ep_return_mean") for r in (*runs, other)]
+    curves = [scalars(r.run_dir, "rollout/ep_rew_mean") for r in (*runs, other)]
     assert curves[0] == curves[1] and len(curves[0]) >= 3
     assert curves[0] != curves[2]
     assert runs[0].summary["episode_returns"] == runs[1].summary["episode_returns"]
@@ -220,12 +230,12 @@ def test_interrupted_run_resumes_with_its_step_count_and_counters(tmp_path):
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["steps"] == final["steps"] and summary["train_cost_rate"] == 1.0
     assert run.latest_checkpoint().trainer_state()["env_steps"] == final["steps"]  # counters carried over
-    steps = [s for s, _ in scalars(tmp_path / "run", "safexp/ep_return_mean")]
+    steps = [s for s, _ in scalars(tmp_path / "run", "rollout/ep_rew_mean")]
     assert steps[0] < status["steps"] < steps[-1]  # the curve continues past the interruption in the same run
 
     again = resume(copy)  # the same checkpoint resumed twice continues identically (learner state and RNG streams)
     assert again.summary["episode_returns"] == summary["episode_returns"]
-    assert scalars(copy, "safexp/ep_return_mean")[-1] == scalars(tmp_path / "run", "safexp/ep_return_mean")[-1]
+    assert scalars(copy, "rollout/ep_rew_mean")[-1] == scalars(tmp_path / "run", "rollout/ep_rew_mean")[-1]
 
 
 def test_resume_errors(hazard_run, tmp_path, capsys):

@@ -10,7 +10,7 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
-from safexp_sb3.cost_machinery import ACTIVATION_DERIVATIVES, CostCritic
+from safexp_sb3.cost_critic import ACTIVATION_DERIVATIVES, CostCritic
 
 BOX = spaces.Box(-np.inf, np.inf, (7,), np.float32)
 

@@ -14,7 +14,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 from tiny_env import HazardPointEnv
 
-from safexp_sb3.lagrangian import PPOLagrangian, TRPOLagrangian
+from safexp_sb3.ppo_lag import PPOLagrangian
+from safexp_sb3.trpo_lag import TRPOLagrangian
 
 COMMON = {"n_steps": 64, "batch_size": 32, "policy_kwargs": {"net_arch": [16, 16]}, "seed": 3,
           "normalize_advantage": False, "device": "cpu"}

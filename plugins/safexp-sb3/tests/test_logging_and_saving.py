@@ -56,7 +56,7 @@ def test_several_constraints_log_one_multiplier_per_constraint(tmp_path):
             "rollout/ep_cost_mean/hazard", "rollout/ep_cost_mean/boundary", "rollout/ep_cost_mean"} <= tags
     assert "train/lagrange_multiplier" not in tags
     assert model.cost_critic.net[-1].out_features == 2
-    assert [m.cost_limit for m in model.multipliers] == [1.0, 0.5]
+    assert [m.cost_limit for m in model.constraints.multipliers] == [1.0, 0.5]
 
 
 def test_unconstrained_baselines_log_costs_too(tmp_path):
@@ -77,7 +77,7 @@ def test_save_load_continue_keeps_multipliers_critic_and_step_count(tmp_path, na
     assert loaded.num_timesteps == model.num_timesteps == 384
     if name != "cpo":
         assert loaded.lagrange_multipliers == model.lagrange_multipliers
-        assert [m.state_dict() for m in loaded.multipliers] == [m.state_dict() for m in model.multipliers]
+        assert [m.state_dict() for m in loaded.constraints.multipliers] == [m.state_dict() for m in model.constraints.multipliers]
     for key, value in model.cost_critic.state_dict().items():
         assert th.equal(loaded.cost_critic.state_dict()[key], value)
     assert loaded.cost_monitor.state_dict() == model.cost_monitor.state_dict()
@@ -127,3 +127,54 @@ def test_registry_lists_the_learners_with_structured_params():
     assert (params.cost_limit, params.multiplier, params.net_arch) == (25.0, "omnisafe", [64, 64])
     assert build_params(table["pid_lag"], {}).multiplier == "pid"
     assert np.isclose(build_params(table["cpo"], {}).target_kl, 0.01)
+
+
+# -- checkpoints that load without unpickling -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ppo_lag", "trpo_lag", "cpo", "ppo", "trpo"])
+def test_a_checkpoint_is_plain_data_and_loads_for_acting_without_an_env(tmp_path, name):
+    spec, model = _model(name)
+    model.learn(128)
+    path = tmp_path / "model.zip"
+    model.save(path)
+    state = th.load(path, weights_only=True)  # raises on anything that would need unpickling
+    assert state["format"] == "safexp-sb3 learner checkpoint" and state["counters"]["num_timesteps"] == 128
+    assert state["hyperparameters"]["n_steps"] == 64
+    loaded = spec.load(str(path))
+    assert loaded.get_env() is None
+    obs = np.array([[1.5, 0.0, 0.75, 0.0]], dtype=np.float32)
+    assert np.array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
+
+
+class _Payload:
+    """Unpickling this object would create ``marker`` (what a malicious checkpoint could do)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("name", ["ppo_lag", "sac_lag"])
+def test_a_planted_pickle_payload_is_refused_and_never_runs(tmp_path, name):
+    marker = tmp_path / "payload-ran"
+    path = tmp_path / "model.zip"
+    th.save({"format": "safexp-sb3 learner checkpoint", "version": 1, "payload": _Payload(marker)}, path)
+    spec = get_registry().get("algorithms", name)
+    with pytest.raises(SafexpError, match=r"model.zip is not a safexp learner checkpoint that loads without "
+                                          r"unpickling, refusing it"):
+        spec.load(str(path))
+    assert not marker.exists()
+
+
+def test_a_checkpoint_of_another_learner_or_another_env_is_a_clear_error(tmp_path):
+    _, model = _model("ppo_lag")
+    path = tmp_path / "model.zip"
+    model.save(path)
+    with pytest.raises(SafexpError, match="holds a PPOLagrangian learner, not a TRPOLagrangian"):
+        get_registry().get("algorithms", "trpo_lag").load(str(path))
+    two = make_vec_env(HazardPointEnv, n_envs=1, env_kwargs={"two_constraints": True})
+    with pytest.raises(SafexpError, match=r"the env has constraints \['hazard', 'boundary'\], the checkpoint"):
+        get_registry().get("algorithms", "ppo_lag").load(str(path), env=two)

@@ -167,17 +167,18 @@ def test_zero_cost_and_zero_multiplier_reproduce_stock_sac():
 
 
 def test_the_multiplier_waits_for_the_warm_up_then_steps_at_every_episode_end():
-    """No gradient steps here (learning_starts beyond the run): only the multiplier schedule is under test."""
+    """Gradient steps from step 100 on, one per env step: the multiplier steps in the training phase after every
+    episode end past the warm-up, from that episode's cost."""
     model = SACLagrangian("MlpPolicy", HazardPointEnv(max_steps=20), cost_limit=0.5, multiplier_warmup_steps=100,
-                          learning_starts=1_000, policy_kwargs={"net_arch": [8]}, seed=0)
+                          learning_starts=100, policy_kwargs={"net_arch": [8]}, seed=0)
     model.learn(99)
-    assert model.multipliers[0].state_dict()["adam_t"] == 0  # episodes ended, but within the warm-up
+    assert model.constraints.multipliers[0].state_dict()["adam_t"] == 0  # episodes ended, but within the warm-up
     model.learn(201, reset_num_timesteps=False)
     episode_ends = np.cumsum([episode["l"] for episode in model.ep_info_buffer])
     assert episode_ends[-1] == 300 and len(episode_ends) == 15  # 20-step episodes of random actions
-    assert model.multipliers[0].state_dict()["adam_t"] == np.count_nonzero(episode_ends >= 100)
+    assert model.constraints.multipliers[0].state_dict()["adam_t"] == np.count_nonzero(episode_ends >= 100)
     last_episode_cost = model.cost_monitor.recent[-1][0]
-    assert model.multipliers[0].diagnostics()["violation"] == pytest.approx(last_episode_cost - 0.5)
+    assert model.constraints.multipliers[0].diagnostics()["violation"] == pytest.approx(last_episode_cost - 0.5)
 
 
 # -- learning for real ----------------------------------------------------------------------------------------
@@ -229,17 +230,17 @@ def test_save_load_continue_keeps_multiplier_statistics_and_step_count(trained_s
     loaded = spec.load(str(folder / "model.zip"), HazardPointEnv())
     assert loaded.num_timesteps == 2_000
     assert loaded.lagrange_multipliers == model.lagrange_multipliers
-    assert loaded.multipliers[0].state_dict() == model.multipliers[0].state_dict()  # Adam moments included
+    assert loaded.constraints.multipliers[0].state_dict() == model.constraints.multipliers[0].state_dict()  # Adam moments included
     assert loaded.cost_monitor.window_mean().tolist() == model.cost_monitor.window_mean().tolist()
     obs = np.array([[1.5, 0.0, 0.75, 0.0]], dtype=np.float32)
     assert np.array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
     for name, tensor in model.cost_critic.state_dict().items():
         assert th.equal(tensor, loaded.cost_critic.state_dict()[name])
 
-    before = loaded.multipliers[0].state_dict()
+    before = loaded.constraints.multipliers[0].state_dict()
     loaded.learn(300, reset_num_timesteps=False)
     assert loaded.num_timesteps == 2_300
-    after = loaded.multipliers[0].state_dict()
+    after = loaded.constraints.multipliers[0].state_dict()
     assert after["adam_t"] > before["adam_t"]  # λ kept moving from where it was, not from its initial value
 
 
@@ -287,8 +288,8 @@ def test_registry_params_reach_the_learner():
                   {"cost_limits": {"hazard": 5.0, "boundary": 1.0}, "net_arch": [8], "multiplier": "pid",
                    "multiplier_settings": {"kp": 0.5}, "cost_gamma": 0.95, "ent_coef": "auto_0.1"})
     assert model.constraint_names == ("hazard", "boundary")
-    assert [m.cost_limit for m in model.multipliers] == [5.0, 1.0]
-    assert [m.kp for m in model.multipliers] == [0.5, 0.5]
+    assert [m.cost_limit for m in model.constraints.multipliers] == [5.0, 1.0]
+    assert [m.kp for m in model.constraints.multipliers] == [0.5, 0.5]
     assert model.cost_gamma == 0.95
     assert model.ent_coef == "auto_0.1"
     assert model.actor.latent_pi[0].out_features == 8
@@ -324,3 +325,21 @@ def test_a_nan_cost_is_a_named_error():
                          policy_kwargs={"net_arch": [8]}, seed=0)
     with pytest.raises(NonFiniteError, match="cost critic loss"):
         model.learn(300)
+
+
+def test_the_replay_buffer_round_trips_through_a_plain_numpy_archive(tmp_path):
+    def fresh() -> SACLagrangian:
+        return SACLagrangian("MlpPolicy", HazardPointEnv(), cost_limit=COST_LIMIT, learning_starts=10_000,
+                             buffer_size=500, policy_kwargs={"net_arch": [8]}, seed=0)
+
+    model = fresh()
+    model.learn(150)
+    path = tmp_path / "replay.npz"
+    model.save_replay_buffer(path)
+    with np.load(path, allow_pickle=False) as archive:  # plain arrays only
+        assert int(archive["pos"]) == 150 and archive["costs"].shape == (500, 1, 1)
+    restored = fresh()
+    restored.load_replay_buffer(str(path))
+    for name in ("observations", "actions", "rewards", "dones", "costs"):
+        assert np.array_equal(getattr(restored.replay_buffer, name), getattr(model.replay_buffer, name))
+    assert restored.replay_buffer.pos == 150 and restored.replay_buffer.costs[:150].sum() > 0

@@ -131,9 +131,10 @@ def evaluate(run_dir: str | Path, episodes: int | None = None, write: bool = Tru
 
 
 def train_cost_rate(trainer_state: dict[str, Any]) -> float | None:
-    """Safety Gym's training cost rate from a trainer state: all training cost / all training env steps."""
-    steps = trainer_state.get("env_steps", 0)
-    return float(trainer_state["train_cost"]) / steps if steps else None
+    """Safety Gym's training cost rate from a trainer state: all training cost / all training env steps (as the
+    learner counted it), ``None`` when unknown."""
+    rate = trainer_state.get("train_cost_rate")
+    return None if rate is None else float(rate)
 
 
 def format_report(report: dict[str, Any]) -> str:

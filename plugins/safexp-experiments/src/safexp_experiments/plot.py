@@ -25,7 +25,7 @@ from safexp_experiments.envs import env_label
 from safexp_experiments.runs import RunDir, RunDirError
 
 CURVES = {
-    "train": ("safexp/ep_return_mean", "safexp/ep_cost_mean", "training episodes (mean of the last 100)"),
+    "train": ("rollout/ep_rew_mean", "rollout/ep_cost_mean", "training episodes (mean of the last 100)"),
     "eval": ("eval/return_mean", "eval/cost_mean", "deterministic evaluation episodes"),
 }
 """Which TensorBoard scalars each kind of curve reads: (return tag, cost tag, caption)."""

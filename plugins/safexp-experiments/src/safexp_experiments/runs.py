@@ -8,7 +8,7 @@ Layout of one run directory::
     lock                   "<pid> <host>" of the process training in the run; an OS lock (flock) while it runs
     tensorboard/           TensorBoard event files
     checkpoints/           step_<N>.zip (the learner), step_<N>.state.json (trainer state: counters, RNG
-                           streams), step_<N>.replay.pkl (off-policy learners), step_<N>.manifest.json (the
+                           streams), step_<N>.replay.npz (off-policy learners), step_<N>.manifest.json (the
                            sha256 and size of each of those files, and a copy of config.yaml) and latest.json
                            (the newest checkpoint's step and manifest, for tools)
     model.zip              the final learner, with model.json (its step, sha256 and size)
@@ -563,7 +563,7 @@ class RunDir:
         files["state"] = file_record(state_path, state_bytes)
         replay_path = None
         if learner.has_replay_buffer:
-            replay_path = stem.with_suffix(".replay.pkl")
+            replay_path = stem.with_suffix(".replay.npz")
             replay_bytes = _serialised(learner.save_replay_buffer)
             atomic_write_bytes(replay_path, replay_bytes)
             files["replay_buffer"] = file_record(replay_path, replay_bytes)
@@ -575,8 +575,8 @@ class RunDir:
                               "files": files, "config": config_yaml})
         write_json(self.checkpoint_dir / LATEST_FILE, {"step": step, "manifest": manifest.name})
         kept = {path.name for path in self._manifests()[:REPLAY_BUFFERS_KEPT]}
-        for old in self.checkpoint_dir.glob("step_*.replay.pkl"):
-            if old.name.removesuffix(".replay.pkl") + MANIFEST_SUFFIX not in kept:
+        for old in self.checkpoint_dir.glob("step_*.replay.npz"):
+            if old.name.removesuffix(".replay.npz") + MANIFEST_SUFFIX not in kept:
                 old.unlink()
         return Checkpoint(step, manifest, model_path, state_path, replay_path, config_yaml)
 

@@ -4,9 +4,9 @@
 checkpoint with the same config, step count, learner state (Lagrange multipliers included) and RNG streams.
 While learning, the trainer
 
-- counts every step's ``info["cost"]`` (Safety Gym's training cost rate = all cost / all env steps) and logs
-  ``safexp/ep_return_mean``, ``safexp/ep_cost_mean`` (last 100 episodes) and ``safexp/cost_rate`` to
-  TensorBoard against env steps;
+- writes the learner's scalars to TensorBoard against env steps after every update: the learner counts the
+  run's costs (once, in its episode-cost monitor) and logs ``rollout/ep_rew_mean``, ``rollout/ep_cost_mean``
+  (last 100 episodes) and ``rollout/cost_rate`` (Safety Gym's training cost rate = all cost / all env steps);
 - evaluates the deterministic policy every ``eval_freq`` steps (``eval/return_mean``, ``eval/cost_mean``, ...);
 - checkpoints after the update of a rollout, every ``checkpoint_freq`` steps and when it stops, so a crash or
   ``kill -9`` at any point loses at most the steps since the last checkpoint;
@@ -44,13 +44,15 @@ from safexp_experiments.runs import RunDir, RunDirError, write_json
 from safexp_sb3.learner import SB3Learner
 
 TENSORBOARD_TAGS = {
-    "return": "safexp/ep_return_mean",
-    "cost": "safexp/ep_cost_mean",
-    "cost_rate": "safexp/cost_rate",
+    "return": "rollout/ep_rew_mean",
+    "cost": "rollout/ep_cost_mean",
+    "cost_rate": "rollout/cost_rate",
     "eval_return": "eval/return_mean",
     "eval_cost": "eval/cost_mean",
 }
-"""The scalars the trainer logs (``safexp plot`` reads them back)."""
+"""The scalars of a run's TensorBoard files that ``safexp plot`` reads back: the training ones the learner logs
+(``safexp_sb3.costs.TENSORBOARD_TAGS`` and stable-baselines3's ``rollout/ep_rew_mean``), the evaluation ones
+the trainer logs."""
 
 
 @dataclass(frozen=True)
@@ -66,17 +68,16 @@ class RunResult:
 
 @dataclass
 class TrainerState:
-    """What a checkpoint keeps besides the learner: the cost counters and the RNG streams."""
+    """What a checkpoint keeps besides the learner: the schedule counters and the RNG streams."""
 
-    train_cost: float = 0.0
-    env_steps: int = 0
     next_eval: int = 0
     next_checkpoint: int = 0
 
     def to_dict(self, learner: Learner) -> dict[str, Any]:
-        """The counters plus the current Python, NumPy and learner RNG states."""
-        return {"train_cost": self.train_cost, "env_steps": self.env_steps, "next_eval": self.next_eval,
-                "next_checkpoint": self.next_checkpoint, "rng": {
+        """The counters, the learner's step count and training cost rate (for reports; the learner keeps the cost
+        count itself) plus the current Python, NumPy and learner RNG states."""
+        return {"env_steps": learner.num_timesteps, "train_cost_rate": learner.cost_rate(),
+                "next_eval": self.next_eval, "next_checkpoint": self.next_checkpoint, "rng": {
                     "python": random.getstate(), "numpy": np.random.get_state(), "learner": learner.rng_state()}}
 
     @classmethod
@@ -85,8 +86,7 @@ class TrainerState:
         random.setstate(saved["rng"]["python"])
         np.random.set_state(saved["rng"]["numpy"])
         learner.set_rng_state(saved["rng"]["learner"])
-        return cls(float(saved["train_cost"]), int(saved["env_steps"]), int(saved["next_eval"]),
-                   int(saved["next_checkpoint"]))
+        return cls(int(saved["next_eval"]), int(saved["next_checkpoint"]))
 
 
 # -- the public entry points ------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ def _learn(run: RunDir, cfg: ExperimentConfig, learner: Learner, state: TrainerS
         "safexp_training_callbacks", algorithm=cfg.algo, run_dir=str(run.path)) for callback in callbacks]
     progress = [ProgressBar(cfg.run.total_steps, sys.stderr)] if cfg.run.progress else []
     checkpoints = PeriodicCheckpoint(state, cfg, run, stop, saved_step=learner.num_timesteps)
-    callbacks = [CostAccounting(state), PeriodicEvaluation(state, cfg, eval_env), checkpoints, *progress]
+    callbacks = [WriteLogs(), PeriodicEvaluation(state, cfg, eval_env), checkpoints, *progress]
     run.set_status("running", learner.num_timesteps)
     try:
         with _sigint_sets(stop):
@@ -233,25 +233,14 @@ def _sigint_sets(stop: threading.Event) -> Iterator[None]:
 
 
 # -- the runner's callbacks (safexp.plugin.TrainingCallback) ----------------------------------------------
-class CostAccounting:
-    """Adds every step's ``info["cost"]`` to the trainer state; after each update, logs the mean return
-    and cost of the recent training episodes and the training cost rate, with the learner's own scalars."""
-
-    def __init__(self, state: TrainerState) -> None:
-        self.state = state
+class WriteLogs:
+    """After each update, writes the learner's scalars (its training return and cost tags among them) at the
+    learner's step."""
 
     def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
-        self.state.train_cost += sum(float(info.get("cost", 0.0)) for info in infos)
-        self.state.env_steps += len(infos)
         return True
 
     def on_update_end(self, learner: Learner) -> None:
-        episodes = learner.recent_episodes()
-        if episodes:
-            learner.record(TENSORBOARD_TAGS["return"], float(np.mean([r for r, _ in episodes])))
-            learner.record(TENSORBOARD_TAGS["cost"], float(np.mean([c for _, c in episodes])))
-        if self.state.env_steps:
-            learner.record(TENSORBOARD_TAGS["cost_rate"], self.state.train_cost / self.state.env_steps)
         learner.dump(learner.num_timesteps)
 
 

@@ -1,6 +1,9 @@
 """safexp learners built on stable-baselines3 and sb3-contrib.
 
 The registry names (``ppo_lag``, ``trpo_lag``, ``pid_lag``, ``cpo``, ``ppo``, ``trpo``, ...) are registered
-by :mod:`safexp_sb3.plugin`; the building blocks other learners reuse are :mod:`safexp_sb3.multipliers`
-(Lagrange multipliers) and :mod:`safexp_sb3.costs` (reading costs off a ``VecEnv``, episode costs).
+by :mod:`safexp_sb3.plugin`; one module per learner (``ppo_lag``, ``trpo_lag``, ``cpo``, ``sac_lag``,
+``baselines``); the building blocks they call are :mod:`safexp_sb3.costs` (reading costs, the episode-cost
+monitor), :mod:`safexp_sb3.cost_critic`, :mod:`safexp_sb3.cost_buffer` (rollout buffer with costs, advantages),
+:mod:`safexp_sb3.rollouts` (on-policy collection), :mod:`safexp_sb3.multipliers` and
+:mod:`safexp_sb3.constraints` (Lagrange multipliers) and :mod:`safexp_sb3.checkpoints` (safe save and load).
 """

@@ -12,6 +12,7 @@ every step's cost before it looks at ``done`` and the cost of the final step bel
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,6 +20,12 @@ from typing import Any
 import numpy as np
 
 from safexp.plugin import ParameterError, SafexpError, choices_hint
+
+TENSORBOARD_TAGS = {"cost": "rollout/ep_cost_mean", "cost_rate": "rollout/cost_rate"}
+"""The cost tags every learner of this plugin writes (:meth:`EpisodeCostMonitor.log`), next to
+stable-baselines3's own ``rollout/ep_rew_mean``: the mean episode cost (summed over the constraints) of the last
+``stats_window_size`` finished episodes, and the training cost rate (all cost / all env steps since the start of
+training). With several constraints each also has a ``/<constraint name>`` form."""
 
 SINGLE_CONSTRAINT = "cost"
 """The name of the one constraint of an env that reports only ``info["cost"]``."""
@@ -140,6 +147,11 @@ class EpisodeCostMonitor:
     :param window: how many recent episodes the fallback estimate and ``rollout/ep_cost_mean`` average.
     :param require_cost: raise :class:`MissingCostError` if a step lacks its cost (constrained learners);
         with ``False`` a step without cost counts as zero (for unconstrained baselines that still log costs).
+
+    It is the one place a run's costs are counted: the learners read their J_c from it, the experiment runner
+    reads the recent episodes (:meth:`recent_episodes`, with the return stable-baselines3's ``Monitor`` wrapper
+    reports in ``info["episode"]["r"]``) and the training cost rate from it, and :meth:`log` writes the one set
+    of cost tags (:data:`TENSORBOARD_TAGS`).
     """
 
     def __init__(self, n_envs: int, constraint_names: Sequence[str], window: int = 100, require_cost: bool = True):
@@ -149,6 +161,7 @@ class EpisodeCostMonitor:
         self.require_cost = require_cost
         self.recent: deque[np.ndarray] = deque(maxlen=self.window)
         self.recent_lengths: deque[int] = deque(maxlen=self.window)
+        self.recent_returns: deque[float] = deque(maxlen=self.window)
         self.finished: list[np.ndarray] = []
         self.steps = 0
         # Plain Python floats: updated on every env step (see read_costs).
@@ -182,6 +195,7 @@ class EpisodeCostMonitor:
                 self.finished.append(episode_cost)
                 self.recent.append(episode_cost)
                 self.recent_lengths.append(self._lengths[idx])
+                self.recent_returns.append(float(infos[idx].get("episode", {}).get("r", math.nan)))
                 self._running[idx] = [0.0] * len(self.constraint_names)
                 self._lengths[idx] = 0
         return np.array(step_costs, dtype=np.float64)
@@ -206,11 +220,17 @@ class EpisodeCostMonitor:
 
         :return: an array of shape ``(n_constraints,)``, or ``None`` before any episode has finished.
         """
-        if self.finished:
-            estimate = np.mean(self.finished, axis=0)
-            self.finished.clear()
-            return estimate
-        return self.window_mean()
+        estimate = self.new_episodes_estimate()
+        return estimate if estimate is not None else self.window_mean()
+
+    def new_episodes_estimate(self) -> np.ndarray | None:
+        """Mean cost per constraint of the episodes finished since the previous estimate, ``None`` if none has;
+        forgets them."""
+        if not self.finished:
+            return None
+        estimate = np.mean(self.finished, axis=0)
+        self.finished.clear()
+        return estimate
 
     def window_mean(self) -> np.ndarray | None:
         """Mean cost of the last ``window`` finished episodes per constraint, ``None`` before the first one."""
@@ -219,6 +239,11 @@ class EpisodeCostMonitor:
     def mean_episode_length(self) -> float | None:
         """Mean length (env steps) of the last ``window`` finished episodes, ``None`` before the first one."""
         return float(np.mean(self.recent_lengths)) if self.recent_lengths else None
+
+    def recent_episodes(self) -> list[tuple[float, float]]:
+        """(return, cost summed over the constraints) of the last ``window`` finished episodes, oldest first;
+        the return is NaN for an env without stable-baselines3's ``Monitor`` wrapper."""
+        return [(ret, float(np.sum(cost))) for ret, cost in zip(self.recent_returns, self.recent, strict=True)]
 
     @property
     def cost_rate(self) -> np.ndarray:
@@ -240,6 +265,7 @@ class EpisodeCostMonitor:
         self.reset_episodes()
         self.recent.clear()
         self.recent_lengths.clear()
+        self.recent_returns.clear()
         self.finished.clear()
         self._cumulative = [0.0] * len(self.constraint_names)
         self.steps = 0
@@ -248,6 +274,7 @@ class EpisodeCostMonitor:
         """Finished-episode statistics and totals as plain lists and floats (running episodes are not kept:
         a restored learner starts from a reset env)."""
         return {"recent": [c.tolist() for c in self.recent], "recent_lengths": list(self.recent_lengths),
+                "recent_returns": list(self.recent_returns),
                 "finished": [c.tolist() for c in self.finished],
                 "cumulative_cost": self.cumulative_cost.tolist(), "steps": self.steps}
 
@@ -255,7 +282,20 @@ class EpisodeCostMonitor:
         """Restore what :meth:`state_dict` returned."""
         self.recent = deque((np.asarray(c, dtype=np.float64) for c in state["recent"]), maxlen=self.window)
         self.recent_lengths = deque((int(n) for n in state["recent_lengths"]), maxlen=self.window)
+        self.recent_returns = deque((float(r) for r in state["recent_returns"]), maxlen=self.window)
         self.finished = [np.asarray(c, dtype=np.float64) for c in state["finished"]]
         self._cumulative = [float(c) for c in state["cumulative_cost"]]
         self.steps = int(state["steps"])
         self.reset_episodes()
+
+    def log(self, logger: Any) -> None:
+        """Record the cost tags (:data:`TENSORBOARD_TAGS`) with a stable-baselines3 ``logger``; the mean episode
+        cost only once an episode has finished."""
+        window, rate = self.window_mean(), self.cost_rate
+        tags = [("", slice(None))]
+        if len(self.constraint_names) > 1:
+            tags += [(f"/{name}", k) for k, name in enumerate(self.constraint_names)]
+        for suffix, part in tags:
+            if window is not None:
+                logger.record(TENSORBOARD_TAGS["cost"] + suffix, float(np.sum(window[part])))
+            logger.record(TENSORBOARD_TAGS["cost_rate"] + suffix, float(np.sum(rate[part])))

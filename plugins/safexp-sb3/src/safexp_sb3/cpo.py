@@ -8,6 +8,14 @@ per-step units. The update is ``θ ← θ_old − 0.8^j·x`` with the step ``x``
 ``j`` that passes the acceptance test (KL ≤ δ; the loss improved, in cases 2 to 4; the cost surrogate rose by
 at most ``max(−c, 0)``); if none passes, the old parameters are kept.
 
+One update (:meth:`CPO.train`), after :func:`~safexp_sb3.rollouts.collect_rollout` has filled the buffer::
+
+    1. c ← (J_c − d + margin) / mean episode length     (J_c of this rollout's episodes; the margin, with
+       learn_margin, first moves by margin_lr·(J_c − d) and stays ≥ 0, as safety-starter-agents' learn_margin)
+    2. A_r standardised, A_c centred (cost units)
+    3. g, b, H on the whole rollout; x = cpo_step(g, b, H, c, δ); the backtracking line search (cpo_accepts)
+    4. the reward critic and the cost critic (TRPO's n_critic_updates passes of minibatches)
+
 CPO handles exactly one constraint.
 """
 
@@ -15,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -29,9 +37,24 @@ from stable_baselines3.common.distributions import kl_divergence
 from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
+from stable_baselines3.common.type_aliases import GymEnv
+
 from safexp.plugin import ParameterError
-from safexp_sb3.cost_machinery import CostCriticMixin
+from safexp_sb3.checkpoints import CheckpointParts, load_learner, save_learner
+from safexp_sb3.cost_buffer import CostRolloutBuffer, centred, standardised
+from safexp_sb3.hyperparameters import CPOParams, TRPOParams
 from safexp_sb3.multipliers import check_finite
+from safexp_sb3.params import expected_truncation_quiet, stock_kwargs
+from safexp_sb3.ppo_lag import cost_kwargs
+from safexp_sb3.rollouts import (
+    CostCriticSettings,
+    check_policy_finite,
+    collect_rollout,
+    fit_cost_critic,
+    observation_normaliser,
+    set_up_costs,
+    start_monitor,
+)
 
 EPS = 1e-8
 """Guards the divisions by λ and s of the CPO step, as the reference implementations do."""
@@ -155,111 +178,184 @@ def cpo_step(g: th.Tensor, b: th.Tensor, hvp: Callable[[th.Tensor], th.Tensor], 
     return CPOStep(step, case, lam, nu, A, B, c, q, r, s)
 
 
-class CPO(CostCriticMixin, TRPO):
+def cpo_accepts(case: int, kl: float, loss: float, old_loss: float, cost_change: float, c: float,
+                delta: float) -> bool:
+    """CPO's line-search acceptance test for a candidate step: the KL within δ, the loss improved (cases 2 to 4;
+    the recovery cases 0 and 1 may lose reward), the cost surrogate risen by at most ``max(−c, 0)`` and a finite
+    loss."""
+    loss_ok = case <= 1 or loss <= old_loss
+    return kl <= delta and loss_ok and cost_change <= max(-c, 0.0) and math.isfinite(loss)
+
+
+class LearnedMargin:
+    """safety-starter-agents' ``learn_margin``: ``margin ← max(0, margin + lr·(J_c − d))`` at every update, added
+    to CPO's constraint value, so that a policy that keeps ending above the limit aims further below it.
+
+    :param lr: the step per unit of violation (0 keeps the margin at 0).
+    """
+
+    def __init__(self, lr: float) -> None:
+        self.lr = float(lr)
+        self.value = 0.0
+
+    def update(self, violation: float) -> float:
+        """Move the margin by ``lr·violation`` (``violation = J_c − d``), not below 0; return it."""
+        self.value = max(0.0, self.value + self.lr * violation)
+        return self.value
+
+    def state_dict(self) -> dict[str, float]:
+        """The margin, as a float."""
+        return {"value": self.value}
+
+    def load_state_dict(self, state: Mapping[str, float]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.value = float(state["value"])
+
+
+class CPO(TRPO):
     """Constrained Policy Optimization: the CPO step (:func:`cpo_step`) in place of TRPO's natural-gradient
     step, with its own backtracking line search and acceptance test (module docstring).
 
     :param cost_limit: the episode cost limit ``d`` (one constraint; Safety Gym suite: 25).
-    :param cost_gamma: discount of the cost returns (reference 0.99).
-    :param cost_gae_lambda: GAE λ of the cost advantages (OmniSafe 0.95, safety-starter-agents 0.97).
-    :param cost_critic_lr: Adam step size of the cost critic (reference 1e-3).
-    :param cost_critic_net_arch: hidden layers of the cost critic (default ``[64, 64]``).
-    :param cost_critic_epochs: ``None`` (the default) trains the cost critic alongside the reward critic, on its
-        minibatches; a number gives it its own schedule of that many passes over the rollout.
-    :param cost_critic_batch_size: ``None`` (the default): as the reward critic; a number gives the cost critic
-        its own schedule with minibatches of that size.
+    :param learn_margin: learn a safety margin added to ``c`` (:class:`LearnedMargin`); off by default.
+    :param margin_lr: the margin's step per unit of violation (safety-starter-agents: 0.05).
+    :param cost_gamma, cost_gae_lambda, cost_critic_lr, cost_critic_net_arch, cost_critic_epochs,
+        cost_critic_batch_size: the cost critic (:class:`safexp_sb3.hyperparameters.CostParams`).
     :param normalize_advantage: standardise the reward advantages over the rollout.
+    :param normalize_observations: standardise the observations by their running statistics
+        (:class:`~safexp_sb3.rollouts.ObservationNormaliser`).
 
     Every other keyword argument is sb3-contrib ``TRPO``'s; ``target_kl`` is CPO's δ, ``cg_max_steps`` its CG
     iterations, ``line_search_shrinking_factor`` (0.8) and ``line_search_max_iter`` (10) its backtracking.
 
-    Logged: ``train/cpo/{A,B,c,q,r,s,lambda_star,nu_star,case,backtracks}`` and ``train/kl_divergence``,
+    Logged: ``train/cpo/{A,B,c,q,r,s,lambda_star,nu_star,case,backtracks,margin}`` and ``train/kl_divergence``,
     ``train/policy_loss``, ``train/cost_surrogate_change``, ``train/is_line_search_success``,
     ``train/value_loss``, ``train/cost_value_loss``, ``train/ep_cost_estimate``.
     """
 
-    reward_critic_passes = "n_critic_updates"
+    params: CPOParams | None = None
 
-    def __init__(self, policy: Any, env: Any, cost_limit: float = 25.0, cost_gamma: float = 0.99,
-                 cost_gae_lambda: float = 0.95, cost_critic_lr: float = 1e-3, cost_critic_net_arch: list[int] | None = None,
+    def __init__(self, policy: Any, env: GymEnv, cost_limit: float = 25.0, learn_margin: bool = False,
+                 margin_lr: float = 0.05, cost_gamma: float = 0.99, cost_gae_lambda: float = 0.95,
+                 cost_critic_lr: float = 1e-3, cost_critic_net_arch: Sequence[int] = (64, 64),
                  cost_critic_epochs: int | None = None, cost_critic_batch_size: int | None = None,
-                 normalize_advantage: bool = True, **trpo_kwargs: Any):
+                 normalize_advantage: bool = True, normalize_observations: bool = False, **trpo_kwargs: Any):
         if not isinstance(cost_limit, (int, float)):
             raise ParameterError(f"CPO handles one constraint: cost_limit must be one number, got {cost_limit!r}; "
                                  "use a Lagrangian learner (ppo_lag, trpo_lag, pid_lag) for several constraints")
         self.cost_limit = float(cost_limit)
-        self._init_cost_critic_settings(cost_gamma, cost_gae_lambda, cost_critic_lr, cost_critic_net_arch,
-                                        cost_critic_epochs, cost_critic_batch_size, normalize_advantage)
-        super().__init__(policy, env, normalize_advantage=False, **trpo_kwargs)
-
-    def _setup_model(self) -> None:
-        super()._setup_model()
+        self.cost_settings = CostCriticSettings(cost_gamma, cost_gae_lambda, cost_critic_lr,
+                                                tuple(cost_critic_net_arch), cost_critic_epochs, cost_critic_batch_size)
+        self.standardize_reward_advantage = normalize_advantage
+        self.margin = LearnedMargin(margin_lr if learn_margin else 0.0)
+        super().__init__(policy, env, normalize_advantage=False, _init_setup_model=False, **trpo_kwargs)
+        set_up_costs(self, self.cost_limit, self.cost_settings)
+        self.obs_normaliser = observation_normaliser(self, normalize_observations)
         if len(self.constraint_names) != 1:
             raise ParameterError(f"CPO handles one constraint, but the env has {len(self.constraint_names)} "
                                  f"({', '.join(self.constraint_names)}); use ppo_lag, trpo_lag or pid_lag, which "
                                  "keep one multiplier per constraint")
 
-    def _constraint_value(self) -> float:
-        """``c = (J_c − d) / mean episode length``; before any episode has ended, the rollout's cost per step
-        minus ``d / n_steps`` (the rollout stands in for an episode)."""
+    def learn(self, total_timesteps: int, callback: Any = None, log_interval: int = 1, tb_log_name: str = "CPO",
+              reset_num_timesteps: bool = True, progress_bar: bool = False) -> CPO:
+        """``TRPO.learn``; the episode-cost monitor starts (or continues) with it."""
+        start_monitor(self, self.cost_monitor, reset_num_timesteps)
+        return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
+
+    def collect_rollouts(self, env: Any, callback: Any, rollout_buffer: CostRolloutBuffer, n_rollout_steps: int) -> bool:
+        """One rollout with its costs (:func:`safexp_sb3.rollouts.collect_rollout`)."""
+        return collect_rollout(self, env, callback, rollout_buffer, n_rollout_steps, self.cost_monitor,
+                               self.cost_critic, self.cost_settings.cost_gamma, self.obs_normaliser)
+
+    def constraint_value(self) -> float:
+        """Step 1: ``c = (J_c − d + margin) / mean episode length`` (the margin moved first); before any episode has
+        ended, the rollout's cost per step minus ``d / n_steps`` (the rollout stands in for an episode)."""
         estimate = self.cost_monitor.cost_estimate()
         length = self.cost_monitor.mean_episode_length()
         if estimate is None or length is None:
             return float(self.cost_monitor.cost_rate[0]) - self.cost_limit / self.n_steps
         self.logger.record("train/ep_cost_estimate", float(estimate[0]))
-        return (float(estimate[0]) - self.cost_limit) / length
+        violation = float(estimate[0]) - self.cost_limit
+        return (violation + self.margin.update(violation)) / length
 
     def train(self) -> None:
+        """One CPO update on the collected rollout (module docstring)."""
+        buffer: CostRolloutBuffer = self.rollout_buffer
+        c = check_finite("CPO constraint value c", self.constraint_value())
+        reward_adv = standardised(buffer.advantages) if self.standardize_reward_advantage else buffer.advantages
+        check_finite("reward advantage", float(np.sum(reward_adv)))
+        buffer.advantages = reward_adv.astype(np.float32)
+        cost_adv = centred(buffer.cost_advantages)
+        check_finite("cost advantage", float(np.sum(cost_adv)))
+        buffer.cost_advantages = cost_adv.astype(np.float32)
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
-        c = check_finite("CPO constraint value c", self._constraint_value())
-        reward_adv, cost_adv = self._advantages()
-        self.rollout_buffer.advantages = reward_adv.astype(np.float32)
-        self.rollout_buffer.cost_advantages = cost_adv.astype(np.float32)
 
-        for data in self.rollout_buffer.get(batch_size=None):  # one batch: the whole rollout
-            actions = data.actions.long().flatten() if isinstance(self.action_space, spaces.Discrete) else data.actions
-            cost_advantages = data.cost_advantages[:, 0]
-            with th.no_grad():
-                old_distribution = copy.copy(self.policy.get_distribution(data.observations))
-            distribution = self.policy.get_distribution(data.observations)
-            ratio = th.exp(distribution.log_prob(actions) - data.old_log_prob)
-            loss = -(ratio * data.advantages).mean()
-            cost_surrogate = (ratio * cost_advantages).mean()
-            kl = kl_divergence(distribution, old_distribution).mean()
-            check_finite("policy loss", loss.item())
-            self.policy.optimizer.zero_grad()
-            params, g, grad_kl, shapes = self._compute_actor_grad(kl, loss)
-            b = flat_grad(cost_surrogate, params, retain_graph=True)
-            check_finite("policy loss gradient norm", float(g.norm()))
-            check_finite("cost surrogate gradient norm", float(b.norm()))
-            hvp = partial(self.hessian_vector_product, params, grad_kl)
-            solution = cpo_step(g, b, hvp, c, self.target_kl, self.cg_max_steps)
-            check_finite("CPO step norm", float(solution.step.norm()))
-            accepted, backtracks, new_kl, new_loss, cost_change = self._line_search(
-                params, shapes, solution, data, actions, cost_advantages, old_distribution, loss.item(),
-                cost_surrogate.item(), c)
+        (data,) = buffer.get(batch_size=None)  # the policy step: on the whole rollout
+        actions = data.actions.long().flatten() if isinstance(self.action_space, spaces.Discrete) else data.actions
+        cost_advantages = data.cost_advantages[:, 0]
+        with th.no_grad():
+            old_distribution = copy.copy(self.policy.get_distribution(data.observations))
+        distribution = self.policy.get_distribution(data.observations)
+        ratio = th.exp(distribution.log_prob(actions) - data.old_log_prob)
+        loss = -(ratio * data.advantages).mean()
+        cost_surrogate = (ratio * cost_advantages).mean()
+        kl = kl_divergence(distribution, old_distribution).mean()
+        check_finite("policy loss", loss.item())
+        self.policy.optimizer.zero_grad()
+        params, g, grad_kl, shapes = self._compute_actor_grad(kl, loss)
+        b = flat_grad(cost_surrogate, params, retain_graph=True)
+        check_finite("policy loss gradient norm", float(g.norm()))
+        check_finite("cost surrogate gradient norm", float(b.norm()))
+        solution = cpo_step(g, b, partial(self.hessian_vector_product, params, grad_kl), c, self.target_kl,
+                            self.cg_max_steps)
+        check_finite("CPO step norm", float(solution.step.norm()))
+        accepted, backtracks, new_kl, new_loss, cost_change = self.line_search(
+            params, shapes, solution, data, actions, cost_advantages, old_distribution, loss.item(),
+            cost_surrogate.item(), c)
 
-        value_losses = self._train_critics(partial(self._train_reward_critic, params))
+        value_losses, cost_losses = [], []
+        alongside = not self.cost_settings.own_schedule
+        for _ in range(self.n_critic_updates):
+            for batch in buffer.get(self.batch_size):
+                value_loss = F.mse_loss(batch.returns, self.policy.predict_values(batch.observations).flatten())
+                value_losses.append(check_finite("value loss", value_loss.item()))
+                self.policy.optimizer.zero_grad()
+                value_loss.backward()
+                for param in params:  # the critic step leaves the actor (parameters shared with it) alone
+                    param.grad = None
+                self.policy.optimizer.step()
+                if alongside:
+                    cost_losses.append(check_finite("cost value loss", self.cost_critic.regression_step(
+                        batch.observations, batch.cost_returns)))
+        if not alongside:
+            cost_losses = fit_cost_critic(self.cost_critic, buffer,
+                                          self.cost_settings.cost_critic_epochs or self.n_critic_updates,
+                                          self.cost_settings.cost_critic_batch_size or self.batch_size,
+                                          self.cost_critic_rng)
+        check_policy_finite(self)
         self._n_updates += 1
+
         for name in ("A", "B", "c", "q", "r", "s", "lambda_star", "nu_star", "case"):
             self.logger.record(f"train/cpo/{name}", float(getattr(solution, name)))
         self.logger.record("train/cpo/backtracks", backtracks)
+        self.logger.record("train/cpo/margin", self.margin.value)
         self.logger.record("train/is_line_search_success", float(accepted))
         self.logger.record("train/kl_divergence", new_kl)
         self.logger.record("train/policy_loss", new_loss)
         self.logger.record("train/cost_surrogate_change", cost_change)
         self.logger.record("train/value_loss", float(np.mean(value_losses)))
+        self.logger.record("train/cost_value_loss", float(np.mean(cost_losses)))
         self.logger.record("train/explained_variance",
-                           explained_variance(self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten()))
+                           explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
         if hasattr(self.policy, "log_std"):
             self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
 
-    def _line_search(self, params: list[th.nn.Parameter], shapes: list[tuple[int, ...]], solution: CPOStep,
-                     data: Any, actions: th.Tensor, cost_advantages: th.Tensor, old_distribution: Any,
-                     old_loss: float, old_cost_surrogate: float, c: float) -> tuple[bool, int, float, float, float]:
-        """Backtrack ``θ_old − 0.8^j·x`` until the acceptance test passes; restore ``θ_old`` if it never does.
+    def line_search(self, params: list[th.nn.Parameter], shapes: list[tuple[int, ...]], solution: CPOStep,
+                    data: Any, actions: th.Tensor, cost_advantages: th.Tensor, old_distribution: Any,
+                    old_loss: float, old_cost_surrogate: float, c: float) -> tuple[bool, int, float, float, float]:
+        """Backtrack ``θ_old − 0.8^j·x`` until :func:`cpo_accepts`; restore ``θ_old`` if no step passes.
 
         :return: (accepted, backtracks, KL, loss, cost surrogate change) of the kept parameters.
         """
@@ -277,24 +373,53 @@ class CPO(CostCriticMixin, TRPO):
                 new_loss = -(ratio * data.advantages).mean().item()
                 cost_change = (ratio * cost_advantages).mean().item() - old_cost_surrogate
                 new_kl = kl_divergence(distribution, old_distribution).mean().item()
-                loss_ok = solution.case <= 1 or new_loss <= old_loss
-                if new_kl <= self.target_kl and loss_ok and cost_change <= max(-c, 0.0) and math.isfinite(new_loss):
+                if cpo_accepts(solution.case, new_kl, new_loss, old_loss, cost_change, c, self.target_kl):
                     return True, j, new_kl, new_loss, cost_change
             for param, original in zip(params, originals, strict=True):
                 param.data = original.clone()
         return False, self.line_search_max_iter, 0.0, old_loss, 0.0
 
-    def _train_reward_critic(self, actor_params: list[th.nn.Parameter]) -> list[float]:
-        """TRPO's critic regression on the reward returns (actor parameters shared with the critic untouched)."""
-        losses = []
-        for _ in range(self.n_critic_updates):
-            for data in self.rollout_buffer.get(self.batch_size):
-                loss = F.mse_loss(data.returns, self.policy.predict_values(data.observations).flatten())
-                check_finite("value loss", loss.item())
-                self.policy.optimizer.zero_grad()
-                loss.backward()
-                for param in actor_params:
-                    param.grad = None
-                self.policy.optimizer.step()
-                losses.append(loss.item())
-        return losses
+    def checkpoint_parts(self) -> CheckpointParts:
+        """What a checkpoint holds besides the common part (:mod:`safexp_sb3.checkpoints`)."""
+        return CheckpointParts(
+            modules={"policy": self.policy, "cost_critic": self.cost_critic},
+            optimizers={"policy": self.policy.optimizer, "cost_critic": self.cost_critic.optimizer},
+            components=self._components({"margin": self.margin, "cost_monitor": self.cost_monitor}), tensors={})
+
+    def _components(self, components: dict[str, Any]) -> dict[str, Any]:
+        return components if self.obs_normaliser is None else {**components, "obs_normaliser": self.obs_normaliser}
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
+                deterministic: bool = False) -> tuple[np.ndarray, Any]:
+        """``TRPO.predict`` on the observation as the policy sees it (standardised with ``normalize_observations``)."""
+        if self.obs_normaliser is not None:
+            observation = self.obs_normaliser(observation)
+        return super().predict(observation, state, episode_start, deterministic)
+
+    def save(self, path: Any, exclude: Any = None, include: Any = None) -> None:
+        """Write a checkpoint that loads without unpickling (:func:`safexp_sb3.checkpoints.save_learner`)."""
+        save_learner(self, path)
+
+
+@expected_truncation_quiet()
+def make_cpo(env: GymEnv, params: CPOParams, *, seed: int | None = None, tensorboard_log: str | None = None,
+             verbose: int = 0, device: str = "cpu") -> CPO:
+    """CPO on ``env`` from validated ``params``."""
+    kwargs = cost_kwargs(params)
+    if isinstance(kwargs["cost_limit"], dict):
+        if len(kwargs["cost_limit"]) != 1:
+            raise ParameterError(f"CPO handles one constraint, but cost_limits names {len(params.cost_limits)} "
+                                 f"({', '.join(params.cost_limits)}); use ppo_lag, trpo_lag or pid_lag")
+        kwargs["cost_limit"] = float(next(iter(params.cost_limits.values())))
+    model = CPO("MlpPolicy", env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose, device=device,
+                learn_margin=params.learn_margin, margin_lr=params.margin_lr,
+                normalize_observations=params.normalize_observations, **stock_kwargs(params, TRPOParams),
+                **kwargs)
+    model.params = params
+    return model
+
+
+@expected_truncation_quiet()
+def load_cpo(path: str, env: GymEnv | None = None, *, device: str = "cpu", tensorboard_log: str | None = None) -> CPO:
+    """A saved CPO learner (:func:`safexp_sb3.checkpoints.load_learner`)."""
+    return load_learner(path, CPO, (CPOParams,), make_cpo, env, device=device, tensorboard_log=tensorboard_log)

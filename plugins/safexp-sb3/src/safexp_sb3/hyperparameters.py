@@ -13,6 +13,8 @@ from typing import Dict, List, Optional
 
 from safexp.plugin import bounded
 
+from safexp.plugin import bounded
+
 
 @dataclass
 class PolicyParams:
@@ -188,9 +190,21 @@ class CostParams(CostLimitParams):
 
 
 @dataclass
-class PPOLagParams(MultiplierParams, CostParams, PPOParams):
-    """Hyperparameters of PPO-Lagrangian (``ppo_lag``): those of :class:`PPOParams`, :class:`CostParams` and
-    :class:`MultiplierParams` (default preset ``omnisafe``)."""
+class ObservationParams:
+    """Observation normalisation of the constrained on-policy learners.
+
+    :param normalize_observations: standardise the observations the policy and the critics see by their running
+        mean and variance (clipped to ±10; OmniSafe's PointGoal1 setting); the statistics are saved with the
+        learner.
+    """
+
+    normalize_observations: bool = False
+
+
+@dataclass
+class PPOLagParams(ObservationParams, MultiplierParams, CostParams, PPOParams):
+    """Hyperparameters of PPO-Lagrangian (``ppo_lag``): those of :class:`PPOParams`, :class:`CostParams`,
+    :class:`MultiplierParams` (default preset ``omnisafe``) and :class:`ObservationParams`."""
 
 
 @dataclass
@@ -201,15 +215,24 @@ class PIDLagParams(PPOLagParams):
 
 
 @dataclass
-class TRPOLagParams(MultiplierParams, CostParams, TRPOParams):
-    """Hyperparameters of TRPO-Lagrangian (``trpo_lag``): those of :class:`TRPOParams`, :class:`CostParams` and
-    :class:`MultiplierParams` (default preset ``omnisafe``)."""
+class TRPOLagParams(ObservationParams, MultiplierParams, CostParams, TRPOParams):
+    """Hyperparameters of TRPO-Lagrangian (``trpo_lag``): those of :class:`TRPOParams`, :class:`CostParams`,
+    :class:`MultiplierParams` (default preset ``omnisafe``) and :class:`ObservationParams`."""
 
 
 @dataclass
-class CPOParams(CostParams, TRPOParams):
-    """Hyperparameters of CPO (``cpo``): those of :class:`TRPOParams` (``target_kl`` is CPO's δ) and
-    :class:`CostParams` (one constraint: ``cost_limits`` may name at most one)."""
+class CPOParams(ObservationParams, CostParams, TRPOParams):
+    """Hyperparameters of CPO (``cpo``): those of :class:`TRPOParams` (``target_kl`` is CPO's δ),
+    :class:`CostParams` (one constraint: ``cost_limits`` may name at most one), :class:`ObservationParams` and
+    these.
+
+    :param learn_margin: learn a safety margin added to CPO's constraint value, safety-starter-agents'
+        ``learn_margin``: ``margin ← max(0, margin + margin_lr·(J_c − d))`` at every update.
+    :param margin_lr: the margin's step per unit of episode-cost violation (safety-starter-agents: 0.05).
+    """
+
+    learn_margin: bool = False
+    margin_lr: float = bounded(0.05, ge=0)
 
 
 @dataclass

@@ -1,8 +1,7 @@
 """The stable-baselines3 side of the learner contract (:class:`safexp.plugin.Learner`).
 
 Everything the experiment runner needs from stable-baselines3 lives here, so the runner itself imports no
-learning library: the vectorised envs (each env wrapped in SB3's ``Monitor`` and :class:`EpisodeCost`), the
-TensorBoard logger, and an SB3 callback that calls the runner's :class:`~safexp.plugin.TrainingCallback`
+learning library: the vectorised envs (each env wrapped in SB3's ``Monitor``), the TensorBoard logger, and an SB3 callback that calls the runner's :class:`~safexp.plugin.TrainingCallback`
 objects. :class:`SB3Learner` wraps the model an :class:`~safexp.plugin.AlgorithmSpec` factory (or ``load``)
 returns — any model with the stable-baselines3 surface, first- or third-party.
 """
@@ -26,35 +25,11 @@ from safexp.plugin import AlgorithmSpec, SafexpError, TrainingCallback
 EnvFactory = Callable[[], gymnasium.Env]
 
 
-class EpisodeCost(gymnasium.Wrapper):
-    """Adds the episode's summed ``info["cost"]`` as ``info["episode"]["c"]`` when an episode ends.
-
-    Wrap it around stable-baselines3's ``Monitor`` (which writes ``info["episode"]`` with the return ``r``
-    and length ``l``); the learner's episode buffer then carries the cost too. A step without
-    ``info["cost"]`` costs nothing.
-    """
-
-    def __init__(self, env: gymnasium.Env) -> None:
-        super().__init__(env)
-        self.episode_cost = 0.0
-
-    def reset(self, **kwargs: Any) -> tuple[Any, dict]:
-        self.episode_cost = 0.0
-        return self.env.reset(**kwargs)
-
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self.episode_cost += float(info.get("cost", 0.0))
-        if "episode" in info:
-            info["episode"]["c"] = self.episode_cost
-        return obs, reward, terminated, truncated, info
-
-
 def _monitored(make_env: EnvFactory, in_subprocess: bool) -> EnvFactory:
     def build() -> gymnasium.Env:
         if in_subprocess:  # Ctrl-C is for the trainer, which stops the workers itself
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-        return EpisodeCost(Monitor(make_env()))
+        return Monitor(make_env())
 
     return build
 
@@ -185,7 +160,16 @@ class SB3Learner:
         self.model.logger.dump(step)
 
     def recent_episodes(self) -> list[tuple[float, float]]:
-        return [(float(ep["r"]), float(ep.get("c", 0.0))) for ep in self.model.ep_info_buffer or ()]
+        monitor = getattr(self.model, "cost_monitor", None)
+        if monitor is not None:  # the one count of the run's costs (safexp_sb3.costs.EpisodeCostMonitor)
+            return monitor.recent_episodes()
+        return [(float(ep["r"]), 0.0) for ep in self.model.ep_info_buffer or ()]  # a third-party model
+
+    def cost_rate(self) -> float | None:
+        monitor = getattr(self.model, "cost_monitor", None)
+        if monitor is None or monitor.steps == 0:
+            return None
+        return float(np.sum(monitor.cost_rate))
 
     def multipliers(self) -> dict[str, float]:
         values = getattr(self.model, "lagrange_multipliers", None)

@@ -1,21 +1,18 @@
 """From a validated hyperparameter record (:mod:`safexp_sb3.hyperparameters`) to a learner's constructor arguments.
 
-The factories of the learners (:mod:`safexp_sb3.algorithms` for the on-policy ones, :mod:`safexp_sb3.sac_lag` for
-the off-policy ones) turn a params record into keyword arguments with the functions here; :func:`model_loader`
-makes the ``load`` of an :class:`safexp.plugin.AlgorithmSpec`.
+The factories of the learners (``make_<name>`` in each learner's module) turn a params record into keyword
+arguments with the functions here.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from typing import Any
 
-from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.type_aliases import GymEnv
 from torch import nn
 
 from safexp.plugin import ParameterError, choices_hint
@@ -88,19 +85,3 @@ def expected_truncation_quiet() -> Iterator[None]:
             match = _TRUNCATED_MINIBATCH.search(str(warning.message))
             if not (match and int(match["full"]) >= EXPECTED_FULL_MINIBATCHES):
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-
-
-def model_loader(cls: type[BaseAlgorithm]) -> Callable[..., BaseAlgorithm]:
-    """The ``load`` of an :class:`safexp.AlgorithmSpec` for the learner class ``cls``.
-
-    :return: ``load(path, env=None, *, device="cpu", tensorboard_log=None)``, which restores a model saved by
-        ``cls.save`` (cost critics, multipliers and cost statistics included) onto ``env``.
-    """
-
-    @expected_truncation_quiet()
-    def load(path: str, env: GymEnv | None = None, *, device: str = "cpu",
-             tensorboard_log: str | None = None) -> BaseAlgorithm:
-        return cls.load(path, env=env, device=device, tensorboard_log=tensorboard_log)
-
-    load.__doc__ = f"Restore a saved :class:`{cls.__name__}` (cost critic, multipliers and cost statistics included)."
-    return load

@@ -1,7 +1,8 @@
 """The hook implementations of the ``safexp-sb3`` plugin: the learners it registers.
 
-On-policy (:mod:`safexp_sb3.algorithms`): ``ppo_lag``, ``pid_lag``, ``trpo_lag``, ``cpo`` and the unconstrained
-``ppo`` and ``trpo``. Off-policy (:mod:`safexp_sb3.sac_lag`): ``sac_lag`` and ``sac``.
+One module per learner: ``ppo_lag`` and ``pid_lag`` (:mod:`safexp_sb3.ppo_lag`), ``trpo_lag``
+(:mod:`safexp_sb3.trpo_lag`), ``cpo`` (:mod:`safexp_sb3.cpo`), ``sac_lag`` and ``sac`` (:mod:`safexp_sb3.sac_lag`),
+and the unconstrained ``ppo`` and ``trpo`` (:mod:`safexp_sb3.baselines`).
 
 The records name their parameter schemas (:mod:`safexp_sb3.hyperparameters`, plain dataclasses) and reach their
 factories and loaders through :func:`imported_on_call`, so registering the learners — ``safexp plugins``,
@@ -47,16 +48,15 @@ def _learner(name: str, module: str, params: type, description: str, factory: st
 @hookimpl
 def safexp_algorithms() -> Iterator[AlgorithmSpec]:
     """Register the learners: the on-policy ones, then the off-policy ones."""
-    on_policy, off_policy = "safexp_sb3.algorithms", "safexp_sb3.sac_lag"
-    yield _learner("ppo_lag", on_policy, PPOLagParams,
+    yield _learner("ppo_lag", "safexp_sb3.ppo_lag", PPOLagParams,
                    "PPO-Lagrangian: PPO on (A_r - Σλ·A_c)/(1 + Σλ), one multiplier and cost head per constraint")
-    yield _learner("pid_lag", on_policy, PIDLagParams,
+    yield _learner("pid_lag", "safexp_sb3.ppo_lag", PIDLagParams,
                    "PID-Lagrangian PPO (Stooke et al. 2020): PPO-Lagrangian with a PID multiplier", factory="ppo_lag")
-    yield _learner("trpo_lag", on_policy, TRPOLagParams,
+    yield _learner("trpo_lag", "safexp_sb3.trpo_lag", TRPOLagParams,
                    "TRPO-Lagrangian: TRPO's natural-gradient step on the penalised advantage")
-    yield _learner("cpo", on_policy, CPOParams, "Constrained Policy Optimization (Achiam et al. 2017), one constraint")
-    yield _learner("ppo", on_policy, PPOParams, "PPO, unconstrained (logs episode costs for comparison)")
-    yield _learner("trpo", on_policy, TRPOParams, "TRPO, unconstrained (logs episode costs for comparison)")
-    yield _learner("sac_lag", off_policy, SACLagParams,
+    yield _learner("cpo", "safexp_sb3.cpo", CPOParams, "Constrained Policy Optimization (Achiam et al. 2017), one constraint")
+    yield _learner("ppo", "safexp_sb3.baselines", PPOParams, "PPO, unconstrained (logs episode costs for comparison)")
+    yield _learner("trpo", "safexp_sb3.baselines", TRPOParams, "TRPO, unconstrained (logs episode costs for comparison)")
+    yield _learner("sac_lag", "safexp_sb3.sac_lag", SACLagParams,
                    "SAC-Lagrangian: SAC with a cost critic and a Lagrange multiplier per constraint")
-    yield _learner("sac", off_policy, SACParams, "Soft Actor-Critic, unconstrained (logs episode costs for comparison)")
+    yield _learner("sac", "safexp_sb3.sac_lag", SACParams, "Soft Actor-Critic, unconstrained (logs episode costs for comparison)")

@@ -22,13 +22,14 @@ truncation by a time limit bootstraps both targets, as stock SAC does.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, NamedTuple, TypeVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3 import SAC
 from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback
 from stable_baselines3.common.policies import BasePolicy, ContinuousCritic
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import polyak_update
@@ -36,18 +37,13 @@ from stable_baselines3.common.vec_env import VecNormalize
 from stable_baselines3.sac.policies import SACPolicy
 
 from safexp.plugin import ParameterError
-from safexp_sb3.cost_machinery import CostLimit, CostMonitoringMixin, LagrangeMultipliersMixin
-from safexp_sb3.costs import read_costs
-from safexp_sb3.multipliers import check_finite
+from safexp_sb3.checkpoints import CheckpointParts, load_learner, load_replay_buffer, save_learner, save_replay_buffer
+from safexp_sb3.constraints import ConstraintMultipliers, CostLimit, cost_limit_setting
+from safexp_sb3.costs import EpisodeCostMonitor, read_costs, resolve_constraint_names
 from safexp_sb3.hyperparameters import SACLagParams, SACParams
-from safexp_sb3.params import (
-    cost_limit_argument,
-    model_loader,
-    multiplier_kwargs,
-    stock_kwargs,
-)
-
-SelfSACLagrangian = TypeVar("SelfSACLagrangian", bound="SACLagrangian")
+from safexp_sb3.multipliers import check_finite
+from safexp_sb3.params import cost_limit_argument, multiplier_kwargs, stock_kwargs
+from safexp_sb3.rollouts import start_monitor
 
 
 # -- replay buffer ---------------------------------------------------------------------------------------------
@@ -212,64 +208,114 @@ class SACLagPolicy(SACPolicy):
 # -- learners ----------------------------------------------------------------------------------------------------
 
 
-class CostMonitoredSAC(CostMonitoringMixin, SAC):
-    """Stock SAC (``stable_baselines3.SAC``, unchanged updates) that tracks the env's per-step costs.
+class CostMonitorCallback(BaseCallback):
+    """Feeds every env step's ``infos`` and ``dones`` to an episode-cost monitor (:mod:`safexp_sb3.costs`): how
+    the off-policy learners count their costs without changing stable-baselines3's collection loop."""
 
-    The cost tracking is :class:`safexp_sb3.cost_machinery.CostMonitoringMixin`'s (a step without a cost counts
-    as zero): ``rollout/ep_cost_mean`` (mean total cost of the last ``stats_window_size`` finished episodes)
-    and ``rollout/cost_rate`` (total cost of all training steps so far / number of steps), plus ``/<name>``
-    per constraint when there are several, recorded at every log dump. The monitor is pickled with the model,
-    so its statistics survive ``save``/``load``.
+    def __init__(self, monitor: EpisodeCostMonitor) -> None:
+        super().__init__()
+        self.monitor = monitor
 
-    All parameters are ``SAC``'s.
+    def _on_step(self) -> bool:
+        self.monitor.record(self.locals["infos"], self.locals["dones"])
+        return True
+
+
+def _with_monitor(monitor: EpisodeCostMonitor, callback: MaybeCallback) -> CallbackList:
+    """The monitor's callback first (so it sees a step even when a later callback stops on it), then ``callback``."""
+    others = [] if callback is None else list(callback) if isinstance(callback, list) else [
+        callback if isinstance(callback, BaseCallback) else ConvertCallback(callback)]
+    return CallbackList([CostMonitorCallback(monitor), *others])
+
+
+class CostMonitoredSAC(SAC):
+    """Stock SAC (``stable_baselines3.SAC``, unchanged updates) whose per-step costs are monitored.
+
+    The cost monitor (:class:`~safexp_sb3.costs.EpisodeCostMonitor`; a step without a cost counts as zero here)
+    logs the cost tags of :data:`safexp_sb3.costs.TENSORBOARD_TAGS` at every log dump. All parameters are
+    ``SAC``'s.
     """
 
-    # The mixin's collect_rollouts wraps the on-policy loop (another signature); keep SAC's and log at dumps.
-    collect_rollouts = SAC.collect_rollouts
+    params: SACParams | None = None
+    require_cost = False
+
+    def __init__(self, policy: Any, env: GymEnv, cost_limit: CostLimit = 0.0, _init_setup_model: bool = True,
+                 **sac_kwargs: Any) -> None:
+        super().__init__(policy, env, _init_setup_model=False, **sac_kwargs)
+        self.constraint_names = resolve_constraint_names(self.env, cost_limit)
+        self.cost_monitor = EpisodeCostMonitor(self.n_envs, self.constraint_names, window=self._stats_window_size,
+                                               require_cost=self.require_cost)
+        if _init_setup_model:
+            self._setup_model()
+
+    def learn(self, total_timesteps: int, callback: MaybeCallback = None, log_interval: int = 4,
+              tb_log_name: str = "SAC", reset_num_timesteps: bool = True, progress_bar: bool = False) -> CostMonitoredSAC:
+        """``SAC.learn`` with the cost monitor's callback in front of ``callback``."""
+        start_monitor(self, self.cost_monitor, reset_num_timesteps)
+        return super().learn(total_timesteps, _with_monitor(self.cost_monitor, callback), log_interval, tb_log_name,
+                             reset_num_timesteps, progress_bar)
 
     def dump_logs(self) -> None:
-        """Record the cost statistics, then write the log (stock SAC's keys and the ones recorded so far)."""
-        self._log_rollout_costs()
+        """Record the cost tags, then write the log (stock SAC's keys and the ones recorded so far)."""
+        self.cost_monitor.log(self.logger)
         super().dump_logs()
 
+    def checkpoint_parts(self) -> CheckpointParts:
+        """What a checkpoint holds besides the common part (:mod:`safexp_sb3.checkpoints`)."""
+        optimizers = {"actor": self.actor.optimizer, "critic": self.critic.optimizer}
+        tensors = {}
+        if self.ent_coef_optimizer is not None:
+            optimizers["ent_coef"] = self.ent_coef_optimizer
+            tensors["log_ent_coef"] = self.log_ent_coef
+        return CheckpointParts(modules={"policy": self.policy}, optimizers=optimizers,
+                               components={"cost_monitor": self.cost_monitor}, tensors=tensors)
 
-class SACLagrangian(LagrangeMultipliersMixin, CostMonitoredSAC):
+    def save(self, path: Any, exclude: Any = None, include: Any = None) -> None:
+        """Write a checkpoint that loads without unpickling (:func:`safexp_sb3.checkpoints.save_learner`)."""
+        save_learner(self, path)
+
+    def save_replay_buffer(self, path: Any) -> None:
+        """Write the replay buffer as a NumPy archive (:func:`safexp_sb3.checkpoints.save_replay_buffer`)."""
+        save_replay_buffer(self.replay_buffer, path)
+
+    def load_replay_buffer(self, path: Any, truncate_last_traj: bool = True) -> None:
+        """Read back :meth:`save_replay_buffer`'s archive (no unpickling)."""
+        load_replay_buffer(self.replay_buffer, path)
+
+
+class SACLagrangian(CostMonitoredSAC):
     """SAC-Lagrangian: SAC whose actor also minimises λ·Q_c, one cost critic and one multiplier per constraint.
 
     See the module docstring for the update equations. Constraints: an env with an attribute
     ``constraint_names`` (and ``info["costs"]`` holding each) gets one cost critic, one multiplier and one
     limit per name; any other env has one constraint read from ``info["cost"]``.
 
-    The multipliers are updated whenever episodes end (once per vectorised step in which one or more end),
-    from the mean cost of the episodes finished since the previous update (``EpisodeCostMonitor.cost_estimate``
-    of :mod:`safexp_sb3.costs`: with one env, the episode that just ended), once ``multiplier_warmup_steps``
-    env steps have been taken; episodes that end during the warm-up are dropped. This episode-cost form (the
-    one FSRL and users report to behave better) replaces the per-step λ-gradient on ``d_step - Q_c`` of Knight
-    & Achiam's paper, which is not offered. Within a ``train`` call λ is constant.
+    Each training phase (:meth:`train`) first steps the multipliers from the mean cost of the episodes finished
+    since the previous phase (with ``train_freq`` 1: the episode that just ended), then takes its gradient steps
+    with that λ. Episodes that end during the first ``multiplier_warmup_steps`` env steps are dropped
+    (:meth:`collect_rollouts`). This episode-cost form (the one FSRL and users report to behave better) replaces
+    the per-step λ-gradient on ``d_step - Q_c`` of Knight & Achiam's paper, which is not offered.
 
     :param policy: ``"MlpPolicy"`` (a :class:`SACLagPolicy`) or a ``SACLagPolicy`` subclass.
     :param env: the env (or a ``VecEnv``); every step's info must carry its cost.
     :param cost_limit: the episode cost limit d: a float for every constraint, or a mapping constraint name →
         limit (every constraint must have one). Safety Gym's 25 per 1000-step episode by default.
     :param cost_gamma: the discount γ_c of the cost critics' target.
-    :param multiplier: the multiplier preset (:data:`safexp_sb3.multipliers.MULTIPLIER_PRESETS`): ``omnisafe``
-        (the default: λ clamped at 0, init 0.001, Adam lr 0.035), ``safety_starter_agents``, ``sgd`` or ``pid``.
-    :param multiplier_settings: settings replacing the preset's (``init``, ``lr``, ``kp``, ... — see
-        :class:`safexp_sb3.multipliers.MultiplierSettings`); one multiplier per constraint is built from them.
+    :param multiplier: the multiplier preset (:data:`safexp_sb3.multipliers.MULTIPLIER_PRESETS`).
+    :param multiplier_settings: settings replacing the preset's; one multiplier per constraint is built from them.
     :param multiplier_warmup_steps: env steps before the first multiplier update (λ keeps its initial value);
         the default equals the default ``learning_starts``, so that the episodes of uniformly random actions
         that fill the replay buffer never move λ.
     :param normalize_actor_loss: divide the actor loss by ``1 + Σλ`` (OmniSafe's form).
-    :param sac_kwargs: ``stable_baselines3.SAC``'s parameters (``learning_rate``, ``buffer_size``,
-        ``learning_starts``, ``batch_size``, ``tau``, ``gamma``, ``ent_coef``, ...). The cost critics use the
-        reward critics' ``learning_rate``, ``tau`` and ``target_update_interval``. ``replay_buffer_class`` is
-        always :class:`CostReplayBuffer`; n-step returns are not supported.
+    :param sac_kwargs: ``stable_baselines3.SAC``'s parameters. The cost critics use the reward critics'
+        ``learning_rate``, ``tau`` and ``target_update_interval``. ``replay_buffer_class`` is always
+        :class:`CostReplayBuffer`; n-step returns are not supported.
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": SACLagPolicy}
     policy: SACLagPolicy
-    cost_critic: ContinuousCritic
-    cost_critic_target: ContinuousCritic
+    params: SACLagParams | None = None
+    require_cost = True
 
     def __init__(
         self,
@@ -285,43 +331,49 @@ class SACLagrangian(LagrangeMultipliersMixin, CostMonitoredSAC):
     ) -> None:
         if not 0.0 <= cost_gamma <= 1.0:
             raise ParameterError(f"cost_gamma must be in [0, 1], got {cost_gamma}")
-        self._init_multiplier_settings(cost_limit, multiplier, multiplier_settings)
         self.cost_gamma = float(cost_gamma)
         self.multiplier_warmup_steps = int(multiplier_warmup_steps)
         self.normalize_actor_loss = bool(normalize_actor_loss)
-        super().__init__(policy, env, **sac_kwargs)
-
-    def _setup_cost_monitor(self) -> None:
-        """The monitor and the multipliers (:class:`~safexp_sb3.cost_machinery.LagrangeMultipliersMixin`), then
-        what SAC's setup must know: the cost critics' count and the cost-aware replay buffer."""
-        super()._setup_cost_monitor()
-        names = self.constraint_names or ()
-        self.policy_kwargs["n_costs"] = len(names)
+        self.cost_limit = cost_limit_setting(cost_limit)
+        super().__init__(policy, env, cost_limit=self.cost_limit, _init_setup_model=False, **sac_kwargs)
+        self.constraints = ConstraintMultipliers(self.constraint_names, self.cost_limit, multiplier, multiplier_settings)
+        self.policy_kwargs["n_costs"] = len(self.constraint_names)
         self.replay_buffer_class = CostReplayBuffer
-        self.replay_buffer_kwargs = {**self.replay_buffer_kwargs, "constraint_names": names}
-
-    def _create_aliases(self) -> None:
-        super()._create_aliases()
+        self.replay_buffer_kwargs = {**self.replay_buffer_kwargs, "constraint_names": self.constraint_names}
+        self._setup_model()
         self.cost_critic = self.policy.cost_critic
         self.cost_critic_target = self.policy.cost_critic_target
 
-    def _on_step_costs(self, step_costs: np.ndarray, infos: list[dict[str, Any]], dones: np.ndarray) -> None:
-        """After every env step (the monitor has recorded it): when episodes ended, one multiplier step from the
-        episodes finished since the last one; during the warm-up those episodes are dropped and λ stays."""
-        if not dones.any():
-            return
-        estimate = self.cost_monitor.cost_estimate()  # forgets the episodes it averaged
-        if estimate is not None and self.num_timesteps >= self.multiplier_warmup_steps:
-            self._step_multipliers(estimate)
+    @property
+    def lagrange_multipliers(self) -> list[float]:
+        """The current λ of every constraint, in ``constraint_names`` order."""
+        return self.constraints.values.tolist()
+
+    def learn(self, total_timesteps: int, callback: MaybeCallback = None, log_interval: int = 4,
+              tb_log_name: str = "SACLag", reset_num_timesteps: bool = True, progress_bar: bool = False) -> SACLagrangian:
+        """``SAC.learn`` with the cost monitor's callback; TensorBoard runs named ``SACLag`` by default."""
+        return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
+
+    def collect_rollouts(self, *args: Any, **kwargs: Any) -> Any:
+        """``SAC.collect_rollouts``; episodes that end within the multiplier's warm-up are dropped, so they never
+        reach the multiplier."""
+        rollout = super().collect_rollouts(*args, **kwargs)
+        if self.num_timesteps < self.multiplier_warmup_steps:
+            self.cost_monitor.new_episodes_estimate()
+        return rollout
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
-        """``gradient_steps`` SAC-Lagrangian gradient steps with the current λ (constants during the steps)."""
+        """One SAC-Lagrangian training phase: the multipliers from the episodes finished since the last phase, then
+        ``gradient_steps`` gradient steps with that λ (constant during the steps)."""
+        estimate = self.cost_monitor.new_episodes_estimate()  # the episodes of the warm-up were dropped
+        if estimate is not None:
+            self.constraints.update(estimate)
         self.policy.set_training_mode(True)
         optimizers = [self.actor.optimizer, self.critic.optimizer, self.cost_critic.optimizer]
         if self.ent_coef_optimizer is not None:
             optimizers.append(self.ent_coef_optimizer)
         self._update_learning_rate(optimizers)
-        multipliers = th.as_tensor(self.lagrange_multipliers, dtype=th.float32, device=self.device)
+        multipliers = th.as_tensor(self.constraints.values, dtype=th.float32, device=self.device)
 
         ent_coefs, ent_coef_losses, actor_losses, critic_losses, cost_critic_losses = [], [], [], [], []
         for gradient_step in range(gradient_steps):
@@ -386,26 +438,15 @@ class SACLagrangian(LagrangeMultipliersMixin, CostMonitoredSAC):
         self.logger.record("train/cost_value_loss", np.mean(cost_critic_losses))
         if ent_coef_losses:
             self.logger.record("train/ent_coef_loss", np.mean(ent_coef_losses))
-        self._record_multipliers()
+        self.constraints.record(self.logger)
 
-    def learn(
-        self: SelfSACLagrangian,
-        total_timesteps: int,
-        callback: MaybeCallback = None,
-        log_interval: int = 4,
-        tb_log_name: str = "SACLag",
-        reset_num_timesteps: bool = True,
-        progress_bar: bool = False,
-    ) -> SelfSACLagrangian:
-        """``SAC.learn`` with TensorBoard runs named ``SACLag`` by default."""
-        return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
-
-    def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "cost_critic", "cost_critic_target"]
-
-    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
-        state_dicts, variables = super()._get_torch_save_params()
-        return [*state_dicts, "cost_critic.optimizer"], variables
+    def checkpoint_parts(self) -> CheckpointParts:
+        """SAC's parts plus the cost critics' optimiser and the multipliers."""
+        parts = super().checkpoint_parts()
+        return CheckpointParts(modules=parts.modules,
+                               optimizers={**parts.optimizers, "cost_critic": self.cost_critic.optimizer},
+                               components={**parts.components, "multipliers": self.constraints},
+                               tensors=parts.tensors)
 
 
 # -- registry records ----------------------------------------------------------------------------------------------
@@ -436,14 +477,16 @@ def _sac_kwargs(params: SACParams) -> dict[str, Any]:
 def make_sac(env: GymEnv, params: SACParams, *, seed: int | None = None, tensorboard_log: str | None = None,
              verbose: int = 0, device: str = "cpu") -> CostMonitoredSAC:
     """Unconstrained SAC (:class:`CostMonitoredSAC`, logs episode costs) on ``env`` from validated ``params``."""
-    return CostMonitoredSAC("MlpPolicy", env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose,
-                            device=device, **_sac_kwargs(params))
+    model = CostMonitoredSAC("MlpPolicy", env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose,
+                             device=device, **_sac_kwargs(params))
+    model.params = params
+    return model
 
 
 def make_sac_lag(env: GymEnv, params: SACLagParams, *, seed: int | None = None, tensorboard_log: str | None = None,
                  verbose: int = 0, device: str = "cpu") -> SACLagrangian:
     """:class:`SACLagrangian` on ``env`` from validated ``params``."""
-    return SACLagrangian(
+    model = SACLagrangian(
         "MlpPolicy", env,
         cost_limit=cost_limit_argument(params),
         cost_gamma=params.cost_gamma,
@@ -452,7 +495,19 @@ def make_sac_lag(env: GymEnv, params: SACLagParams, *, seed: int | None = None, 
         seed=seed, tensorboard_log=tensorboard_log, verbose=verbose, device=device,
         **multiplier_kwargs(params), **_sac_kwargs(params),
     )
+    model.params = params
+    return model
 
 
-load_sac_lag = model_loader(SACLagrangian)
-load_sac = model_loader(CostMonitoredSAC)
+def load_sac_lag(path: str, env: GymEnv | None = None, *, device: str = "cpu",
+                 tensorboard_log: str | None = None) -> SACLagrangian:
+    """A saved SAC-Lagrangian learner (:func:`safexp_sb3.checkpoints.load_learner`)."""
+    return load_learner(path, SACLagrangian, (SACLagParams,), make_sac_lag, env, device=device,
+                        tensorboard_log=tensorboard_log)
+
+
+def load_sac(path: str, env: GymEnv | None = None, *, device: str = "cpu",
+             tensorboard_log: str | None = None) -> CostMonitoredSAC:
+    """A saved unconstrained SAC learner (:func:`safexp_sb3.checkpoints.load_learner`)."""
+    return load_learner(path, CostMonitoredSAC, (SACParams,), make_sac, env, device=device,
+                        tensorboard_log=tensorboard_log)
