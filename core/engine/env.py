@@ -110,7 +110,10 @@ class SafetyEnv(gymnasium.Env):
             element.name = name
             elements[name] = element
         self.mjcf = compose_mjcf(robot_model, elements, list(settings.extents))
-        model = compile_mjcf(self.mjcf)
+        owners = {"robot": "robot_params"}
+        owners.update({f"{name}{i}": name if name in scene.elements else "task_params"
+                       for name, element in elements.items() for i in range(element.params.num)})
+        model = compile_mjcf(self.mjcf, owners)
         self.frame_skip = robot_model.frame_skip
         self.metadata = {**type(self).metadata, "render_fps": control_rate(model.opt.timestep, self.frame_skip)}
         keepout = settings.robot_keepout if settings.robot_keepout is not None else robot_model.keepout
