@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from safexp.plugin.errors import SafexpError
+from safexp.plugin.errors import ParameterError, SafexpError
 
 DRAWS_PER_OBJECT = 100
 LAYOUT_TRIES = 10_000
@@ -60,6 +60,17 @@ def placement(label: str, keepout: float, rects: Sequence[Sequence[float]], fixe
             f"its keepout {keepout} (each side must be longer than 2 × keepout)"
         )
     return p
+
+
+def check_inside_arena(key: str, shapes: Sequence[Sequence[float]], extents: Sequence[float]) -> None:
+    """Raise :class:`~safexp.plugin.errors.ParameterError` naming ``key`` when a position ``[x, y]`` or a rectangle
+    ``[xmin, ymin, xmax, ymax]`` of ``shapes`` is not inside the arena ``extents`` (edges included)."""
+    xmin, ymin, xmax, ymax = extents
+    for shape in shapes:
+        xs, ys = shape[0::2], shape[1::2]
+        if min(xs) < xmin or max(xs) > xmax or min(ys) < ymin or max(ys) > ymax:
+            raise ParameterError(f"{key}: {list(shape)} is outside the arena extents {list(extents)}; move it inside "
+                                 "or enlarge the extents")
 
 
 def _shrink(rects: np.ndarray, keepout: float) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 
 from safexp.plugin.element import Element
 from safexp.plugin.errors import ParameterError, choices_hint
-from safexp.engine.layout import Placement, placement, resample, sample_layout
+from safexp.engine.layout import Placement, check_inside_arena, placement, resample, sample_layout
 from safexp.engine.lidar import robot_frame_xy
 from safexp.plugin.task import Task
 
@@ -51,6 +51,8 @@ class World:
         self._placed = [element for _, element in placed]
         for name, element in placed:
             p = element.params
+            check_inside_arena(f"{name}.locations", p.locations or [], self.extents)
+            check_inside_arena(f"{name}.placements", p.placements or [], self.extents)
             for i in range(p.num):
                 fixed = p.locations[i] if p.locations and i < len(p.locations) else None
                 self._placements.append((element, i, placement(f"{name}{i}", p.keepout, p.placements or arena, fixed)))

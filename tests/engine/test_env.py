@@ -195,15 +195,15 @@ def test_bad_actions_raise_clear_errors():
 
 @pytest.mark.parametrize("scene, error, message", [
     ({"beacon": {"num": 3}}, ParameterError, r"unknown scene key 'beacon'; did you mean 'beacons'\?"),
-    ({"beacons": {"nmu": 3}}, ParameterError, r"hazard 'beacons' has no parameter 'nmu'; did you mean 'num'\?"),
-    ({"beacons": {"size": "big"}}, ParameterError, r"parameter 'size' of hazard 'beacons': Value 'big'"),
-    ({"robot_params": {"forse": 1.0}}, ParameterError, r"robot 'puck' has no parameter 'forse'; did you mean 'force'\?"),
-    ({"task_params": {"radus": 1.0}}, ParameterError, r"task 'reach' has no parameter 'radus'; did you mean 'radius'\?"),
+    ({"beacons": {"nmu": 3}}, ParameterError, r"hazard 'beacons' has no parameter 'beacons.nmu'; did you mean 'num'\?"),
+    ({"beacons": {"size": "big"}}, ParameterError, r"parameter 'beacons.size' of hazard 'beacons': Value 'big'"),
+    ({"robot_params": {"forse": 1.0}}, ParameterError, r"robot 'puck' has no parameter 'robot_params.forse'; did you mean 'force'\?"),
+    ({"task_params": {"radus": 1.0}}, ParameterError, r"task 'reach' has no parameter 'task_params.radus'; did you mean 'radius'\?"),
     ({"costs": [{"name": "far_from_centr"}]}, UnknownComponentError,
      r"unknown cost 'far_from_centr'; did you mean 'far_from_centre'\?"),
     ({"costs": [{"name": "far_from_centre", "constrain": "x"}]}, ParameterError,
      r"cost entry 'far_from_centre' has no key 'constrain'; did you mean 'constraint'\?"),
-    ({"lidar_bins": 0}, ParameterError, r"lidar_bins must be ≥ 1 and lidar_max_dist > 0, got 0 and 3.0"),
+    ({"lidar_bins": 0}, ParameterError, r"parameter 'lidar_bins' of the scene settings is 0 \(valid: \[1, 1024\]\)"),
     ({"beacons": {"locations": [[0, 0, 0]]}}, ParameterError, r"beacons.locations must be \[x, y\] positions"),
     ({"extents": [-1, -1, 1]}, ParameterError, r"extents must be \[xmin, ymin, xmax, ymax\] with min < max"),
 ])

@@ -39,7 +39,15 @@ from typing import Any, Optional
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from safexp.plugin import ParameterError, SafexpError, UnknownComponentError, choices_hint, nearest_first
+from safexp.plugin import (
+    ParameterError,
+    SafexpError,
+    UnknownComponentError,
+    bounded,
+    choices_hint,
+    invalid_value,
+    nearest_first,
+)
 
 CONFIG_PATH_VARIABLE = "SAFEXP_CONFIG_PATH"
 """The environment variable listing more config roots (``os.pathsep``-separated), searched after ``./configs``."""
@@ -49,6 +57,10 @@ GROUPS = ("env", "algo")
 
 EXPERIMENT_GROUP = "experiment"
 VEC_ENV_KINDS = ("dummy", "subproc")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+"""The torch devices a run may name (and ``cuda:<index>``); ``auto`` is CUDA when there is one, else the CPU."""
+MAX_SEED = 2**31 - 1
+"""The largest seed: the learner, NumPy and every env (seeded ``seed + i``, ``seed + steps`` on resume) take it."""
 ENV_WRAPPER_KEYS = ("max_episode_steps",)
 """Env keys that configure Gymnasium's wrappers rather than the scene (accepted by every env)."""
 
@@ -64,7 +76,7 @@ class ConfigError(SafexpError):
 class RunSettings:
     """The top-level run keys of an experiment.
 
-    - ``seed``: seeds the learner, the envs (env ``i`` gets ``seed + i``) and the evaluation episodes;
+    - ``seed``: 0 to :data:`MAX_SEED`; seeds the learner, the envs (env ``i`` gets ``seed + i``) and the evaluation episodes;
     - ``total_steps``: env steps to train for, summed over the vectorised envs;
     - ``out_dir``: the directory under which run directories are made;
     - ``name``: the run directory's name (default: ``{env}_{algo}_s{seed}_{timestamp}``);
@@ -73,7 +85,7 @@ class RunSettings:
     - ``eval_freq``: evaluate every this many env steps during training (0: only at the end);
     - ``eval_episodes``: deterministic episodes per evaluation, including the final one;
     - ``checkpoint_freq``: save a checkpoint every this many env steps (0: only when stopping);
-    - ``device``: the torch device of the learner;
+    - ``device``: the torch device of the learner: one of :data:`DEVICES` or ``cuda:<index>``;
     - ``torch_threads``: CPU threads torch may use (0: torch's default); one is fastest for the small
       networks of these learners and lets parallel runs share the cores;
     - ``progress``: show a progress bar on stderr;
@@ -81,17 +93,17 @@ class RunSettings:
       (``safexp plugins`` shows both); ``false`` trains with what loaded.
     """
 
-    seed: int = 0
-    total_steps: int = 100_000
+    seed: int = bounded(0, ge=0, le=MAX_SEED)
+    total_steps: int = bounded(100_000, ge=1)
     out_dir: str = "runs"
     name: Optional[str] = None
-    n_envs: int = 1
+    n_envs: int = bounded(1, ge=1)
     vec_env: str = "dummy"
-    eval_freq: int = 0
-    eval_episodes: int = 10
-    checkpoint_freq: int = 0
+    eval_freq: int = bounded(0, ge=0)
+    eval_episodes: int = bounded(10, ge=1)
+    checkpoint_freq: int = bounded(0, ge=0)
     device: str = "cpu"
-    torch_threads: int = 1
+    torch_threads: int = bounded(1, ge=0)
     progress: bool = True
     strict_plugins: bool = True
 
@@ -439,17 +451,30 @@ def _check_run_settings(run: RunSettings, composed: ComposedConfig) -> None:
     if run.vec_env not in VEC_ENV_KINDS:
         raise ParameterError(f"key 'vec_env' (from {composed.source_of(('vec_env',))}) has no kind '{run.vec_env}'; "
                              f"{choices_hint(run.vec_env, VEC_ENV_KINDS)}")
-    if run.total_steps < 1:
-        fail("total_steps", "at least 1")
-    if run.n_envs < 1:
-        fail("n_envs", "at least 1")
-    if run.eval_episodes < 1:
-        fail("eval_episodes", "at least 1")
-    for key in ("eval_freq", "checkpoint_freq", "torch_threads"):
-        if getattr(run, key) < 0:
-            fail(key, "0 (off, or torch's default for torch_threads) or a positive number")
+    if run.device not in DEVICES and not re.fullmatch(r"cuda:\d+", run.device):
+        raise ParameterError(f"key 'device' (from {composed.source_of(('device',))}) names no torch device "
+                             f"'{run.device}'; {choices_hint(run.device, DEVICES)} (or cuda:<index>)")
+    _check_out_dir(run.out_dir, composed)
     if run.name is not None and (not run.name or "/" in run.name or run.name.startswith(".")):
         fail("name", "a plain directory name")
+
+
+def _check_out_dir(out_dir: str, composed: ComposedConfig) -> None:
+    """``out_dir`` must be a directory this process can create run directories in, or one it can create.
+
+    :raises ParameterError: naming the key, where it came from and what is in the way.
+    """
+    where = f"key 'out_dir' (from {composed.source_of(('out_dir',))})"
+    if not out_dir.strip() or "\0" in out_dir:
+        raise ParameterError(f"{where} must be a directory path, got {out_dir!r}")
+    path = Path(out_dir).expanduser().absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise ParameterError(f"{where}: '{existing}' is not a directory, so no run directory can be made in "
+                             f"'{out_dir}'")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ParameterError(f"{where}: cannot write in '{existing}' (permission denied), so no run directory can "
+                             f"be made in '{out_dir}'; choose another out_dir")
 
 
 def fill_schema(schema: type, values: Mapping[str, Any], composed: ComposedConfig, path: KeyPath) -> Any:
@@ -460,12 +485,17 @@ def fill_schema(schema: type, values: Mapping[str, Any], composed: ComposedConfi
     """
     _check_keys(schema, values, composed, path)
     try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), dict(values)))
+        filled = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), dict(values)))
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or ""
         key_path = (*path, *[k for k in str(key).split(".") if k])
         reason = str(exc).splitlines()[0]
         raise ParameterError(f"key '{'.'.join(key_path)}' (from {composed.source_of(key_path)}): {reason}") from None
+    invalid = invalid_value(filled)
+    if invalid is not None:
+        key_path = (*path, *invalid.name.split("."))
+        raise ParameterError(f"key '{'.'.join(key_path)}' (from {composed.source_of(key_path)}) {invalid}")
+    return filled
 
 
 def _check_keys(schema: type, values: Mapping[str, Any], composed: ComposedConfig, path: KeyPath) -> None:
@@ -551,7 +581,8 @@ def _blame(exc: Exception, composed: ComposedConfig) -> str:
     paths = [p for p, s in composed.sources.items() if p[:1] == ("env",) and len(p) > 1 and s == culprit]
     if not paths:
         return "env from " + ", ".join(sorted({s for p, s in composed.sources.items() if p[:1] == ("env",)}))
-    quoted = [p for p in paths if f"'{p[-1]}'" in message or f"'{_value_at(composed.values, p)}'" in message]
+    quoted = [p for p in paths if f"'{p[-1]}'" in message or f".{p[-1]}'" in message
+              or f"'{_value_at(composed.values, p)}'" in message]
     best = max(quoted or paths, key=len) if quoted or len(paths) == 1 else None
     return f"{'.'.join(best)} from {culprit}" if best else f"env from {culprit}"
 

@@ -4,14 +4,14 @@ gremlins (boxes circling their spawn point), buttons and walls."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, List
 
 import mujoco
 import numpy as np
 
 from safexp import Element, PlacementParams
-from safexp.plugin import ParameterError
+from safexp.plugin import ParameterError, bounded
 
 if TYPE_CHECKING:
     from safexp.plugin import World
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 class HazardsParams(PlacementParams):
     """Hazards: flat circles of radius ``size`` that nothing collides with (Safety Gym: 0.2, keepout 0.18)."""
 
-    keepout: float = 0.18
-    size: float = 0.2
+    keepout: float = bounded(0.18, ge=0)
+    size: float = bounded(0.2, gt=0)
 
 
 class Hazards(Element):
@@ -39,10 +39,10 @@ class Hazards(Element):
 class VasesParams(PlacementParams):
     """Vases: free boxes of half-size ``size`` and ``density`` sunk ``sink`` into the floor (Safety Gym figures)."""
 
-    keepout: float = 0.15
-    size: float = 0.1
-    density: float = 0.001
-    sink: float = 4e-5
+    keepout: float = bounded(0.15, ge=0)
+    size: float = bounded(0.1, gt=0)
+    density: float = bounded(0.001, gt=0)
+    sink: float = bounded(4e-5, ge=0)
 
 
 class Vases(Element):
@@ -63,9 +63,9 @@ class Vases(Element):
 class PillarsParams(PlacementParams):
     """Pillars: fixed upright cylinders of radius ``size`` and half-height ``height`` (Safety Gym: 0.2, 0.5)."""
 
-    keepout: float = 0.3
-    size: float = 0.2
-    height: float = 0.5
+    keepout: float = bounded(0.3, ge=0)
+    size: float = bounded(0.2, gt=0)
+    height: float = bounded(0.5, gt=0)
 
 
 class Pillars(Element):
@@ -86,10 +86,10 @@ class GremlinsParams(PlacementParams):
     is centred on the spawn point, so it should hold the circle: keepout ≥ travel.
     """
 
-    keepout: float = 0.5
-    travel: float = 0.3
-    size: float = 0.1
-    density: float = 0.001
+    keepout: float = bounded(0.5, ge=0)
+    travel: float = bounded(0.3, ge=0)
+    size: float = bounded(0.1, gt=0)
+    density: float = bounded(0.001, gt=0)
 
 
 def yaw_quaternions(yaw: np.ndarray) -> np.ndarray:
@@ -176,8 +176,8 @@ class ButtonsParams(PlacementParams):
     """Buttons: fixed spheres of radius ``size`` resting on the floor (Safety Gym: 0.1; keepout 0.3, 0.2 in the
     Button levels)."""
 
-    keepout: float = 0.3
-    size: float = 0.1
+    keepout: float = bounded(0.3, ge=0)
+    size: float = bounded(0.1, gt=0)
 
 
 class Buttons(Element):
@@ -263,8 +263,8 @@ class WallsParams(PlacementParams):
     """Walls: fixed boxes, never rotated. ``half_extents``: one ``[x, y, z]`` for every wall, or one per wall
     (with ``locations``, an arena boundary: long thin walls along each side)."""
 
-    keepout: float = 0.5
-    half_extents: List[List[float]] = field(default_factory=lambda: [[0.5, 0.5, 0.5]])
+    keepout: float = bounded(0.5, ge=0)
+    half_extents: List[List[float]] = bounded(default_factory=lambda: [[0.5, 0.5, 0.5]], gt=0)
 
 
 class Walls(Element):
