@@ -5,7 +5,8 @@ rectangle in proportion to its area, draw a point uniformly, and accept it if it
 ``keepout + other keepout + margin`` away from every object already placed. An object gets
 :data:`DRAWS_PER_OBJECT` draws; if none fits, the whole layout starts again, up to :data:`LAYOUT_TRIES`
 times, and then :class:`LayoutError` names the object that could not be placed. Draws are made in batches,
-so each object costs one vectorised distance test per layout attempt.
+so each object costs one vectorised distance test per layout attempt. Building an env samples one layout of
+at most :data:`FEASIBILITY_TRIES` attempts, so an impossible layout fails when the env is made.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from safexp.plugin.errors import ParameterError, SafexpError
 
 DRAWS_PER_OBJECT = 100
 LAYOUT_TRIES = 10_000
+FEASIBILITY_TRIES = 100
+"""Layout attempts made when an env is built, so that an impossible layout fails there and then: a layout that
+100 attempts do not find would cost every reset over 100 attempts (~0.4 s with the suite's object counts)."""
 RESAMPLE_TRIES = 10_000
 FIRST_BATCH = 8  # candidates tested before the rest of an object's draws (the result is the same)
 
@@ -109,12 +113,13 @@ def _first_fit(candidates: np.ndarray, keepout: float, placed: np.ndarray, keepo
     return -1
 
 
-def sample_layout(placements: Sequence[Placement], rng: np.random.Generator, margin: float = 0.0) -> np.ndarray:
-    """Positions (n, 2) for ``placements``, in order; raises :class:`LayoutError` after :data:`LAYOUT_TRIES`."""
+def sample_layout(placements: Sequence[Placement], rng: np.random.Generator, margin: float = 0.0,
+                  tries: int = LAYOUT_TRIES) -> np.ndarray:
+    """Positions (n, 2) for ``placements``, in order; raises :class:`LayoutError` after ``tries`` attempts."""
     keepouts = np.array([p.keepout for p in placements])
     xy = np.zeros((len(placements), 2))
     failures: Counter[str] = Counter()
-    for _ in range(LAYOUT_TRIES):
+    for _ in range(tries):
         for i, p in enumerate(placements):
             if p.fixed is not None:
                 xy[i] = p.fixed
@@ -130,7 +135,7 @@ def sample_layout(placements: Sequence[Placement], rng: np.random.Generator, mar
     label, count = failures.most_common(1)[0]
     p = next(q for q in placements if q.label == label)
     raise LayoutError(
-        f"no layout found in {LAYOUT_TRIES} tries: '{label}' (keepout {p.keepout}, area {p.rects.tolist()}) could not "
+        f"no layout found in {tries} tries: '{label}' (keepout {p.keepout}, area {p.rects.tolist()}) could not "
         f"be placed in {count} of them, {DRAWS_PER_OBJECT} draws each, among {len(placements)} objects; "
         "reduce the number of objects or their keepouts, or enlarge the arena extents"
     )
