@@ -114,6 +114,10 @@ class SafetyEnv(gymnasium.Env):
         owners.update({f"{name}{i}": name if name in scene.elements else "task_params"
                        for name, element in elements.items() for i in range(element.params.num)})
         model = compile_mjcf(self.mjcf, owners)
+        cameras = ["track", *(mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_CAMERA, i) for i in range(model.ncam))]
+        if settings.render_camera not in cameras:
+            raise ParameterError(f"unknown render_camera '{settings.render_camera}'; "
+                                 f"{choices_hint(settings.render_camera, cameras)}")
         self.frame_skip = robot_model.frame_skip
         self.metadata = {**type(self).metadata, "render_fps": control_rate(model.opt.timestep, self.frame_skip)}
         keepout = settings.robot_keepout if settings.robot_keepout is not None else robot_model.keepout

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 from safexp.plugin.cost import DEFAULT_CONSTRAINT
-from safexp.plugin.errors import ParameterError, UnknownComponentError, choices_hint
+from safexp.plugin.errors import ParameterError, UnknownComponentError, choices_hint, yaml_problem
 from safexp.engine.layout import check_inside_arena
 from safexp.plugin.params import bounded, build_params, validate_params
 from safexp.registry import Registry, get_registry
@@ -109,8 +109,8 @@ def load_scene_file(path: str | Path) -> dict[str, Any]:
         raise ParameterError(f"scene file '{path}' does not exist")
     try:
         loaded = OmegaConf.to_container(OmegaConf.load(file), resolve=True)
-    except (OmegaConfBaseException, yaml.YAMLError) as exc:
-        raise ParameterError(f"scene file '{path}': {exc}") from None
+    except (OmegaConfBaseException, yaml.YAMLError, ValueError, OSError) as exc:
+        raise ParameterError(f"scene file '{path}' does not parse: {yaml_problem(exc)}") from None
     if not isinstance(loaded, dict):
         raise ParameterError(f"scene file '{path}' must hold a mapping of scene keys, got {type(loaded).__name__}")
     return loaded

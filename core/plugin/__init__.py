@@ -12,7 +12,8 @@
 - parameter helpers: :func:`build_params`, :func:`validate_params`, :func:`merge_scene`, and :func:`bounded`
   with :func:`invalid_value` for declared ranges;
 - the errors to raise for bad input: :class:`SafexpError`, :class:`ParameterError`,
-  :class:`UnknownComponentError`, and :func:`choices_hint` / :func:`nearest_first` to name the valid choices;
+  :class:`UnknownComponentError`, and :func:`choices_hint` / :func:`nearest_first` to name the valid choices
+  (:func:`yaml_problem` for a file that does not parse);
 - for tooling plugins (commands): :func:`get_registry` (the component tables), :func:`suite_envs`,
   :func:`suite_name` and :func:`title` (the catalogue's naming).
 
@@ -31,6 +32,7 @@ from safexp.plugin.errors import (
     UnknownComponentError,
     choices_hint,
     nearest_first,
+    yaml_problem,
 )
 from safexp.plugin.hookspecs import hookimpl
 from safexp.plugin.learner import Learner, TrainingCallback
@@ -88,4 +90,5 @@ __all__ = [
     "suite_name",
     "title",
     "validate_params",
+    "yaml_problem",
 ]

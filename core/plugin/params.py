@@ -32,9 +32,14 @@ class Range:
                 and (self.lt is None or value < self.lt) and (self.le is None or value <= self.le))
 
     def __str__(self) -> str:
-        low = f"({self.gt:g}" if self.gt is not None else f"[{self.ge:g}" if self.ge is not None else "(-inf"
-        high = f"{self.lt:g})" if self.lt is not None else f"{self.le:g}]" if self.le is not None else "inf)"
+        low = f"({_bound(self.gt)}" if self.gt is not None else f"[{_bound(self.ge)}" if self.ge is not None else "(-inf"
+        high = f"{_bound(self.lt)})" if self.lt is not None else f"{_bound(self.le)}]" if self.le is not None else "inf)"
         return f"{low}, {high}"
+
+
+def _bound(value: float) -> str:
+    """A range bound as written: whole numbers in full (``2147483647``), others short (``0.05``)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def bounded(default: Any = dataclasses.MISSING, *, gt: float | None = None, ge: float | None = None,
@@ -108,9 +113,9 @@ def invalid_value(params: Any, prefix: str = "") -> InvalidValue | None:
                 return nested
             continue
         valid = _declared_range(type(params), f.name)
-        for number in _numbers(value):
+        for key, number in _numbers(value):
             if not math.isfinite(number) or (valid is not None and number not in valid):
-                return InvalidValue(f"{prefix}{f.name}", number, valid)
+                return InvalidValue(f"{prefix}{f.name}{key}", number, valid)
     return None
 
 
@@ -124,16 +129,17 @@ def _declared_range(schema: type, name: str) -> Range | None:
     return None
 
 
-def _numbers(value: Any) -> list[float]:
-    """The numbers in a field's value: the value itself, or those in the items of a list (rectangles and positions
-    are lists of lists) or the values of a mapping (per-constraint limits)."""
+def _numbers(value: Any) -> list[tuple[str, float]]:
+    """The numbers in a field's value, each with the key below the field that holds it: the value itself (key
+    ``""``), those in the items of a list (rectangles and positions are lists of lists) or in the values of a
+    mapping (per-constraint limits; key ``".name"``)."""
     if isinstance(value, Mapping):
-        value = list(value.values())
+        return [(f".{key}{below}", number) for key, item in value.items() for below, number in _numbers(item)]
     if isinstance(value, (list, tuple)):
-        return [number for item in value for number in _numbers(item)]
+        return [pair for item in value for pair in _numbers(item)]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return []
-    return [value]
+    return [("", value)]
 
 
 def _check_keys(schema: type, values: Mapping[str, Any], label: str, prefix: str) -> None:

@@ -30,12 +30,14 @@ import functools
 import importlib.resources
 import os
 import re
+import tempfile
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -47,6 +49,7 @@ from safexp.plugin import (
     choices_hint,
     invalid_value,
     nearest_first,
+    yaml_problem,
 )
 
 CONFIG_PATH_VARIABLE = "SAFEXP_CONFIG_PATH"
@@ -265,8 +268,8 @@ def _load_yaml(path: Path, label: str) -> dict[str, Any]:
         loaded = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
     except FileNotFoundError:
         raise ConfigError(f"{label} '{path}' not found") from None
-    except (OmegaConfBaseException, ValueError, OSError) as exc:
-        raise ConfigError(f"cannot read {label} '{path}': {str(exc).splitlines()[0]}") from None
+    except (OmegaConfBaseException, yaml.YAMLError, ValueError, OSError) as exc:
+        raise ConfigError(f"cannot read {label} '{path}': {yaml_problem(exc)}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -460,21 +463,29 @@ def _check_run_settings(run: RunSettings, composed: ComposedConfig) -> None:
 
 
 def _check_out_dir(out_dir: str, composed: ComposedConfig) -> None:
-    """``out_dir`` must be a directory this process can create run directories in, or one it can create.
-
-    :raises ParameterError: naming the key, where it came from and what is in the way.
-    """
+    """``out_dir`` must be a directory this process can make run directories in, or one it can create."""
     where = f"key 'out_dir' (from {composed.source_of(('out_dir',))})"
     if not out_dir.strip() or "\0" in out_dir:
         raise ParameterError(f"{where} must be a directory path, got {out_dir!r}")
-    path = Path(out_dir).expanduser().absolute()
+    check_writable_dir(out_dir, where)
+
+
+def check_writable_dir(directory: str | Path, what: str) -> None:
+    """Check that ``directory`` is a directory this process can write in, or one it can create.
+
+    :param what: the option or key that named it, for the message.
+    :raises ParameterError: naming ``what`` and what is in the way (a file, or a directory without permission).
+    """
+    path = Path(directory).expanduser().absolute()
     existing = next(p for p in (path, *path.parents) if p.exists())
     if not existing.is_dir():
-        raise ParameterError(f"{where}: '{existing}' is not a directory, so no run directory can be made in "
-                             f"'{out_dir}'")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ParameterError(f"{where}: cannot write in '{existing}' (permission denied), so no run directory can "
-                             f"be made in '{out_dir}'; choose another out_dir")
+        raise ParameterError(f"{what}: '{existing}' is not a directory, so nothing can be written in '{directory}'")
+    try:  # a file that vanishes on close: the only test that a file system, permissions and all, accepts files
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise ParameterError(f"{what}: cannot write in '{existing}' ({exc.strerror or exc}), so nothing can be "
+                             f"written in '{directory}'; choose another directory") from None
 
 
 def fill_schema(schema: type, values: Mapping[str, Any], composed: ComposedConfig, path: KeyPath) -> Any:
