@@ -4,10 +4,12 @@
 optional Gaussian noise), run ``frame_skip`` physics steps (moving obstacles updated before each), one forward
 pass, the task's dense reward clipped to ±10, **then** the goal bonus, the cost terms, and goal resampling.
 Cost is never folded into the reward: it is ``info["cost"]`` (see :class:`safexp.engine.costs.CostMonitor`).
+MuJoCo's warnings are logged to :data:`MUJOCO_LOGGER` rather than written to ``MUJOCO_LOG.TXT``.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,18 @@ from safexp.engine.scene import Scene, scene_config
 from safexp.engine.world import World
 
 EXCEPTION_REWARD = -10.0
+
+MUJOCO_LOGGER = logging.getLogger("safexp.mujoco")
+"""Where MuJoCo's warnings go (an unstable simulation, a full contact buffer), instead of MuJoCo's own
+``MUJOCO_LOG.TXT`` in the working directory."""
+
+
+def _log_mujoco_warning(message: str) -> None:
+    MUJOCO_LOGGER.warning(message)
+
+
+if mujoco.get_mju_user_warning() is None:  # a handler the program installed itself stays
+    mujoco.set_mju_user_warning(_log_mujoco_warning)
 
 
 class ActionError(SafexpError, ValueError):

@@ -286,3 +286,17 @@ def test_render_without_a_render_mode_warns_and_returns_nothing():
     env.reset(seed=0)
     with pytest.warns(UserWarning, match="render_mode"):
         assert env.render() is None
+
+
+def test_mujoco_warnings_go_to_logging_not_to_a_file_in_the_working_directory(tmp_path, monkeypatch, caplog):
+    monkeypatch.chdir(tmp_path)
+    env = make(0)
+    env.reset(seed=0)
+    for _ in range(20):
+        env.step(np.zeros(2))
+    env.unwrapped.world.data.qvel[:] = 1e300  # diverges at the next step: MuJoCo warns and resets its data
+    with caplog.at_level("WARNING", logger="safexp.mujoco"):
+        _, reward, _, truncated, info = env.step(np.zeros(2))
+    assert (reward, truncated, info["cost_exception"]) == (-10.0, True, 1.0)
+    assert any("Nan, Inf or huge value in QVEL" in r.getMessage() for r in caplog.records if r.name == "safexp.mujoco")
+    assert list(tmp_path.iterdir()) == []  # no MUJOCO_LOG.TXT
