@@ -48,9 +48,11 @@ class ActionError(SafexpError, ValueError):
 
 
 def all_finite(values: np.ndarray) -> bool:
-    """Whether a float vector holds no NaN or infinity: one dot product, checked element-wise only when it is not
-    finite (it also overflows for entries above ~1e154)."""
-    return math.isfinite(values.dot(values)) or bool(np.all(np.isfinite(values)))
+    """Whether a float vector holds no NaN or infinity: one sum of its entries as Python floats, checked entry by
+    entry only when the sum is not finite (finite entries above ~1e308 can add up to infinity). Python float
+    arithmetic overflows silently, so huge actions raise no NumPy overflow warnings."""
+    entries = values.tolist()
+    return math.isfinite(sum(entries)) or all(map(math.isfinite, entries))
 
 
 def control_rate(timestep: float, frame_skip: int) -> float:
