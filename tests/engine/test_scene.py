@@ -113,5 +113,5 @@ def test_an_arena_needs_a_robot_a_task_and_a_readable_file(tmp_path):
     with pytest.raises(ParameterError, match=r"scene file '.*arena.yaml' must hold a mapping of scene keys, got list"):
         gymnasium.make("safexp/Arena-v0", scene_file=str(file))
     file.write_text("robot: [puck\n")
-    with pytest.raises(ParameterError, match=r"scene file '.*arena.yaml': "):
+    with pytest.raises(ParameterError, match=r"scene file '.*arena.yaml' does not parse: line 2, column 1: "):
         gymnasium.make("safexp/Arena-v0", scene_file=str(file))
