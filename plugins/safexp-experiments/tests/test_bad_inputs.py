@@ -68,6 +68,7 @@ CLI_CASES = [
     ([*TRAIN, "env.lidar_max_dist=.nan"], "parameter 'lidar_max_dist' of the scene settings is nan"),
     ([*TRAIN, "env.hazards.size=0"], "parameter 'hazards.size' of hazard 'hazards' is 0.0 (valid: (0, inf))"),
     ([*TRAIN, "env.hazards.num=300"], "no layout found in 100 tries"),
+    ([*TRAIN, "env.hazards.num=300", "vec_env=subproc", "n_envs=2"], "no layout found in 100 tries"),
     ([*TRAIN, "env.render_camera=fixedfra"], "unknown render_camera 'fixedfra'; did you mean 'fixedfar'?"),
     ([*TRAIN, "out_dir={a_file}"], "key 'out_dir' (from command line 'out_dir={a_file}'): '{a_file}' is not a directory"),
     ([*TRAIN, "out_dir=/proc/runs"], "key 'out_dir' (from command line 'out_dir=/proc/runs'): cannot write in '/proc'"),

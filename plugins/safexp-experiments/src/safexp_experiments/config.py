@@ -539,8 +539,9 @@ def validate_algo(algo: Mapping[str, Any], composed: ComposedConfig) -> tuple[st
 
 
 def validate_env(env: Mapping[str, Any], composed: ComposedConfig) -> tuple[dict[str, Any], Any]:
-    """Check an env config without building the env: a suite/custom scene through the engine's scene
-    validation, an ``id`` env against the Gymnasium registry.
+    """Check an env config: a suite/custom scene through the engine's scene validation, then built once (an
+    impossible layout, a MuJoCo compile error or an unknown camera fails here, in this process, not in a
+    subprocess worker after the run directory exists); an ``id`` env against the Gymnasium registry.
 
     :return: the env config unchanged, and the validated scene of a scene env (``None`` for an ``id`` env).
     """
@@ -562,6 +563,7 @@ def validate_env(env: Mapping[str, Any], composed: ComposedConfig) -> tuple[dict
     scene_keys = {k: v for k, v in env.items() if k not in ENV_WRAPPER_KEYS}
     try:
         scene = safexp.scene_config(**scene_keys)
+        safexp.make(scene=scene).close()
     except SafexpError as exc:
         raise type(exc)(f"env: {exc} ({_blame(exc, composed)})") from None
     return dict(env), scene
