@@ -51,6 +51,7 @@ class World:
         self._placed = [element for _, element in placed]
         for name, element in placed:
             p = element.params
+            # scene elements were checked under their key already; this catches a task's own (goal_locations)
             check_inside_arena(f"{name}.locations", p.locations or [], self.extents)
             check_inside_arena(f"{name}.placements", p.placements or [], self.extents)
             for i in range(p.num):
