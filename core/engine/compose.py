@@ -7,6 +7,7 @@ mocap bodies), never by recompiling.
 from __future__ import annotations
 
 import copy
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 
@@ -109,9 +110,51 @@ def compose_mjcf(robot: RobotModel, elements: Mapping[str, Element], extents: li
     return ET.tostring(scene, encoding="unicode")
 
 
-def compile_mjcf(xml: str) -> mujoco.MjModel:
-    """Compile a composed document; a MuJoCo compile error names what failed."""
+def compile_mjcf(xml: str, owners: Mapping[str, str] | None = None) -> mujoco.MjModel:
+    """Compile a composed document.
+
+    :param owners: top-level body name → the user's key whose parameters made it (``hazards0`` → ``hazards``,
+        ``robot`` → ``robot_params``).
+    :raises ParameterError: MuJoCo's compile error, with the body and the user's key of the object it names.
+    """
     try:
         return mujoco.MjModel.from_xml_string(xml)
     except ValueError as exc:
-        raise ParameterError(f"the composed scene does not compile: {exc}") from None
+        raise ParameterError(_compile_error(str(exc), xml, owners or {})) from None
+
+
+_COMPILE_ERROR = re.compile(r"(Error: )?(?P<reason>.*?)\s*\nElement name '[^']*', id (?P<id>\d+)", re.DOTALL)
+_OBJECT_TAGS = {"joint": ("joint", "freejoint"), "geom": ("geom",), "site": ("site",), "camera": ("camera",),
+                "light": ("light",)}
+
+
+def _compile_error(message: str, xml: str, owners: Mapping[str, str]) -> str:
+    """A MuJoCo compile error in the user's terms: ``"size 0 must be positive in geom, id 4"`` becomes the reason,
+    the top-level body the object belongs to, and the key whose parameters to check."""
+    match = _COMPILE_ERROR.match(message)
+    kind = match["reason"].split()[-1] if match else ""
+    body = _top_level_body(ET.fromstring(xml), kind, int(match["id"])) if match else None
+    if match is None or body is None:
+        return f"the composed scene does not compile: {' '.join(message.split())}"
+    key = owners.get(body)
+    check = f"; check the '{key}' parameters" if key else ""
+    return f"the composed scene does not compile: {match['reason']} (a {kind} of '{body}'){check}"
+
+
+def _top_level_body(scene: ET.Element, kind: str, index: int) -> str | None:
+    """The name of the worldbody child that holds MuJoCo's ``kind`` object number ``index`` (``world`` for the
+    worldbody's own), counting as MuJoCo does: bodies in depth-first order, each one's objects in document order."""
+    worldbody = scene.find("worldbody")
+    if worldbody is None:
+        return None
+    owned: list[str] = []
+
+    def visit(body: ET.Element, top: str) -> None:
+        if kind == "body":
+            owned.append(top)
+        owned.extend(top for child in body if child.tag in _OBJECT_TAGS.get(kind, ()))
+        for child in body.iterfind("body"):
+            visit(child, child.get("name", "") if body is worldbody else top)
+
+    visit(worldbody, "world")
+    return owned[index] if index < len(owned) else None

@@ -6,10 +6,12 @@ pass, the task's dense reward clipped to ±10, **then** the goal bonus, the cost
 for a task whose success ends the episode, ``terminated``). A robot that can fall (Ant, Humanoid) is checked
 last: an unhealthy pose terminates the episode (CPO's tasks).
 Cost is never folded into the reward: it is ``info["cost"]`` (see :class:`safexp.engine.costs.CostMonitor`).
+MuJoCo's warnings are logged to :data:`MUJOCO_LOGGER` rather than written to ``MUJOCO_LOG.TXT``.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -32,15 +34,29 @@ from safexp.engine.world import World
 
 EXCEPTION_REWARD = -10.0
 
+MUJOCO_LOGGER = logging.getLogger("safexp.mujoco")
+"""Where MuJoCo's warnings go (an unstable simulation, a full contact buffer), instead of MuJoCo's own
+``MUJOCO_LOG.TXT`` in the working directory."""
+
+
+def _log_mujoco_warning(message: str) -> None:
+    MUJOCO_LOGGER.warning(message)
+
+
+if mujoco.get_mju_user_warning() is None:  # a handler the program installed itself stays
+    mujoco.set_mju_user_warning(_log_mujoco_warning)
+
 
 class ActionError(SafexpError, ValueError):
     """An action of the wrong shape or with non-finite values."""
 
 
 def all_finite(values: np.ndarray) -> bool:
-    """Whether a float vector holds no NaN or infinity: one dot product, checked element-wise only when it is not
-    finite (it also overflows for entries above ~1e154)."""
-    return math.isfinite(values.dot(values)) or bool(np.all(np.isfinite(values)))
+    """Whether a float vector holds no NaN or infinity: one sum of its entries as Python floats, checked entry by
+    entry only when the sum is not finite (finite entries above ~1e308 can add up to infinity). Python float
+    arithmetic overflows silently, so huge actions raise no NumPy overflow warnings."""
+    entries = values.tolist()
+    return math.isfinite(sum(entries)) or all(map(math.isfinite, entries))
 
 
 def control_rate(timestep: float, frame_skip: int) -> float:
@@ -117,7 +133,14 @@ class SafetyEnv(gymnasium.Env):
             element.name = name
             elements[name] = element
         self.mjcf = compose_mjcf(robot_model, elements, list(settings.extents))
-        model = compile_mjcf(self.mjcf)
+        owners = {"robot": "robot_params"}
+        owners.update({f"{name}{i}": name if name in scene.elements else "task_params"
+                       for name, element in elements.items() for i in range(element.params.num)})
+        model = compile_mjcf(self.mjcf, owners)
+        cameras = ["track", *(mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_CAMERA, i) for i in range(model.ncam))]
+        if settings.render_camera not in cameras:
+            raise ParameterError(f"unknown render_camera '{settings.render_camera}'; "
+                                 f"{choices_hint(settings.render_camera, cameras)}")
         self.frame_skip = robot_model.frame_skip
         self.robot_model = robot_model
         self.metadata = {**type(self).metadata, "render_fps": control_rate(model.opt.timestep, self.frame_skip)}

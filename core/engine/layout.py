@@ -5,7 +5,8 @@ rectangle in proportion to its area, draw a point uniformly, and accept it if it
 ``keepout + other keepout + margin`` away from every object already placed. An object gets
 :data:`DRAWS_PER_OBJECT` draws; if none fits, the whole layout starts again, up to :data:`LAYOUT_TRIES`
 times, and then :class:`LayoutError` names the object that could not be placed. Draws are made in batches,
-so each object costs one vectorised distance test per layout attempt.
+so each object costs one vectorised distance test per layout attempt. Building an env samples one layout of
+at most :data:`FEASIBILITY_TRIES` attempts, so an impossible layout fails when the env is made.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from safexp.plugin.errors import SafexpError
+from safexp.plugin.errors import ParameterError, SafexpError
 
 DRAWS_PER_OBJECT = 100
 LAYOUT_TRIES = 10_000
+FEASIBILITY_TRIES = 100
+"""Layout attempts made when an env is built, so that an impossible layout fails there and then: a layout that
+100 attempts do not find would cost every reset over 100 attempts (~0.4 s with the suite's object counts)."""
 RESAMPLE_TRIES = 10_000
 FIRST_BATCH = 8  # candidates tested before the rest of an object's draws (the result is the same)
 
@@ -62,6 +66,17 @@ def placement(label: str, keepout: float, rects: Sequence[Sequence[float]], fixe
     return p
 
 
+def check_inside_arena(key: str, shapes: Sequence[Sequence[float]], extents: Sequence[float]) -> None:
+    """Raise :class:`~safexp.plugin.errors.ParameterError` naming ``key`` when a position ``[x, y]`` or a rectangle
+    ``[xmin, ymin, xmax, ymax]`` of ``shapes`` is not inside the arena ``extents`` (edges included)."""
+    xmin, ymin, xmax, ymax = extents
+    for shape in shapes:
+        xs, ys = shape[0::2], shape[1::2]
+        if min(xs) < xmin or max(xs) > xmax or min(ys) < ymin or max(ys) > ymax:
+            raise ParameterError(f"{key}: {list(shape)} is outside the arena extents {list(extents)}; move it inside "
+                                 "or enlarge the extents")
+
+
 def _shrink(rects: np.ndarray, keepout: float) -> np.ndarray:
     return rects + np.array([keepout, keepout, -keepout, -keepout])
 
@@ -98,12 +113,13 @@ def _first_fit(candidates: np.ndarray, keepout: float, placed: np.ndarray, keepo
     return -1
 
 
-def sample_layout(placements: Sequence[Placement], rng: np.random.Generator, margin: float = 0.0) -> np.ndarray:
-    """Positions (n, 2) for ``placements``, in order; raises :class:`LayoutError` after :data:`LAYOUT_TRIES`."""
+def sample_layout(placements: Sequence[Placement], rng: np.random.Generator, margin: float = 0.0,
+                  tries: int = LAYOUT_TRIES) -> np.ndarray:
+    """Positions (n, 2) for ``placements``, in order; raises :class:`LayoutError` after ``tries`` attempts."""
     keepouts = np.array([p.keepout for p in placements])
     xy = np.zeros((len(placements), 2))
     failures: Counter[str] = Counter()
-    for _ in range(LAYOUT_TRIES):
+    for _ in range(tries):
         for i, p in enumerate(placements):
             if p.fixed is not None:
                 xy[i] = p.fixed
@@ -119,7 +135,7 @@ def sample_layout(placements: Sequence[Placement], rng: np.random.Generator, mar
     label, count = failures.most_common(1)[0]
     p = next(q for q in placements if q.label == label)
     raise LayoutError(
-        f"no layout found in {LAYOUT_TRIES} tries: '{label}' (keepout {p.keepout}, area {p.rects.tolist()}) could not "
+        f"no layout found in {tries} tries: '{label}' (keepout {p.keepout}, area {p.rects.tolist()}) could not "
         f"be placed in {count} of them, {DRAWS_PER_OBJECT} draws each, among {len(placements)} objects; "
         "reduce the number of objects or their keepouts, or enlarge the arena extents"
     )

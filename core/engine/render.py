@@ -24,7 +24,7 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from safexp.plugin.errors import ParameterError, SafexpError, choices_hint
+from safexp.plugin.errors import SafexpError
 from safexp.engine.world import World
 
 GL_HELP = (
@@ -229,10 +229,7 @@ def render_frame(renderer: OffscreenRenderer, world: World, camera: str) -> np.n
         view.trackbodyid = world.robot_body
         view.distance, view.elevation, view.azimuth = 3.0, -50.0, 90.0
     else:
-        camera_id = mujoco.mj_name2id(world.model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
-        if camera_id < 0:
-            names = [mujoco.mj_id2name(world.model, mujoco.mjtObj.mjOBJ_CAMERA, i) for i in range(world.model.ncam)]
-            raise ParameterError(f"unknown render_camera '{camera}'; {choices_hint(camera, ['track', *names])}")
+        camera_id = mujoco.mj_name2id(world.model, mujoco.mjtObj.mjOBJ_CAMERA, camera)  # checked when env is built
         view.type = mujoco.mjtCamera.mjCAMERA_FIXED
         view.fixedcamid = camera_id
     renderer.update_scene(world.data, view)

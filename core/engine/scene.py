@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 from safexp.plugin.cost import DEFAULT_CONSTRAINT
-from safexp.plugin.errors import ParameterError, UnknownComponentError, choices_hint
+from safexp.plugin.errors import ParameterError, UnknownComponentError, choices_hint, yaml_problem
+from safexp.engine.layout import check_inside_arena
 from safexp.plugin.params import bounded, build_params, validate_params
 from safexp.registry import Registry, get_registry
 
@@ -58,6 +59,8 @@ class VisionSettings:
     far: float = bounded(5.0, gt=0)
     lidar: bool = True
     depth_method: str = "raycast"
+MAX_IMAGE_SIDE = 8192
+"""The largest rendered image side, in pixels (within every OpenGL implementation's framebuffer limit)."""
 
 
 @dataclass
@@ -75,21 +78,24 @@ class SceneSettings:
     - ``render_width``, ``render_height``, ``render_camera``: image size and camera (``track`` follows the
       robot; ``fixednear``, ``fixedfar`` look over the arena; ``vision`` is the robot's eye);
     - ``vision``: :class:`VisionSettings`, or ``None`` for the vector observation alone.
+
+    Every position and rectangle (the robot's, and each element's ``locations`` and ``placements``) must lie
+    inside ``extents``.
     """
 
     extents: List[float] = field(default_factory=lambda: [-1.0, -1.0, 1.0, 1.0])
-    placement_margin: float = 0.0
-    robot_keepout: Optional[float] = None
+    placement_margin: float = bounded(0.0, ge=0)
+    robot_keepout: Optional[float] = bounded(None, ge=0)
     robot_placements: Optional[List[List[float]]] = None
     robot_location: Optional[List[float]] = None
-    lidar_bins: int = 16
-    lidar_max_dist: float = 3.0
+    lidar_bins: int = bounded(16, ge=1, le=1024)
+    lidar_max_dist: float = bounded(3.0, gt=0)
     lidar_alias: bool = True
     compass: bool = False
     cost_indicator: bool = True
-    action_noise: float = 0.0
-    render_width: int = 256
-    render_height: int = 256
+    action_noise: float = bounded(0.0, ge=0)
+    render_width: int = bounded(256, ge=1, le=MAX_IMAGE_SIDE)
+    render_height: int = bounded(256, ge=1, le=MAX_IMAGE_SIDE)
     render_camera: str = "track"
     vision: Optional[VisionSettings] = None
 
@@ -134,8 +140,8 @@ def load_scene_file(path: str | Path) -> dict[str, Any]:
         raise ParameterError(f"scene file '{path}' does not exist")
     try:
         loaded = OmegaConf.to_container(OmegaConf.load(file), resolve=True)
-    except (OmegaConfBaseException, yaml.YAMLError) as exc:
-        raise ParameterError(f"scene file '{path}': {exc}") from None
+    except (OmegaConfBaseException, yaml.YAMLError, ValueError, OSError) as exc:
+        raise ParameterError(f"scene file '{path}' does not parse: {yaml_problem(exc)}") from None
     if not isinstance(loaded, dict):
         raise ParameterError(f"scene file '{path}' must hold a mapping of scene keys, got {type(loaded).__name__}")
     return loaded
@@ -197,18 +203,19 @@ def resolve_scene(config: Mapping[str, Any], registry: Registry | None = None) -
     settings = validate_params(SceneSettings, settings_values, "the scene settings")
     settings.vision = _vision_settings(full.get("vision"))
     _check_rects("extents", [settings.extents])
-    if settings.lidar_bins < 1 or settings.lidar_max_dist <= 0:
-        raise ParameterError(f"lidar_bins must be ≥ 1 and lidar_max_dist > 0, got {settings.lidar_bins} and {settings.lidar_max_dist}")
+    arena = settings.extents
     _check_points("robot_location", [settings.robot_location] if settings.robot_location is not None else [])
     _check_rects("robot_placements", settings.robot_placements or [])
+    check_inside_arena("robot_location", [settings.robot_location] if settings.robot_location is not None else [], arena)
+    check_inside_arena("robot_placements", settings.robot_placements or [], arena)
     elements = {}
     for name in element_names:
         if name in full and full[name] is not None:
-            params = build_params(registry.get("hazards", name), full[name])
-            if params.num < 0 or params.keepout < 0:
-                raise ParameterError(f"{name}: num and keepout must be ≥ 0, got {params.num} and {params.keepout}")
+            params = build_params(registry.get("hazards", name), full[name], key=name)
             _check_points(f"{name}.locations", params.locations or [])
             _check_rects(f"{name}.placements", params.placements or [])
+            check_inside_arena(f"{name}.locations", params.locations or [], arena)
+            check_inside_arena(f"{name}.placements", params.placements or [], arena)
             if params.num > 0:
                 elements[name] = params
     costs = []
@@ -216,12 +223,13 @@ def resolve_scene(config: Mapping[str, Any], registry: Registry | None = None) -
         if not entry.get("enabled", True):
             continue
         spec = registry.get("costs", entry["name"])
-        costs.append(CostEntry(spec.name, build_params(spec, entry.get("params")), entry.get("constraint", DEFAULT_CONSTRAINT)))
+        params = build_params(spec, entry.get("params"), key=f"costs.{spec.name}.params")
+        costs.append(CostEntry(spec.name, params, entry.get("constraint", DEFAULT_CONSTRAINT)))
     return Scene(
         robot=robot_spec.name,
-        robot_params=build_params(robot_spec, full.get("robot_params")),
+        robot_params=build_params(robot_spec, full.get("robot_params"), key="robot_params"),
         task=task_spec.name,
-        task_params=build_params(task_spec, full.get("task_params")),
+        task_params=build_params(task_spec, full.get("task_params"), key="task_params"),
         level=level,
         elements=elements,
         costs=tuple(costs),

@@ -9,7 +9,7 @@ import numpy as np
 
 from safexp.plugin.element import Element
 from safexp.plugin.errors import ParameterError, choices_hint
-from safexp.engine.layout import Placement, placement, resample, sample_layout
+from safexp.engine.layout import FEASIBILITY_TRIES, Placement, check_inside_arena, placement, resample, sample_layout
 from safexp.engine.lidar import robot_frame_xy
 from safexp.plugin.task import Task
 
@@ -51,12 +51,18 @@ class World:
         self._placed = [element for _, element in placed]
         for name, element in placed:
             p = element.params
+            # scene elements were checked under their key already; this catches a task's own (goal_locations)
+            check_inside_arena(f"{name}.locations", p.locations or [], self.extents)
+            check_inside_arena(f"{name}.placements", p.placements or [], self.extents)
             for i in range(p.num):
                 fixed = p.locations[i] if p.locations and i < len(p.locations) else None
                 self._placements.append((element, i, placement(f"{name}{i}", p.keepout, p.placements or arena, fixed)))
         for element in self.elements.values():
             element.bind(self)
         task.bind(self)
+        # An impossible layout fails here, when the env is built, not at its first reset; a generator of its own
+        # leaves the env's random stream untouched.
+        sample_layout([p for _, _, p in self._placements], np.random.default_rng(0), self.margin, FEASIBILITY_TRIES)
 
     # -- the robot -----------------------------------------------------------------------------------------
     def _bind_robot_root(self) -> None:

@@ -10,9 +10,11 @@
   :func:`rows_index` for per-step lookups resolved once), changed only through its methods (``resample``,
   ``hide_from_lidar``, ``show_in_lidar``); an element's own state likewise changes through that element's
   methods, never by another plugin writing its attributes;
-- parameter helpers: :func:`build_params`, :func:`validate_params`, :func:`merge_scene`;
+- parameter helpers: :func:`build_params`, :func:`validate_params`, :func:`merge_scene`, and :func:`bounded`
+  with :func:`invalid_value` for declared ranges;
 - the errors to raise for bad input: :class:`SafexpError`, :class:`ParameterError`,
-  :class:`UnknownComponentError`, and :func:`choices_hint` / :func:`nearest_first` to name the valid choices;
+  :class:`UnknownComponentError`, and :func:`choices_hint` / :func:`nearest_first` to name the valid choices
+  (:func:`yaml_problem` for a file that does not parse);
 - for tooling plugins (commands): :func:`get_registry` (the component tables), :func:`suite_envs`,
   :func:`suite_name` and :func:`title` (the catalogue's naming).
 
@@ -31,10 +33,11 @@ from safexp.plugin.errors import (
     UnknownComponentError,
     choices_hint,
     nearest_first,
+    yaml_problem,
 )
 from safexp.plugin.hookspecs import hookimpl
 from safexp.plugin.learner import Learner, TrainingCallback
-from safexp.plugin.params import Range, bounded, build_params, validate_params
+from safexp.plugin.params import Range, bounded, build_params, invalid_value, validate_params
 from safexp.plugin.robot import RobotModel
 from safexp.plugin.specs import (
     AlgorithmSpec,
@@ -82,6 +85,7 @@ __all__ = [
     "geom_ids",
     "get_registry",
     "hookimpl",
+    "invalid_value",
     "merge_scene",
     "nearest_first",
     "rows_index",
@@ -89,4 +93,5 @@ __all__ = [
     "suite_name",
     "title",
     "validate_params",
+    "yaml_problem",
 ]

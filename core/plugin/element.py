@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, ClassVar, List, Optional
 import mujoco
 import numpy as np
 
+from safexp.plugin.params import bounded
+
 if TYPE_CHECKING:
     from safexp.engine.world import World
 
@@ -28,8 +30,8 @@ class PlacementParams:
     - ``lidar``: observe the objects through a lidar group named after the element.
     """
 
-    num: int = 0
-    keepout: float = 0.3
+    num: int = bounded(0, ge=0)
+    keepout: float = bounded(0.3, ge=0)
     placements: Optional[List[List[float]]] = None
     locations: Optional[List[List[float]]] = None
     lidar: bool = True

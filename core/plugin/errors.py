@@ -43,3 +43,17 @@ def choices_hint(name: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, ranked, n=1, cutoff=0.5)
     lead = f"did you mean '{close[0]}'? " if close else ""
     return f"{lead}valid choices: {', '.join(ranked)}"
+
+
+def yaml_problem(exc: Exception) -> str:
+    """One line saying where and why a YAML document failed to parse: ``"line 5, column 12: did not find expected
+    ',' or ']' (while parsing a flow sequence at line 4, column 7)"`` for PyYAML's marked errors, else the first
+    line of ``exc``'s message."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is None or not problem:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    at = f" at line {context_mark.line + 1}, column {context_mark.column + 1}" if context_mark is not None else ""
+    started = f" ({context}{at})" if context else ""
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}{started}"

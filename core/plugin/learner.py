@@ -43,6 +43,12 @@ class Learner(Protocol):
         """Env steps learned from so far (summed over the vectorised envs)."""
         ...
 
+    @property
+    def steps_per_collection(self) -> int:
+        """Env steps of one collection phase (an on-policy rollout: ``n_steps × n_envs``), summed over the envs:
+        :meth:`learn` runs whole phases, so it stops at the first multiple of this at or past ``total_steps``."""
+        ...
+
     def learn(self, total_steps: int, callbacks: Sequence[TrainingCallback], native_callbacks: Sequence[Any] = ()) -> None:
         """Train until :attr:`num_timesteps` reaches ``total_steps`` or a callback returns ``False``.
 

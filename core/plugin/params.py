@@ -32,9 +32,14 @@ class Range:
                 and (self.lt is None or value < self.lt) and (self.le is None or value <= self.le))
 
     def __str__(self) -> str:
-        low = f"({self.gt:g}" if self.gt is not None else f"[{self.ge:g}" if self.ge is not None else "(-inf"
-        high = f"{self.lt:g})" if self.lt is not None else f"{self.le:g}]" if self.le is not None else "inf)"
+        low = f"({_bound(self.gt)}" if self.gt is not None else f"[{_bound(self.ge)}" if self.ge is not None else "(-inf"
+        high = f"{_bound(self.lt)})" if self.lt is not None else f"{_bound(self.le)}]" if self.le is not None else "inf)"
         return f"{low}, {high}"
+
+
+def _bound(value: float) -> str:
+    """A range bound as written: whole numbers in full (``2147483647``), others short (``0.05``)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def bounded(default: Any = dataclasses.MISSING, *, gt: float | None = None, ge: float | None = None,
@@ -43,55 +48,98 @@ def bounded(default: Any = dataclasses.MISSING, *, gt: float | None = None, ge: 
 
     ``size: float = bounded(0.2, gt=0)`` accepts any positive size; ``bounded(0.99, gt=0, le=1)`` any value in
     (0, 1]. :func:`validate_params` rejects a value outside the range with the parameter's name, the value
-    and the range.
+    and the range. A subclass that only changes the default (``keepout: float = 0.5``) keeps the base class's range.
     """
     return dataclasses.field(default=default, default_factory=default_factory,
                              metadata={"range": Range(gt=gt, ge=ge, lt=lt, le=le)})
 
 
-def build_params(spec: ComponentSpec, overrides: Mapping[str, Any] | None) -> Any:
+def build_params(spec: ComponentSpec, overrides: Mapping[str, Any] | None, key: str = "") -> Any:
     """Validate ``overrides`` against ``spec.params`` and return the filled-in parameter dataclass.
 
     An unknown key names the component and the nearest valid key; a value of the wrong type names the key.
+    ``key`` is where the user gave the parameters (``hazards``, ``robot_params``): errors name each parameter
+    under it (``hazards.size``).
     """
-    return validate_params(spec.params, overrides, f"{spec.kind[:-1]} '{spec.name}'")
+    return validate_params(spec.params, overrides, f"{spec.kind[:-1]} '{spec.name}'", prefix=f"{key}." if key else "")
 
 
-def validate_params(schema: type, overrides: Mapping[str, Any] | None, label: str) -> Any:
-    """Fill the dataclass ``schema`` from ``overrides``; errors name ``label`` (what the parameters belong to)."""
+def validate_params(schema: type, overrides: Mapping[str, Any] | None, label: str, prefix: str = "") -> Any:
+    """Fill the dataclass ``schema`` from ``overrides``; errors name ``label`` (what the parameters belong to) and
+    each parameter with ``prefix`` before it (the user's key of the mapping, ``"hazards."``)."""
     if overrides is not None and not isinstance(overrides, Mapping):
         raise ParameterError(f"the parameters of {label} must be a mapping of names to values, got {overrides!r}")
     from omegaconf import OmegaConf  # here, not at the top: importing safexp stays fast (OmegaConf takes ~0.15 s)
     from omegaconf.errors import OmegaConfBaseException
 
     overrides = dict(overrides or {})
-    _check_keys(schema, overrides, label, prefix="")
+    _check_keys(schema, overrides, label, prefix)
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), overrides)
         params = OmegaConf.to_object(merged)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or "?"
         reason = str(exc).splitlines()[0]
-        raise ParameterError(f"parameter '{key}' of {label}: {reason}") from None
-    _check_ranges(params, label, prefix="")
+        raise ParameterError(f"parameter '{prefix}{key}' of {label}: {reason}") from None
+    invalid = invalid_value(params)
+    if invalid is not None:
+        raise ParameterError(f"parameter '{prefix}{invalid.name}' of {label} {invalid}")
     return params
 
 
-def _check_ranges(params: Any, label: str, prefix: str) -> None:
-    """Reject NaN and ±inf in any numeric field and values outside a :func:`bounded` field's range, recursing into
-    nested parameter dataclasses."""
+@dataclasses.dataclass(frozen=True)
+class InvalidValue:
+    """A numeric parameter value that is NaN, ±inf or outside its field's declared range."""
+
+    name: str  # dotted below the parameter dataclass: ``inner.rate``
+    value: float
+    valid: Range | None
+
+    def __str__(self) -> str:
+        """``is {value} (valid: {range})``, for an error message that names the parameter before it."""
+        where = f" (valid: {self.valid})" if self.valid is not None else ""
+        return f"is {self.value!r}{where}"
+
+
+def invalid_value(params: Any, prefix: str = "") -> InvalidValue | None:
+    """The first numeric field of the parameter dataclass instance ``params`` (each item of a list, nested
+    parameter dataclasses included) that is NaN, ±inf or outside its :func:`bounded` range; ``None`` when every
+    value is valid."""
     for f in dataclasses.fields(params):
         value = getattr(params, f.name)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            _check_ranges(value, label, prefix=f"{prefix}{f.name}.")
+            nested = invalid_value(value, prefix=f"{prefix}{f.name}.")
+            if nested is not None:
+                return nested
             continue
-        valid = f.metadata.get("range")
-        for number in value if isinstance(value, (list, tuple)) else (value,):
-            if isinstance(number, bool) or not isinstance(number, (int, float)):
-                continue
+        valid = _declared_range(type(params), f.name)
+        for key, number in _numbers(value):
             if not math.isfinite(number) or (valid is not None and number not in valid):
-                where = f" (valid: {valid})" if valid is not None else ""
-                raise ParameterError(f"parameter '{prefix}{f.name}' of {label} is {number!r}{where}")
+                return InvalidValue(f"{prefix}{f.name}{key}", number, valid)
+    return None
+
+
+def _declared_range(schema: type, name: str) -> Range | None:
+    """The range declared for the field ``name`` by ``schema`` or, when a subclass only changes its default, by the
+    nearest base class that declares one."""
+    for cls in schema.__mro__:
+        declared = {f.name: f for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else {}
+        if name in declared and "range" in declared[name].metadata:
+            return declared[name].metadata["range"]
+    return None
+
+
+def _numbers(value: Any) -> list[tuple[str, float]]:
+    """The numbers in a field's value, each with the key below the field that holds it: the value itself (key
+    ``""``), those in the items of a list (rectangles and positions are lists of lists) or in the values of a
+    mapping (per-constraint limits; key ``".name"``)."""
+    if isinstance(value, Mapping):
+        return [(f".{key}{below}", number) for key, item in value.items() for below, number in _numbers(item)]
+    if isinstance(value, (list, tuple)):
+        return [pair for item in value for pair in _numbers(item)]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return []
+    return [("", value)]
 
 
 def _check_keys(schema: type, values: Mapping[str, Any], label: str, prefix: str) -> None:

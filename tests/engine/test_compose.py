@@ -126,3 +126,15 @@ def test_a_robot_breaking_the_conventions_is_named(robot, message):
 def test_an_element_with_broken_mjcf_is_named():
     with pytest.raises(ParameterError, match=r"element 'blobs' object 0 is not valid MJCF: "):
         safexp.make("puck", "reach", 0, blobs={"num": 1})
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"crates": {"num": 2, "size": 0}},  # a plugin whose size declares no range: MuJoCo's error, in the user's terms
+     r"^the composed scene does not compile: size 0 must be positive in geom \(a geom of 'crates0'\); check the "
+     r"'crates' parameters$"),
+    ({"crates": {"num": 1, "density": -1}},
+     r"^the composed scene does not compile: .* \(a \w+ of 'crates0'\); check the 'crates' parameters$"),
+])
+def test_a_compile_error_names_the_body_and_the_users_key(overrides, message):
+    with pytest.raises(ParameterError, match=message):
+        safexp.make("puck", "reach", 1, **overrides)

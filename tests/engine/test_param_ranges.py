@@ -42,3 +42,14 @@ def test_values_outside_a_range_or_not_finite_name_the_parameter_and_the_range(v
     with pytest.raises(ParameterError) as error:
         validate_params(Schema, values, "element 'hazards'")
     assert str(error.value) == message
+
+
+@dataclass
+class NewDefaults(Schema):
+    size: float = 0.5  # a new default only: the base class's range still holds
+
+
+def test_a_subclass_that_changes_a_default_keeps_the_declared_range():
+    assert validate_params(NewDefaults, {}, "x").size == 0.5
+    with pytest.raises(ParameterError, match=r"parameter 'hazards.size' of element 'hazards' is -1.0 \(valid: \(0, inf\)\)"):
+        validate_params(NewDefaults, {"size": -1}, "element 'hazards'", prefix="hazards.")

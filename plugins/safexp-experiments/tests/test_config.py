@@ -119,13 +119,13 @@ BAD_INPUTS = [
     (["env.robot=pointt"], UnknownComponentError,
      "env: unknown robot 'pointt'; did you mean 'point'?"),
     (["env.hazards.nmu=3"], ParameterError,
-     "has no parameter 'nmu'; did you mean 'num'?"),
+     "has no parameter 'hazards.nmu'; did you mean 'num'?"),
     (["env.level=7"], UnknownComponentError, "(env.level from command line 'env.level=7')"),
     (["env.hazardz.num=3"], ParameterError, "unknown scene key 'hazardz'; did you mean 'hazards'?"),
     (["env=null", "env.id=CartPol-v1"], UnknownComponentError,
      "unknown Gymnasium env 'CartPol-v1' (from command line 'env.id=CartPol-v1'); did you mean 'CartPole-v1'?"),
     (["vec_env=subprocc"], ParameterError, "has no kind 'subprocc'; did you mean 'subproc'?"),
-    (["n_envs=0"], ParameterError, "key 'n_envs' (from command line 'n_envs=0') must be at least 1"),
+    (["n_envs=0"], ParameterError, "key 'n_envs' (from command line 'n_envs=0') is 0 (valid: [1, inf))"),
     (["seed"], ConfigError, "override 'seed' is not key=value"),
 ]
 

@@ -37,10 +37,10 @@ class ContractOnly:
 
 
 def test_the_contract_names_what_the_runner_needs():
-    assert CONTRACT == {"num_timesteps", "learn", "predict", "save", "has_replay_buffer", "save_replay_buffer",
-                        "load_replay_buffer", "log_to", "record", "dump", "recent_episodes", "cost_rate", "multipliers",
-                        "rng_state", "set_rng_state", "close"}
-    for name in CONTRACT - {"num_timesteps", "has_replay_buffer"}:
+    assert CONTRACT == {"num_timesteps", "steps_per_collection", "learn", "predict", "save", "has_replay_buffer",
+                        "save_replay_buffer", "load_replay_buffer", "log_to", "record", "dump", "recent_episodes",
+                        "cost_rate", "multipliers", "rng_state", "set_rng_state", "close"}
+    for name in CONTRACT - {"num_timesteps", "steps_per_collection", "has_replay_buffer"}:
         assert getattr(Learner, name).__doc__, f"Learner.{name} is undocumented"
     assert set(typing.get_type_hints(training.TrainerState.to_dict)) >= {"learner"}
 

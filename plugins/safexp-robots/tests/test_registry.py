@@ -59,19 +59,20 @@ def test_misspelled_parameter_names_the_nearest_one(registry: Registry) -> None:
 
 
 @pytest.mark.parametrize(
-    ("params", "message"),
+    ("robot", "values", "message"),
     [
-        (PointParams(timestep=0.0), r"robot 'point': parameter 'timestep' must be > 0, got 0.0"),
-        (PointParams(force_limit=-0.05), r"robot 'point': parameter 'force_limit' must be > 0, got -0.05"),
-        (CarParams(frame_skip=0), r"robot 'car': parameter 'frame_skip' must be > 0, got 0"),
-        (DoggoParams(keepout=-1.0), r"robot 'doggo': parameter 'keepout' must be ≥ 0, got -1.0"),
+        ("point", {"timestep": 0.0}, r"parameter 'timestep' of robot 'point' is 0.0 \(valid: \(0, 0.05\]\)"),
+        ("point", {"timestep": 10}, r"parameter 'timestep' of robot 'point' is 10.0 \(valid: \(0, 0.05\]\)"),
+        ("point", {"force_limit": -0.05}, r"parameter 'force_limit' of robot 'point' is -0.05 \(valid: \(0, inf\)\)"),
+        ("car", {"frame_skip": 0}, r"parameter 'frame_skip' of robot 'car' is 0 \(valid: \[1, 1000\]\)"),
+        ("car", {"timestep": 0.5}, r"parameter 'timestep' of robot 'car' is 0.5 \(valid: \(0, 0.05\]\)"),
+        ("doggo", {"keepout": -1.0}, r"parameter 'keepout' of robot 'doggo' is -1.0 \(valid: \[0, inf\)\)"),
+        ("doggo", {"joint_stiffness": float("nan")}, r"parameter 'joint_stiffness' of robot 'doggo' is nan"),
     ],
 )
-def test_out_of_range_parameter_is_named(registry: Registry, params: object, message: str) -> None:
-    robot = {PointParams: "point", CarParams: "car", DoggoParams: "doggo"}[type(params)]
-    spec = registry.get("robots", robot)
+def test_out_of_range_parameter_is_named(registry: Registry, robot: str, values: dict, message: str) -> None:
     with pytest.raises(ParameterError, match=message):
-        spec.factory(params)
+        build_params(registry.get("robots", robot), values)
 
 
 def test_zero_keepout_is_allowed(registry: Registry) -> None:

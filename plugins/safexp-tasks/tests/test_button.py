@@ -120,5 +120,5 @@ def test_goal_buttons_are_drawn_from_the_seed():
 def test_the_button_task_needs_buttons():
     with pytest.raises(ParameterError, match=r"task 'button' needs the element 'buttons' \(e.g. buttons: \{num: 4\}\)"):
         gymnasium.make("safexp/Arena-v0", robot="point", task="button")
-    with pytest.raises(ParameterError, match=r"resampling_delay must be ≥ 0, got -1"):
+    with pytest.raises(ParameterError, match=r"parameter 'task_params.resampling_delay' of task 'button' is -1 \(valid: \[0, inf\)\)"):
         gymnasium.make("safexp/PointButton0-v0", task_params={"resampling_delay": -1})

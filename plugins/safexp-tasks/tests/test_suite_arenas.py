@@ -56,11 +56,11 @@ def test_keyword_arguments_and_safexp_make_give_the_same_arena_and_override_the_
 
 @pytest.mark.parametrize("line, error, message", [
     ("pilars: {num: 2}", ParameterError, r"unknown scene key 'pilars'; did you mean 'pillars'\? valid choices: pillars, "),
-    ("gremlins: {num: 1, travl: 0.3}", ParameterError, r"hazard 'gremlins' has no parameter 'travl'; did you mean 'travel'\? valid choices: travel, "),
+    ("gremlins: {num: 1, travl: 0.3}", ParameterError, r"hazard 'gremlins' has no parameter 'gremlins.travl'; did you mean 'travel'\? valid choices: travel, "),
     ("costs: [{name: speed_limt}]", UnknownComponentError, r"unknown cost 'speed_limt'; did you mean 'speed_limit'\? valid choices: speed_limit, "),
     ("costs: [{name: keep_in, params: {shape: circel}}]", ParameterError, r"keep_in: unknown shape 'circel'; did you mean 'circle'\?"),
     ("costs: [{name: speed_limit, constrain: speed}]", ParameterError, r"cost entry 'speed_limit' has no key 'constrain'; did you mean 'constraint'\?"),
-    ("lidar_bins: 0", ParameterError, r"lidar_bins must be ≥ 1 and lidar_max_dist > 0, got 0 and 3.0"),
+    ("lidar_bins: 0", ParameterError, r"parameter 'lidar_bins' of the scene settings is 0 \(valid: \[1, 1024\]\)"),
     ("hazards: {num: 2, locations: [[0, 0, 0]]}", ParameterError, r"hazards.locations must be \[x, y\] positions, got \[0.0, 0.0, 0.0\]"),
     ("extents: [-1, -1, 1]", ParameterError, r"extents must be \[xmin, ymin, xmax, ymax\] with min < max, got \[-1.0, -1.0, 1.0\]"),
 ])

@@ -30,16 +30,27 @@ import functools
 import importlib.resources
 import os
 import re
+import tempfile
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from safexp.plugin import ParameterError, SafexpError, UnknownComponentError, choices_hint, nearest_first
+from safexp.plugin import (
+    ParameterError,
+    SafexpError,
+    UnknownComponentError,
+    bounded,
+    choices_hint,
+    invalid_value,
+    nearest_first,
+    yaml_problem,
+)
 
 CONFIG_PATH_VARIABLE = "SAFEXP_CONFIG_PATH"
 """The environment variable listing more config roots (``os.pathsep``-separated), searched after ``./configs``."""
@@ -49,6 +60,10 @@ GROUPS = ("env", "algo")
 
 EXPERIMENT_GROUP = "experiment"
 VEC_ENV_KINDS = ("dummy", "subproc")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+"""The torch devices a run may name (and ``cuda:<index>``); ``auto`` is CUDA when there is one, else the CPU."""
+MAX_SEED = 2**31 - 1
+"""The largest seed: the learner, NumPy and every env (seeded ``seed + i``, ``seed + steps`` on resume) take it."""
 ENV_WRAPPER_KEYS = ("max_episode_steps", "feedback")
 """Env keys that configure wrappers rather than the scene (accepted by every env): the episode length, and
 ``feedback: true``, the previous reward and costs as inputs (:class:`safexp.FeedbackObservation`)."""
@@ -65,7 +80,7 @@ class ConfigError(SafexpError):
 class RunSettings:
     """The top-level run keys of an experiment.
 
-    - ``seed``: seeds the learner, the envs (env ``i`` gets ``seed + i``) and the evaluation episodes;
+    - ``seed``: 0 to :data:`MAX_SEED`; seeds the learner, the envs (env ``i`` gets ``seed + i``) and the evaluation episodes;
     - ``total_steps``: env steps to train for, summed over the vectorised envs;
     - ``out_dir``: the directory under which run directories are made;
     - ``name``: the run directory's name (default: ``{env}_{algo}_s{seed}_{timestamp}``);
@@ -74,7 +89,7 @@ class RunSettings:
     - ``eval_freq``: evaluate every this many env steps during training (0: only at the end);
     - ``eval_episodes``: deterministic episodes per evaluation, including the final one;
     - ``checkpoint_freq``: save a checkpoint every this many env steps (0: only when stopping);
-    - ``device``: the torch device of the learner;
+    - ``device``: the torch device of the learner: one of :data:`DEVICES` or ``cuda:<index>``;
     - ``torch_threads``: CPU threads torch may use (0: torch's default); one is fastest for the small
       networks of these learners and lets parallel runs share the cores;
     - ``progress``: show a progress bar on stderr;
@@ -82,17 +97,17 @@ class RunSettings:
       (``safexp plugins`` shows both); ``false`` trains with what loaded.
     """
 
-    seed: int = 0
-    total_steps: int = 100_000
+    seed: int = bounded(0, ge=0, le=MAX_SEED)
+    total_steps: int = bounded(100_000, ge=1)
     out_dir: str = "runs"
     name: Optional[str] = None
-    n_envs: int = 1
+    n_envs: int = bounded(1, ge=1)
     vec_env: str = "dummy"
-    eval_freq: int = 0
-    eval_episodes: int = 10
-    checkpoint_freq: int = 0
+    eval_freq: int = bounded(0, ge=0)
+    eval_episodes: int = bounded(10, ge=1)
+    checkpoint_freq: int = bounded(0, ge=0)
     device: str = "cpu"
-    torch_threads: int = 1
+    torch_threads: int = bounded(1, ge=0)
     progress: bool = True
     strict_plugins: bool = True
 
@@ -254,8 +269,8 @@ def _load_yaml(path: Path, label: str) -> dict[str, Any]:
         loaded = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
     except FileNotFoundError:
         raise ConfigError(f"{label} '{path}' not found") from None
-    except (OmegaConfBaseException, ValueError, OSError) as exc:
-        raise ConfigError(f"cannot read {label} '{path}': {str(exc).splitlines()[0]}") from None
+    except (OmegaConfBaseException, yaml.YAMLError, ValueError, OSError) as exc:
+        raise ConfigError(f"cannot read {label} '{path}': {yaml_problem(exc)}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -440,17 +455,38 @@ def _check_run_settings(run: RunSettings, composed: ComposedConfig) -> None:
     if run.vec_env not in VEC_ENV_KINDS:
         raise ParameterError(f"key 'vec_env' (from {composed.source_of(('vec_env',))}) has no kind '{run.vec_env}'; "
                              f"{choices_hint(run.vec_env, VEC_ENV_KINDS)}")
-    if run.total_steps < 1:
-        fail("total_steps", "at least 1")
-    if run.n_envs < 1:
-        fail("n_envs", "at least 1")
-    if run.eval_episodes < 1:
-        fail("eval_episodes", "at least 1")
-    for key in ("eval_freq", "checkpoint_freq", "torch_threads"):
-        if getattr(run, key) < 0:
-            fail(key, "0 (off, or torch's default for torch_threads) or a positive number")
+    if run.device not in DEVICES and not re.fullmatch(r"cuda:\d+", run.device):
+        raise ParameterError(f"key 'device' (from {composed.source_of(('device',))}) names no torch device "
+                             f"'{run.device}'; {choices_hint(run.device, DEVICES)} (or cuda:<index>)")
+    _check_out_dir(run.out_dir, composed)
     if run.name is not None and (not run.name or "/" in run.name or run.name.startswith(".")):
         fail("name", "a plain directory name")
+
+
+def _check_out_dir(out_dir: str, composed: ComposedConfig) -> None:
+    """``out_dir`` must be a directory this process can make run directories in, or one it can create."""
+    where = f"key 'out_dir' (from {composed.source_of(('out_dir',))})"
+    if not out_dir.strip() or "\0" in out_dir:
+        raise ParameterError(f"{where} must be a directory path, got {out_dir!r}")
+    check_writable_dir(out_dir, where)
+
+
+def check_writable_dir(directory: str | Path, what: str) -> None:
+    """Check that ``directory`` is a directory this process can write in, or one it can create.
+
+    :param what: the option or key that named it, for the message.
+    :raises ParameterError: naming ``what`` and what is in the way (a file, or a directory without permission).
+    """
+    path = Path(directory).expanduser().absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise ParameterError(f"{what}: '{existing}' is not a directory, so nothing can be written in '{directory}'")
+    try:  # a file that vanishes on close: the only test that a file system, permissions and all, accepts files
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise ParameterError(f"{what}: cannot write in '{existing}' ({exc.strerror or exc}), so nothing can be "
+                             f"written in '{directory}'; choose another directory") from None
 
 
 def fill_schema(schema: type, values: Mapping[str, Any], composed: ComposedConfig, path: KeyPath) -> Any:
@@ -461,12 +497,17 @@ def fill_schema(schema: type, values: Mapping[str, Any], composed: ComposedConfi
     """
     _check_keys(schema, values, composed, path)
     try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), dict(values)))
+        filled = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), dict(values)))
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or ""
         key_path = (*path, *[k for k in str(key).split(".") if k])
         reason = str(exc).splitlines()[0]
         raise ParameterError(f"key '{'.'.join(key_path)}' (from {composed.source_of(key_path)}): {reason}") from None
+    invalid = invalid_value(filled)
+    if invalid is not None:
+        key_path = (*path, *invalid.name.split("."))
+        raise ParameterError(f"key '{'.'.join(key_path)}' (from {composed.source_of(key_path)}) {invalid}")
+    return filled
 
 
 def _check_keys(schema: type, values: Mapping[str, Any], composed: ComposedConfig, path: KeyPath) -> None:
@@ -499,8 +540,9 @@ def validate_algo(algo: Mapping[str, Any], composed: ComposedConfig) -> tuple[st
 
 
 def validate_env(env: Mapping[str, Any], composed: ComposedConfig) -> tuple[dict[str, Any], Any]:
-    """Check an env config without building the env: a suite/custom scene through the engine's scene
-    validation, an ``id`` env against the Gymnasium registry.
+    """Check an env config: a suite/custom scene through the engine's scene validation, then built once (an
+    impossible layout, a MuJoCo compile error or an unknown camera fails here, in this process, not in a
+    subprocess worker after the run directory exists); an ``id`` env against the Gymnasium registry.
 
     :return: the env config unchanged, and the validated scene of a scene env (``None`` for an ``id`` env).
     """
@@ -526,6 +568,7 @@ def validate_env(env: Mapping[str, Any], composed: ComposedConfig) -> tuple[dict
     scene_keys = {k: v for k, v in env.items() if k not in ENV_WRAPPER_KEYS}
     try:
         scene = safexp.scene_config(**scene_keys)
+        safexp.make(scene=scene).close()
     except SafexpError as exc:
         raise type(exc)(f"env: {exc} ({_blame(exc, composed)})") from None
     return dict(env), scene
@@ -556,7 +599,8 @@ def _blame(exc: Exception, composed: ComposedConfig) -> str:
     paths = [p for p, s in composed.sources.items() if p[:1] == ("env",) and len(p) > 1 and s == culprit]
     if not paths:
         return "env from " + ", ".join(sorted({s for p, s in composed.sources.items() if p[:1] == ("env",)}))
-    quoted = [p for p in paths if f"'{p[-1]}'" in message or f"'{_value_at(composed.values, p)}'" in message]
+    quoted = [p for p in paths if f"'{p[-1]}'" in message or f".{p[-1]}'" in message
+              or f"'{_value_at(composed.values, p)}'" in message]
     best = max(quoted or paths, key=len) if quoted or len(paths) == 1 else None
     return f"{'.'.join(best)} from {culprit}" if best else f"env from {culprit}"
 

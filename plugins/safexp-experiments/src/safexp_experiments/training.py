@@ -176,7 +176,11 @@ def _learn(run: RunDir, cfg: ExperimentConfig, learner: Learner, state: TrainerS
     stop = threading.Event()
     plugin_callbacks = [callback for callbacks in get_registry().call_each(
         "safexp_training_callbacks", algorithm=cfg.algo, run_dir=str(run.path)) for callback in callbacks]
-    progress = [ProgressBar(cfg.run.total_steps, sys.stderr)] if cfg.run.progress else []
+    planned = planned_steps(cfg.run.total_steps, learner.num_timesteps, learner.steps_per_collection)
+    if planned != cfg.run.total_steps:
+        print(f"total_steps {cfg.run.total_steps:,} is not a multiple of the {learner.steps_per_collection:,} steps of a "
+              f"collection phase: will run {planned:,} steps", file=sys.stderr)
+    progress = [ProgressBar(planned, sys.stderr)] if cfg.run.progress else []
     checkpoints = PeriodicCheckpoint(state, cfg, run, stop, saved_step=learner.num_timesteps)
     callbacks = [WriteLogs(), PeriodicEvaluation(state, cfg, eval_env), checkpoints, *progress]
     run.set_status("running", learner.num_timesteps)
@@ -208,6 +212,14 @@ def _learn(run: RunDir, cfg: ExperimentConfig, learner: Learner, state: TrainerS
         eval_env.close()
         learner.close()
         run.release_lock()
+
+
+def planned_steps(total_steps: int, done: int, per_collection: int) -> int:
+    """The step count a learner stops at when asked for ``total_steps`` with ``done`` behind it: whole collection
+    phases of ``per_collection`` steps from ``done`` until ``total_steps`` is reached."""
+    if done >= total_steps:
+        return done
+    return done + -(-(total_steps - done) // per_collection) * per_collection
 
 
 @contextmanager

@@ -69,7 +69,7 @@ def record(source: str | Path, out: str | Path, episodes: int = 1, max_steps: in
     :param max_steps: cut each episode after this many steps (``None``: play it to the end).
     :param seed: episode ``i`` resets with ``seed + i``; the random policy is seeded with ``seed``.
     """
-    from safexp_experiments.config import load_config
+    from safexp_experiments.config import check_writable_dir, load_config
     from safexp_experiments.evaluation import load_policy
     from safexp_experiments.envs import make_env
     from safexp_experiments.runs import RunDir
@@ -80,6 +80,7 @@ def record(source: str | Path, out: str | Path, episodes: int = 1, max_steps: in
                              f"{choices_hint(out.suffix.lower(), FORMATS)}")
     if episodes < 1 or (max_steps is not None and max_steps < 1):
         raise ParameterError(f"episodes and max_steps must be at least 1, got {episodes} and {max_steps}")
+    check_writable_dir(out.parent, f"--out '{out}'")
     if Path(source).is_dir():
         run = RunDir.open(source)
         config = load_config(run.config_source())

@@ -14,14 +14,14 @@ from typing import List, Optional
 
 import numpy as np
 
-from safexp.plugin import CostTerm, ParameterError, World, choices_hint, geom_ids
+from safexp.plugin import CostTerm, ParameterError, World, bounded, choices_hint, geom_ids
 
 
 @dataclass
 class SpeedLimitParams:
     """``max_speed``: the largest safe speed (m/s) of the robot's centre over the floor (XY velocity)."""
 
-    max_speed: float = 0.5
+    max_speed: float = bounded(0.5, ge=0)
 
 
 class SpeedLimit(CostTerm):
@@ -47,7 +47,7 @@ class KeepInParams:
     shape: str = "rectangle"
     bounds: Optional[List[float]] = None
     centre: List[float] = field(default_factory=lambda: [0.0, 0.0])
-    radius: float = 1.0
+    radius: float = bounded(1.0, gt=0)
 
 
 class KeepIn(CostTerm):
@@ -87,7 +87,7 @@ class ObstacleContactParams:
     walls, buttons, ...); ``cost`` per contact between a robot geom and one of their geoms."""
 
     elements: Optional[List[str]] = None
-    cost: float = 1.0
+    cost: float = bounded(1.0, ge=0)
 
 
 class ObstacleContact(CostTerm):

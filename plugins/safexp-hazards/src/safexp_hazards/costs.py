@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from safexp import CostTerm
-from safexp.plugin import ParameterError, World, geom_ids, rows_index
+from safexp.plugin import ParameterError, World, bounded, geom_ids, rows_index
 from safexp_hazards.elements import Buttons
 
 
@@ -17,7 +17,7 @@ class HazardCostParams:
     """``element``: the hazard element read; ``cost``: weight of the raw value Σ (size − d) over hazards with d ≤ size."""
 
     element: str = "hazards"
-    cost: float = 1.0
+    cost: float = bounded(1.0, ge=0)
 
 
 class HazardCost(CostTerm):
@@ -51,11 +51,11 @@ class VaseCostParams:
     """
 
     element: str = "vases"
-    contact_cost: float = 1.0
-    velocity_cost: float = 1.0
-    velocity_threshold: float = 1e-4
-    displacement_cost: float = 0.0
-    displacement_threshold: float = 1e-3
+    contact_cost: float = bounded(1.0, ge=0)
+    velocity_cost: float = bounded(1.0, ge=0)
+    velocity_threshold: float = bounded(1e-4, ge=0)
+    displacement_cost: float = bounded(0.0, ge=0)
+    displacement_threshold: float = bounded(1e-3, ge=0)
 
 
 class VaseCost(CostTerm):
@@ -86,7 +86,7 @@ class PillarCostParams:
     """``element``: the pillars read; ``cost`` per contact between a robot geom and a pillar."""
 
     element: str = "pillars"
-    cost: float = 1.0
+    cost: float = bounded(1.0, ge=0)
 
 
 @dataclass
@@ -110,7 +110,7 @@ class GremlinCostParams:
     """``element``: the gremlins read; ``cost`` per contact between a robot geom and a gremlin."""
 
     element: str = "gremlins"
-    cost: float = 1.0
+    cost: float = bounded(1.0, ge=0)
 
 
 class ContactCost(CostTerm):
@@ -129,7 +129,7 @@ class ButtonCostParams:
     """``element``: the buttons read; ``cost`` per contact with a button that is not the goal button."""
 
     element: str = "buttons"
-    cost: float = 1.0
+    cost: float = bounded(1.0, ge=0)
 
 
 class ButtonCost(CostTerm):

@@ -5,7 +5,7 @@ gremlins (boxes circling their spawn point), buttons, walls and poles (the peopl
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, List
 
 import mujoco
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 class HazardsParams(PlacementParams):
     """Hazards: flat circles of radius ``size`` that nothing collides with (Safety Gym: 0.2, keepout 0.18)."""
 
-    keepout: float = 0.18
-    size: float = 0.2
+    keepout: float = bounded(0.18, ge=0)
+    size: float = bounded(0.2, gt=0)
 
 
 class Hazards(Element):
@@ -40,10 +40,10 @@ class Hazards(Element):
 class VasesParams(PlacementParams):
     """Vases: free boxes of half-size ``size`` and ``density`` sunk ``sink`` into the floor (Safety Gym figures)."""
 
-    keepout: float = 0.15
-    size: float = 0.1
-    density: float = 0.001
-    sink: float = 4e-5
+    keepout: float = bounded(0.15, ge=0)
+    size: float = bounded(0.1, gt=0)
+    density: float = bounded(0.001, gt=0)
+    sink: float = bounded(4e-5, ge=0)
 
 
 class Vases(Element):
@@ -64,9 +64,9 @@ class Vases(Element):
 class PillarsParams(PlacementParams):
     """Pillars: fixed upright cylinders of radius ``size`` and half-height ``height`` (Safety Gym: 0.2, 0.5)."""
 
-    keepout: float = 0.3
-    size: float = 0.2
-    height: float = 0.5
+    keepout: float = bounded(0.3, ge=0)
+    size: float = bounded(0.2, gt=0)
+    height: float = bounded(0.5, gt=0)
 
 
 class Pillars(Element):
@@ -87,10 +87,10 @@ class GremlinsParams(PlacementParams):
     is centred on the spawn point, so it should hold the circle: keepout ≥ travel.
     """
 
-    keepout: float = 0.5
-    travel: float = 0.3
-    size: float = 0.1
-    density: float = 0.001
+    keepout: float = bounded(0.5, ge=0)
+    travel: float = bounded(0.3, ge=0)
+    size: float = bounded(0.1, gt=0)
+    density: float = bounded(0.001, gt=0)
 
 
 def yaw_quaternions(yaw: np.ndarray) -> np.ndarray:
@@ -177,8 +177,8 @@ class ButtonsParams(PlacementParams):
     """Buttons: fixed spheres of radius ``size`` resting on the floor (Safety Gym: 0.1; keepout 0.3, 0.2 in the
     Button levels)."""
 
-    keepout: float = 0.3
-    size: float = 0.1
+    keepout: float = bounded(0.3, ge=0)
+    size: float = bounded(0.1, gt=0)
 
 
 class Buttons(Element):
@@ -267,7 +267,7 @@ class WallsParams(PlacementParams):
     walls; ``[0, 0]``, the default, draws nothing)."""
 
     keepout: float = bounded(0.5, ge=0)
-    half_extents: List[List[float]] = field(default_factory=lambda: [[0.5, 0.5, 0.5]])  # checked by Walls
+    half_extents: List[List[float]] = bounded(default_factory=lambda: [[0.5, 0.5, 0.5]], gt=0)
     perturb: List[float] = bounded(default_factory=lambda: [0.0, 0.0], ge=0)
 
 

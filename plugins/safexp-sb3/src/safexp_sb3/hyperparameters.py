@@ -15,6 +15,8 @@ from safexp.plugin import bounded
 
 from safexp.plugin import bounded
 
+from safexp.plugin import bounded
+
 
 @dataclass
 class PolicyParams:
@@ -26,9 +28,9 @@ class PolicyParams:
         (and by the fallback J_c estimate of the constrained learners).
     """
 
-    net_arch: List[int] = field(default_factory=lambda: [64, 64])
+    net_arch: List[int] = bounded(default_factory=lambda: [64, 64], ge=1)
     activation: str = "tanh"
-    stats_window_size: int = 100
+    stats_window_size: int = bounded(100, ge=1)
 
 
 @dataclass
@@ -41,8 +43,8 @@ class CostLimitParams:
         and must name every constraint of the env.
     """
 
-    cost_limit: float = 25.0
-    cost_limits: Dict[str, float] = field(default_factory=dict)
+    cost_limit: float = bounded(25.0, ge=0)
+    cost_limits: Dict[str, float] = bounded(default_factory=dict, ge=0)
 
 
 @dataclass
@@ -109,9 +111,9 @@ class OnPolicyParams(PolicyParams):
     :param normalize_advantage: standardise the reward advantages.
     """
 
-    n_steps: int = 20000
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
+    n_steps: int = bounded(20000, ge=1)
+    gamma: float = bounded(0.99, ge=0, le=1)
+    gae_lambda: float = bounded(0.95, ge=0, le=1)
     normalize_advantage: bool = True
 
 
@@ -130,14 +132,14 @@ class PPOParams(OnPolicyParams):
         (reference 0.02); ``None`` never stops.
     """
 
-    learning_rate: float = 3e-4
-    batch_size: int = 64
-    n_epochs: int = 40
-    clip_range: float = 0.2
-    ent_coef: float = 0.0
-    vf_coef: float = 0.5
-    max_grad_norm: float = 40.0
-    target_kl: Optional[float] = 0.02
+    learning_rate: float = bounded(3e-4, gt=0)
+    batch_size: int = bounded(64, ge=2)
+    n_epochs: int = bounded(40, ge=1)
+    clip_range: float = bounded(0.2, gt=0)
+    ent_coef: float = bounded(0.0, ge=0)
+    vf_coef: float = bounded(0.5, ge=0)
+    max_grad_norm: float = bounded(40.0, gt=0)
+    target_kl: Optional[float] = bounded(0.02, gt=0)
 
 
 @dataclass
@@ -154,14 +156,14 @@ class TRPOParams(OnPolicyParams):
     :param line_search_max_iter: backtracking steps (reference 10).
     """
 
-    learning_rate: float = 1e-3
-    batch_size: int = 128
-    n_critic_updates: int = 10
-    target_kl: float = 0.01
-    cg_max_steps: int = 10
-    cg_damping: float = 0.1
-    line_search_shrinking_factor: float = 0.8
-    line_search_max_iter: int = 10
+    learning_rate: float = bounded(1e-3, gt=0)
+    batch_size: int = bounded(128, ge=1)
+    n_critic_updates: int = bounded(10, ge=1)
+    target_kl: float = bounded(0.01, gt=0)
+    cg_max_steps: int = bounded(10, ge=1)
+    cg_damping: float = bounded(0.1, ge=0)
+    line_search_shrinking_factor: float = bounded(0.8, gt=0, lt=1)
+    line_search_max_iter: int = bounded(10, ge=1)
 
 
 @dataclass
@@ -181,12 +183,12 @@ class CostParams(CostLimitParams):
         with minibatches of that size.
     """
 
-    cost_gamma: float = 0.99
-    cost_gae_lambda: float = 0.95
-    cost_critic_lr: float = 1e-3
-    cost_critic_net_arch: List[int] = field(default_factory=lambda: [64, 64])
-    cost_critic_epochs: Optional[int] = None
-    cost_critic_batch_size: Optional[int] = None
+    cost_gamma: float = bounded(0.99, ge=0, le=1)
+    cost_gae_lambda: float = bounded(0.95, ge=0, le=1)
+    cost_critic_lr: float = bounded(1e-3, gt=0)
+    cost_critic_net_arch: List[int] = bounded(default_factory=lambda: [64, 64], ge=1)
+    cost_critic_epochs: Optional[int] = bounded(None, ge=1)
+    cost_critic_batch_size: Optional[int] = bounded(None, ge=1)
 
 
 @dataclass
@@ -256,19 +258,19 @@ class SACParams(PolicyParams):
     :param target_update_interval: gradient steps between target-network updates.
     """
 
-    net_arch: List[int] = field(default_factory=lambda: [256, 256])
+    net_arch: List[int] = bounded(default_factory=lambda: [256, 256], ge=1)
     activation: str = "relu"
-    learning_rate: float = 3e-4
-    buffer_size: int = 1_000_000
-    learning_starts: int = 10_000
-    batch_size: int = 256
-    tau: float = 0.005
-    gamma: float = 0.99
-    train_freq: int = 1
-    gradient_steps: int = 1
+    learning_rate: float = bounded(3e-4, gt=0)
+    buffer_size: int = bounded(1_000_000, ge=1)
+    learning_starts: int = bounded(10_000, ge=0)
+    batch_size: int = bounded(256, ge=1)
+    tau: float = bounded(0.005, gt=0, le=1)
+    gamma: float = bounded(0.99, ge=0, le=1)
+    train_freq: int = bounded(1, ge=1)
+    gradient_steps: int = bounded(1, ge=-1)
     ent_coef: str = "auto"
     target_entropy: str = "auto"
-    target_update_interval: int = 1
+    target_update_interval: int = bounded(1, ge=1)
 
 
 @dataclass
@@ -283,6 +285,6 @@ class SACLagParams(MultiplierParams, CostLimitParams, SACParams):
     :param normalize_actor_loss: divide the actor loss by ``1 + Σλ``.
     """
 
-    cost_gamma: float = 0.99
-    multiplier_warmup_steps: int = 10_000
+    cost_gamma: float = bounded(0.99, ge=0, le=1)
+    multiplier_warmup_steps: int = bounded(10_000, ge=0)
     normalize_actor_loss: bool = True

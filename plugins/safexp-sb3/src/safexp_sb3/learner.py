@@ -18,6 +18,7 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.type_aliases import TrainFrequencyUnit
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from safexp.plugin import AlgorithmSpec, SafexpError, TrainingCallback
@@ -124,6 +125,14 @@ class SB3Learner:
     @property
     def num_timesteps(self) -> int:
         return int(self.model.num_timesteps)
+
+    @property
+    def steps_per_collection(self) -> int:
+        model = self.model
+        if hasattr(model, "n_steps"):  # on-policy: a rollout of n_steps per env
+            return int(model.n_steps * model.n_envs)
+        frequency = model.train_freq  # off-policy: steps per env between trainings (1 when counted in episodes)
+        return int((frequency.frequency if frequency.unit == TrainFrequencyUnit.STEP else 1) * model.n_envs)
 
     def learn(self, total_steps: int, callbacks: Sequence[TrainingCallback], native_callbacks: Sequence[Any] = ()) -> None:
         remaining = total_steps - self.num_timesteps

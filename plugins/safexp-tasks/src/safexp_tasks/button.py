@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from safexp.plugin import Element, ParameterError, PlacementParams, Task, World, choices_hint
+from safexp.plugin import Element, ParameterError, PlacementParams, Task, World, bounded, choices_hint
 
 
 BUTTONS_METHODS = ("set_goal", "start_timer", "count_down", "goal_pressed")
@@ -36,10 +36,10 @@ class ButtonParams:
     """
 
     buttons: str = "buttons"
-    resampling_delay: int = 10
-    reward_distance: float = 1.0
-    reward_goal: float = 1.0
-    reward_clip: float = 10.0
+    resampling_delay: int = bounded(10, ge=0)
+    reward_distance: float = bounded(1.0, ge=0)
+    reward_goal: float = bounded(1.0, ge=0)
+    reward_clip: float = bounded(10.0, gt=0)
 
 
 class GoalButtonMarker(Element):
@@ -59,8 +59,6 @@ class ButtonTask(Task):
 
     def __init__(self, params: ButtonParams) -> None:
         super().__init__(params)
-        if params.resampling_delay < 0:
-            raise ParameterError(f"task 'button': resampling_delay must be ≥ 0, got {params.resampling_delay}")
         self.reward_goal = params.reward_goal
         self.reward_clip = params.reward_clip
         self.marker = GoalButtonMarker(PlacementParams(num=1, keepout=0.0))

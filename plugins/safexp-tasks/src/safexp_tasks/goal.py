@@ -9,7 +9,7 @@ from typing import List, Optional
 import numpy as np
 
 from safexp import Element, PlacementParams, Task
-from safexp.plugin import World
+from safexp.plugin import World, bounded
 
 
 @dataclass
@@ -22,12 +22,12 @@ class GoalCircleParams:
     - ``reward_goal``: bonus on success (added after the dense reward is clipped to ±``reward_clip``).
     """
 
-    goal_size: float = 0.3
-    goal_keepout: float = 0.305
+    goal_size: float = bounded(0.3, gt=0)
+    goal_keepout: float = bounded(0.305, ge=0)
     goal_placements: Optional[List[List[float]]] = None
     goal_locations: Optional[List[List[float]]] = None
-    reward_goal: float = 1.0
-    reward_clip: float = 10.0
+    reward_goal: float = bounded(1.0, ge=0)
+    reward_clip: float = bounded(10.0, gt=0)
 
 
 @dataclass
@@ -35,7 +35,7 @@ class GoalParams(GoalCircleParams):
     """Goal task parameters (Safety Gym defaults): :class:`GoalCircleParams` and ``reward_distance``, the reward
     per metre of progress towards the goal."""
 
-    reward_distance: float = 1.0
+    reward_distance: float = bounded(1.0, ge=0)
 
 
 class GoalMarker(Element):

@@ -18,7 +18,7 @@ from typing import List, Optional
 import numpy as np
 
 from safexp import Element, PlacementParams, Task
-from safexp.plugin import World
+from safexp.plugin import World, bounded
 from safexp_tasks.goal import GoalCircleParams, goal_marker
 
 
@@ -33,15 +33,15 @@ class PushParams(GoalCircleParams):
     - ``reward_box_goal``, ``reward_box_dist``: reward per metre of box→goal and robot→box progress.
     """
 
-    goal_keepout: float = 0.4
-    box_size: float = 0.2
-    box_keepout: float = 0.2
-    box_density: float = 0.001
+    goal_keepout: float = bounded(0.4, ge=0)
+    box_size: float = bounded(0.2, gt=0)
+    box_keepout: float = bounded(0.2, ge=0)
+    box_density: float = bounded(0.001, gt=0)
     box_placements: Optional[List[List[float]]] = None
     box_locations: Optional[List[List[float]]] = None
-    box_null_dist: float = 0.0
-    reward_box_goal: float = 1.0
-    reward_box_dist: float = 1.0
+    box_null_dist: float = bounded(0.0, ge=0)
+    reward_box_goal: float = bounded(1.0, ge=0)
+    reward_box_dist: float = bounded(1.0, ge=0)
 
 
 class PushBox(Element):
