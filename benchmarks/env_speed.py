@@ -88,7 +88,7 @@ def main() -> None:
     catalogue = {env_id: entry for env_id, entry in suite_envs().items()
                  if (args.task is None or entry.task == args.task) and not observes_images(entry)}
     ids = [e if e.startswith("safexp/") else f"safexp/{e}-v0" for e in args.envs] or list(catalogue)
-    print(f"| env | steps/s (step only) | steps/s (with resets) | reset (ms) | physics ceiling | env / ceiling |")
+    print("| env | steps/s (step only) | steps/s (with resets) | reset (ms) | physics ceiling | env / ceiling |")
     print("|---|---|---|---|---|---|")
     slow, slow_resets = [], []
     for env_id in ids:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium
-import mujoco
 import numpy as np
 import pytest
 

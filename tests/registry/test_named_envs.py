@@ -8,7 +8,7 @@ import types
 import gymnasium
 import pytest
 
-from safexp.plugin import NamedEnv, RobotModel, RobotSpec, TaskSpec, hookimpl
+from safexp.plugin import NamedEnv, RobotModel, TaskSpec, hookimpl
 from safexp.registry.catalogue import register_envs, suite_envs
 
 PUCK_LAP = TaskSpec("lap", lambda p: None, levels={0: {}}, named_envs={

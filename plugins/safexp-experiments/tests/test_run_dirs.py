@@ -27,7 +27,6 @@ from safexp_experiments.config import load_config
 from safexp_experiments.evaluation import evaluate
 from safexp_experiments.runs import (
     RunDir,
-    RunDirError,
     RunLock,
     RunLockedError,
     atomic_write_bytes,
@@ -272,7 +271,7 @@ def test_a_damaged_final_model_is_evaluated_from_the_last_checkpoint(finished_ru
     halve(run / "model.zip")
     with caplog.at_level(logging.WARNING):
         report = evaluate(run, episodes=1)
-    assert f"model.zip is damaged (model.zip has " in caplog.text and f"using checkpoint {NEWEST} instead" in caplog.text
+    assert "model.zip is damaged (model.zip has " in caplog.text and f"using checkpoint {NEWEST} instead" in caplog.text
     assert report["steps"] == 768 and report["cost_mean"] == 50.0
 
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import safexp
 from safexp.registry.catalogue import suite_envs
 
 ROBOTS = {"Point": (12, 2), "Car": (24, 2), "Doggo": (56, 12)}  # sensor values, actions

@@ -13,10 +13,6 @@ from typing import Dict, List, Optional
 
 from safexp.plugin import bounded
 
-from safexp.plugin import bounded
-
-from safexp.plugin import bounded
-
 
 @dataclass
 class PolicyParams:
