@@ -25,7 +25,7 @@ def test_help_listing_and_a_clean_user_error(safexp_cli):
     help_run = safexp_cli("--help")
     assert help_run.returncode == 0 and "plugins" in help_run.stdout and "list" in help_run.stdout
     robots = safexp_cli("list", "robots")
-    assert robots.returncode == 0 and robots.stdout.split()[0] in {"car", "doggo", "point", "no"}
+    assert robots.returncode == 0 and robots.stdout.split()[0] in {"ant", "car", "doggo", "humanoid", "point", "no"}
     bad = safexp_cli("list", "robot")
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines()[-1].startswith(
