@@ -379,7 +379,7 @@ class RecurrentSACLagrangian(BaseAlgorithm):
                                  f"{choices_hint(params.multiplier_source, MULTIPLIER_SOURCES)}")
         super().__init__(RecurrentAgent, env, params.learning_rate, stats_window_size=params.stats_window_size,
                          tensorboard_log=tensorboard_log, verbose=verbose, device=device, seed=seed,
-                         supported_action_spaces=(spaces.Box,))
+                         support_multi_env=True, supported_action_spaces=(spaces.Box,))
         self.params = params
         if env is None:  # loading for evaluation: the spaces and constraints come from the checkpoint
             self.observation_space, self.action_space = observation_space, action_space
@@ -700,6 +700,7 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         model.finished_costs.extend(np.asarray(cost) for cost in checkpoint["finished_costs"])
         model.lifetime_cost = checkpoint["lifetime_cost"].numpy().copy()
         model.ep_info_buffer = deque(checkpoint["episode_infos"], maxlen=params.stats_window_size)
+        model.ep_success_buffer = deque(maxlen=params.stats_window_size)
         return model
 
     def save_replay_buffer(self, path: str | BinaryIO) -> None:
