@@ -217,7 +217,8 @@ def test_vision_observations_go_through_the_nature_cnn_and_the_sequence_replay()
     env = gymnasium.make("safexp/PointGoal1-v0", vision={"mode": "depth", "size": [40, 40]}, max_episode_steps=5)
     model = RecurrentSACLagrangian(safexp.FeedbackObservation(env), SACLagRNNParams(
         **{**SMALL, "cnn_embedding": 8, "batch_size": 2, "sequence_length": 2, "learning_starts": 3}), seed=0)
-    assert set(model.agent.encoder.cnns) == {"depth"} and sorted(model.agent.encoder.vector_keys) == ["feedback", "vector"]
+    encoder = model.agent.encoder
+    assert set(encoder.cnns) == {"depth"} and sorted(encoder.vector_keys) == ["feedback", "vector"]
     model.learn(6)
     depth = model.replay_buffer.observations["depth"]
     assert depth.dtype == np.float32 and depth.shape[2:] == (40, 40, 1) and depth[0, :7].max() > 0

@@ -18,7 +18,7 @@ by the agent (``z_t``) and by its target (``z'_t``), with ``a'_t ~ π(·|z_{t+1}
     cost target     y_c,t = c_t   + γ_c (1 − d_t)  Q'_c(z'_{t+1}, a'_t)
     critic loss     Σ_i mean_m (Q_i(z_t, a_t) − y_t)² + mean_m (Q_c(z_t, a_t) − y_c,t)²   (into encoder and GRU)
     actor loss      mean_m [α log π(ã_t|z_t) − min_i Q_i(z_t, ã_t) + Σ_k λ_k Q_c,k(z_t, ã_t)]   (z_t detached)
-    multiplier      λ_k ← step on −λ_k ((1 − γ_c) mean_m Q_c,k(z_t, ã_t) − c_k)     (``multiplier_source=q_cost``)
+    multiplier      λ_k ← step on −λ_k ((1 − γ_c) mean_m Q_c,k(z_t, ã_t) − c_k)   (multiplier_source q_cost)
 
 ``d_t`` is the termination flag (a time-limit truncation bootstraps) and ``mean_m`` the mean over the valid
 transitions: those of the sequence's first episode whose next row has been stored (a sequence never crosses an
