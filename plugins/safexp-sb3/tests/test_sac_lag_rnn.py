@@ -196,6 +196,18 @@ def test_save_load_continue_keeps_hidden_state_handling_multiplier_and_weights(t
                                   model.predict(obs, episode_start=start, deterministic=True)[0])
 
 
+def test_the_same_seed_gives_the_same_learner():
+    runs = []
+    for _ in range(2):
+        model = small_learner(learning_starts=6)
+        model.learn(15)
+        runs.append((model.replay_buffer.actions.copy(), model.agent.state_dict(), model.lagrange_multipliers))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    for first, second in zip(runs[0][1].values(), runs[1][1].values()):
+        th.testing.assert_close(first, second, rtol=0, atol=0)
+    assert runs[0][2] == runs[1][2]
+
+
 def test_registered_learner_trains_saves_and_reloads_behind_the_learner_contract(tmp_path):
     spec = get_registry().get("algorithms", "sac_lag_rnn")
     params = build_params(spec, {**SMALL, "learning_starts": 4, "cost_limit": 0.2})
