@@ -8,10 +8,10 @@ cost at most 1 per episode, 0.5 on average); without it, it cannot tell the side
 0.1 (1 per episode). Each run prints the mean return and cost of its last 20 episodes and the final λ.
 
     python benchmarks/sac_lag_rnn_memory.py                       # seeds 0 1 2, with and without feedback
-    python benchmarks/sac_lag_rnn_memory.py --steps 3000 --seeds 0
+    python benchmarks/sac_lag_rnn_memory.py --steps 2000 --seeds 0
 
-Measured on the shared 2-core development machine (about 35 ms a gradient step under load): 2000 steps take
-60-90 s a run; see the README section on ``sac_lag_rnn`` for the figures.
+On the shared 2-core development machine under load a 4000-step run takes 35-150 s; the figures are in the
+README section on ``sac_lag_rnn``.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def run(seed: int, steps: int, feedback: bool) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
     torch.set_num_threads(1)
