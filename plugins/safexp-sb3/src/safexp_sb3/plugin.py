@@ -26,6 +26,7 @@ from safexp_sb3.hyperparameters import (
     TRPOLagParams,
     TRPOParams,
 )
+from safexp_sb3.rnn_hyperparameters import SACLagRNNParams
 
 
 def imported_on_call(target: str) -> Callable[..., Any]:
@@ -60,3 +61,5 @@ def safexp_algorithms() -> Iterator[AlgorithmSpec]:
     yield _learner("sac_lag", "safexp_sb3.sac_lag", SACLagParams,
                    "SAC-Lagrangian: SAC with a cost critic and a Lagrange multiplier per constraint")
     yield _learner("sac", "safexp_sb3.sac_lag", SACParams, "Soft Actor-Critic, unconstrained (logs episode costs for comparison)")
+    yield _learner("sac_lag_rnn", "safexp_sb3.sac_lag_rnn", SACLagRNNParams,
+                   "Recurrent SAC-Lagrangian (Knight & Achiam): CNN/MLP encoder, GRU, per-step cost limit")
