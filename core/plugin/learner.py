@@ -56,8 +56,12 @@ class Learner(Protocol):
         """
         ...
 
-    def predict(self, observation: Any, deterministic: bool = True) -> np.ndarray:
-        """The action for one observation."""
+    def predict(self, observation: Any, deterministic: bool = True, episode_start: bool = False) -> np.ndarray:
+        """The action for one observation of one env.
+
+        :param episode_start: whether ``observation`` is the first of an episode: a recurrent policy, which
+            carries its memory from call to call, starts it afresh.
+        """
         ...
 
     def save(self, file: BinaryIO) -> None:

@@ -219,8 +219,12 @@ def test_registered_learner_trains_saves_and_reloads_behind_the_learner_contract
     with open(tmp_path / "model.pt", "wb") as file:
         learner.save(file)
     reloaded = SB3Learner.load(spec, str(tmp_path / "model.pt"))
-    action = reloaded.predict(np.asarray(feedback_env().reset(seed=0)[0]))
-    assert action.shape == (1,) and -1.0 <= action[0] <= 1.0
+    obs = np.asarray(feedback_env().reset(seed=0)[0])
+    first = reloaded.predict(obs, episode_start=True)
+    assert first.shape == (1,) and -1.0 <= first[0] <= 1.0
+    carried = reloaded.predict(obs)  # the GRU remembers the first call ...
+    assert not np.allclose(carried, first)
+    np.testing.assert_array_equal(reloaded.predict(obs, episode_start=True), first)  # ... until an episode starts
     learner.close()
 
 

@@ -26,7 +26,7 @@ EVAL_SEED_OFFSET = 1_000_000
 class Policy(Protocol):
     """What playing episodes needs of a policy: :meth:`safexp.plugin.Learner.predict`."""
 
-    def predict(self, observation: Any, deterministic: bool = True) -> np.ndarray: ...
+    def predict(self, observation: Any, deterministic: bool = True, episode_start: bool = False) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def run_episodes(policy: Policy, env: gymnasium.Env, episodes: int, seed: int, d
         total_reward = total_cost = 0.0
         steps, done = 0, False
         while not done:
-            action = policy.predict(obs, deterministic=deterministic)
+            action = policy.predict(obs, deterministic=deterministic, episode_start=steps == 0)
             obs, reward, terminated, truncated, info = env.step(action)
             total_reward += float(reward)
             total_cost += float(info.get("cost", 0.0))

@@ -42,7 +42,7 @@ class RandomPolicy:
         self.action_space = action_space
         self.action_space.seed(seed)
 
-    def predict(self, observation: Any, deterministic: bool = True) -> Any:
+    def predict(self, observation: Any, deterministic: bool = True, episode_start: bool = False) -> Any:
         return self.action_space.sample()
 
 
@@ -109,7 +109,7 @@ def _play(env: gymnasium.Env, policy: Any, seed: int, max_steps: int | None) -> 
     total_reward = total_cost = 0.0
     steps, done = 0, False
     while not done and (max_steps is None or steps < max_steps):
-        action = policy.predict(obs, deterministic=True)
+        action = policy.predict(obs, deterministic=True, episode_start=steps == 0)
         obs, reward, terminated, truncated, info = env.step(action)
         total_reward += float(reward)
         total_cost += float(info.get("cost", 0.0))

@@ -142,8 +142,8 @@ class SB3Learner:
                              reset_num_timesteps=self.num_timesteps == 0)
             bridge.finish()
 
-    def predict(self, observation: Any, deterministic: bool = True) -> np.ndarray:
-        action, _ = self.model.predict(observation, deterministic=deterministic)
+    def predict(self, observation: Any, deterministic: bool = True, episode_start: bool = False) -> np.ndarray:
+        action, _ = self.model.predict(observation, episode_start=np.array([episode_start]), deterministic=deterministic)
         return action
 
     def save(self, file: BinaryIO) -> None:
