@@ -215,7 +215,8 @@ def _step_case(env: gymnasium.Env, where: str, rng: np.random.Generator, steps: 
         report.steps += 1
         length += 1
         values = [reward, info["cost"], *info["costs"].values()]
-        if not (np.all(np.isfinite(observation)) and all(map(math.isfinite, values))):
+        parts = observation.values() if isinstance(observation, dict) else (observation,)  # vision: a Dict
+        if not (all(np.all(np.isfinite(part)) for part in parts) and all(map(math.isfinite, values))):
             report.non_finite.append(f"{where}: step {length} of an episode: reward {reward}, costs {info['costs']}")
         report.divergences += int(info.get("cost_exception", 0.0) > 0)
         if length > episode_limit:

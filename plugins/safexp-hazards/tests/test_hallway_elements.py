@@ -285,8 +285,8 @@ def test_people_play_the_bvh_clips_the_scene_names(arena, tmp_path):
 @pytest.mark.parametrize("people, message", [
     ({"motions": ["wavy"]}, r"people: unknown motion 'wavy'; did you mean 'wave'\?"),
     ({"clips": ["/nonexistent/*.bvh"]}, r"people: clips pattern '/nonexistent/\*.bvh' matches no file"),
-    ({"height": 3.0}, r"parameter 'height' of hazard 'people' is 3.0 \(valid: \(0.5, 2.5\]\)"),
-    ({"fall_prob": 0.5}, r"hazard 'people' has no parameter 'fall_prob'; did you mean 'fall_probability'\?"),
+    ({"height": 3.0}, r"parameter 'people.height' of hazard 'people' is 3.0 \(valid: \(0.5, 2.5\]\)"),
+    ({"fall_prob": 0.5}, r"hazard 'people' has no parameter 'people.fall_prob'; did you mean 'fall_probability'\?"),
 ])
 def test_bad_people_settings_say_what_is_wrong(arena, people, message):
     with pytest.raises(ParameterError, match=message):

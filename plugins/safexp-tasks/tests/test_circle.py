@@ -116,9 +116,9 @@ def test_every_robot_gets_a_circle_level():
 
 @pytest.mark.parametrize(("overrides", "message"), [
     ({"task_params": {"horizon": [65, 50]}}, r"task 'circle': parameter 'horizon' must be \[low, high\] steps with 1 ≤ low ≤ high"),
-    ({"task_params": {"radius": 0.0}}, r"parameter 'radius' of task 'circle' is 0.0 \(valid: \(0, inf\)\)"),
+    ({"task_params": {"radius": 0.0}}, r"parameter 'task_params.radius' of task 'circle' is 0.0 \(valid: \(0, inf\)\)"),
     ({"safe_strip": {"num": 2}}, r"safe_strip: there is one strip; 'num' must be 1 \(or 0 to remove it\), got 2"),
-    ({"safe_strip": {"x_limit": -1.0}}, r"parameter 'x_limit' of hazard 'safe_strip' is -1.0"),
+    ({"safe_strip": {"x_limit": -1.0}}, r"parameter 'safe_strip.x_limit' of hazard 'safe_strip' is -1.0"),
 ])
 def test_bad_parameters_are_named(overrides, message):
     with pytest.raises(ParameterError, match=message):

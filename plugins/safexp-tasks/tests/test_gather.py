@@ -108,5 +108,5 @@ def test_gather_without_apples_is_named():
 
 
 def test_a_positive_bomb_reward_is_refused_with_its_range():
-    with pytest.raises(ParameterError, match=r"parameter 'reward_bomb' of task 'gather' is 1.0 \(valid: \(-inf, 0\]\)"):
+    with pytest.raises(ParameterError, match=r"parameter 'task_params.reward_bomb' of task 'gather' is 1.0 \(valid: \(-inf, 0\]\)"):
         gymnasium.make("safexp/PointGather-v0", task_params={"reward_bomb": 1.0})

@@ -99,7 +99,7 @@ def test_the_extents_must_be_the_corridor():
     with pytest.raises(ParameterError, match=r"task 'hallway': the arena extents \[0.0, -1.0, 6.0, 1.0\] must be the "
                                              r"corridor \[0.0, -1.0, 8.0, 1.0\] \(length 8.0, width 2.0\); set extents"):
         empty_hallway(extents=[0.0, -1.0, 6.0, 1.0])
-    with pytest.raises(ParameterError, match=r"parameter 'width' of task 'hallway' is -2.0 \(valid: \(0, inf\)\)"):
+    with pytest.raises(ParameterError, match=r"parameter 'task_params.width' of task 'hallway' is -2.0 \(valid: \(0, inf\)\)"):
         empty_hallway(task_params={"width": -2.0})
 
 
