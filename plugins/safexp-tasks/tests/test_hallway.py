@@ -12,7 +12,6 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import safexp  # noqa: F401  (registers the ids)
-from safexp.engine.scene import SETTINGS_KEYS
 from safexp.plugin import ParameterError, suite_envs
 
 VARIANTS = ("Walls", "Poles", "People")
@@ -133,10 +132,8 @@ def test_every_lidar_id_passes_check_env_and_a_random_rollout(robot, variant):
     assert random_rollout(env, 2000) >= 1  # the 1000-step limit ended at least one episode
 
 
-needs_vision = pytest.mark.skipif("vision" not in SETTINGS_KEYS, reason="needs vision (issue-13 branch)")
 
 
-@needs_vision
 @pytest.mark.parametrize("robot", ROBOTS)
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_vision_id_observes_depth_from_the_head_and_passes_check_env(robot, variant):
@@ -152,16 +149,6 @@ def test_every_vision_id_observes_depth_from_the_head_and_passes_check_env(robot
     assert random_rollout(env, 2000) >= 1
 
 
-def test_without_vision_the_vision_ids_are_listed_as_unavailable():
-    if "vision" in SETTINGS_KEYS:
-        pytest.skip("the scene has a vision key: the vision ids are registered")
-    from safexp.registry.catalogue import unavailable_levels
-
-    missing = unavailable_levels()
-    assert all("hazard 'vision'" in missing[f"Hallway{variant}"] for variant in VARIANTS)
-    assert not any(f"Hallway{variant}Lidar" in missing for variant in VARIANTS)
-
-
 def test_safexp_list_envs_shows_the_hallways():
     run = subprocess.run([sys.executable, "-m", "safexp.cli", "list", "envs"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
@@ -171,6 +158,4 @@ def test_safexp_list_envs_shows_the_hallways():
             lidar = f"safexp/{robot}Hallway{variant}Lidar-v0"
             assert any(line.split()[:1] == [lidar] and "hallway task: " in line for line in lines), lidar
             vision = f"safexp/{robot}Hallway{variant}-v0"
-            assert any(line.split()[:1] == [vision] for line in lines) == ("vision" in SETTINGS_KEYS), vision
-    if "vision" not in SETTINGS_KEYS:
-        assert any(line.startswith("no HallwayPeople envs: missing hazard 'vision'") for line in lines)
+            assert any(line.split()[:1] == [vision] for line in lines), vision
