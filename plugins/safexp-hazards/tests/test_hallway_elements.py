@@ -112,6 +112,21 @@ def test_a_person_plays_a_clip_its_limbs_move(arena):
     assert np.allclose(world.data.xpos[people.body_ids[0]], pelvis, atol=1e-3)  # standing on the spot
 
 
+def test_a_person_survives_mujoco_resetting_the_clock_after_a_divergence(arena):
+    """MuJoCo resets the data, time included, when the simulation diverges (found by benchmarks/fuzz.py): the
+    person's clip must not index its track before the clip's start; the env then ends the episode."""
+    env, people = person_arena(arena, {"locations": [[1.5, 1.5]], "motions": ["wave"]})
+    world = env.unwrapped.world
+    for _ in range(5):
+        env.step(np.zeros(2))
+    people.play(world, 0, "wave")  # a clip that starts after time 0
+    env.step(np.zeros(2))
+    qpos = world.data.qpos.copy()
+    world.data.time = 0.0  # what mj_resetData does to the clock, mid-clip
+    people.before_substep(world)
+    np.testing.assert_array_equal(world.data.qpos, qpos)  # no pose written from a negative frame
+
+
 def test_a_falling_person_lands_on_the_robot(arena):
     env, people = person_arena(arena, {"locations": [[1.2, 0.0]]})
     world = env.unwrapped.world

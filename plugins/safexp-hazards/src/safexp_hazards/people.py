@@ -213,6 +213,8 @@ class People(Element):
             frame = int((data.time - self._start[i]) / frame_time + 1e-6)
             if frame == self._frame[i]:
                 continue  # the velocities written with the frame carry the person on
+            if frame < 0:
+                continue  # MuJoCo reset the data (time included) after a divergence: the env ends the episode
             self._frame[i] = frame
             track = self._track_qpos[i]
             if frame >= len(track):
