@@ -77,6 +77,25 @@ class ConfigError(SafexpError):
 
 
 @dataclass
+class ActorSettings:
+    """The ``actors`` keys of a run: the actor–learner mode on Ray (``safexp_sb3.actor_learner``).
+
+    - ``num``: actor processes collecting for the learner (0: off, the learner steps its own ``n_envs`` envs);
+    - ``envs_per_actor``: envs each actor steps together (the learner keeps a replay ring per actor × env);
+    - ``sync_every``: steps per env after which an actor sends its transitions and pulls the newest weights;
+    - ``address``: the Ray cluster to connect to (``ray://host:10001``, ``host:6379`` or ``auto``); ``null``
+      starts a local Ray for the run (or uses the one already running in this process);
+    - ``cpus_per_actor``: CPUs Ray reserves for each actor (a local Ray gets enough for every actor).
+    """
+
+    num: int = bounded(0, ge=0, le=1024)
+    envs_per_actor: int = bounded(1, ge=1, le=256)
+    sync_every: int = bounded(1000, ge=1)
+    address: Optional[str] = None
+    cpus_per_actor: float = bounded(1.0, ge=0, le=64)
+
+
+@dataclass
 class RunSettings:
     """The top-level run keys of an experiment.
 
@@ -94,7 +113,8 @@ class RunSettings:
       networks of these learners and lets parallel runs share the cores;
     - ``progress``: show a progress bar on stderr;
     - ``strict_plugins``: refuse to train while a plugin failed to load or two plugins register one name
-      (``safexp plugins`` shows both); ``false`` trains with what loaded.
+      (``safexp plugins`` shows both); ``false`` trains with what loaded;
+    - ``actors``: the actor–learner mode on Ray (:class:`ActorSettings`; ``actors.num: 0``, off, by default).
     """
 
     seed: int = bounded(0, ge=0, le=MAX_SEED)
@@ -110,6 +130,7 @@ class RunSettings:
     torch_threads: int = bounded(1, ge=0)
     progress: bool = True
     strict_plugins: bool = True
+    actors: ActorSettings = field(default_factory=ActorSettings)
 
 
 @dataclass(frozen=True)
@@ -434,6 +455,7 @@ def validate(composed: ComposedConfig) -> ExperimentConfig:
     _check_run_settings(run, composed)
     env, scene = validate_env(values["env"], composed)
     algo_name, algo_params = validate_algo(values["algo"], composed)
+    _check_actor_settings(run, algo_name, composed)
     return ExperimentConfig(run=run, env=env, algo=algo_name, algo_params=algo_params, scene=scene)
 
 
@@ -461,6 +483,27 @@ def _check_run_settings(run: RunSettings, composed: ComposedConfig) -> None:
     _check_out_dir(run.out_dir, composed)
     if run.name is not None and (not run.name or "/" in run.name or run.name.startswith(".")):
         fail("name", "a plain directory name")
+
+
+def _check_actor_settings(run: RunSettings, algo: str, composed: ComposedConfig) -> None:
+    """The actor–learner mode (``actors.num`` > 0) trains the algorithms that support it, from the actors' envs
+    only, on a Ray at a non-empty ``address`` (or a local one)."""
+    actors = run.actors
+    if actors.num == 0:
+        return
+    from safexp_sb3.actor_learner import ACTOR_LEARNER_ALGORITHMS  # (torch: only for runs with actors)
+
+    where = f"key 'actors.num' (from {composed.source_of(('actors', 'num'))})"
+    if algo not in ACTOR_LEARNER_ALGORITHMS:
+        raise ParameterError(f"{where}: the actor-learner mode trains {', '.join(ACTOR_LEARNER_ALGORITHMS)}, not "
+                             f"'{algo}'; {choices_hint(algo, ACTOR_LEARNER_ALGORITHMS)}, or set actors.num=0")
+    if run.n_envs != 1:
+        raise ParameterError(f"key 'n_envs' (from {composed.source_of(('n_envs',))}) must stay 1 with actors "
+                             f"(actors.num={actors.num}): the actors step the envs; set actors.envs_per_actor "
+                             f"instead, got n_envs={run.n_envs}")
+    if actors.address is not None and not actors.address.strip():
+        raise ParameterError(f"key 'actors.address' (from {composed.source_of(('actors', 'address'))}) must name a "
+                             f"Ray cluster (ray://host:10001, host:6379 or auto) or be null, got {actors.address!r}")
 
 
 def _check_out_dir(out_dir: str, composed: ComposedConfig) -> None:

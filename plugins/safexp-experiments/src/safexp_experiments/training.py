@@ -100,8 +100,7 @@ def train(config: Any, overrides: Sequence[str] = (), *, search_root: str | Path
     """
     cfg = load_config(config, overrides, search_root)
     spec = _algorithm(cfg)
-    learner = SB3Learner.create(spec, cfg.algo_params, _env_factory(cfg), cfg.run.n_envs, cfg.run.vec_env,
-                                cfg.run.seed, cfg.run.device, cfg.run.torch_threads)
+    learner = _new_learner(cfg, spec)
     try:
         explicit = cfg.run.name is not None
         name = cfg.run.name or f"{env_label(cfg.env)}_{cfg.algo}_s{cfg.run.seed}_{datetime.now():%Y%m%d-%H%M%S}"
@@ -133,8 +132,7 @@ def resume(run_dir: str | Path) -> RunResult:
         run.repair(checkpoint)
         cfg = load_config(run.config_source())
         spec = _algorithm(cfg)
-        learner = SB3Learner.load(spec, str(checkpoint.model), _env_factory(cfg), cfg.run.n_envs, cfg.run.vec_env,
-                                  cfg.run.seed + checkpoint.step, cfg.run.device, cfg.run.torch_threads)
+        learner = _saved_learner(cfg, spec, str(checkpoint.model), cfg.run.seed + checkpoint.step)
     except BaseException:
         run.release_lock()
         raise
@@ -156,6 +154,36 @@ def _algorithm(cfg: ExperimentConfig) -> Any:
     if cfg.run.strict_plugins:
         registry.check()
     return registry.get("algorithms", cfg.algo)
+
+
+def _new_learner(cfg: ExperimentConfig, spec: Any) -> Learner:
+    """The run's learner on its own vectorised envs, or fed by Ray actors when ``actors.num`` > 0."""
+    if cfg.run.actors.num:
+        from safexp_sb3.actor_learner import RayActorLearner
+
+        return RayActorLearner.create_actor_learner(spec, cfg.algo_params, _env_factory(cfg), _actor_layout(cfg),
+                                                    cfg.run.seed, cfg.run.device, cfg.run.torch_threads)
+    return SB3Learner.create(spec, cfg.algo_params, _env_factory(cfg), cfg.run.n_envs, cfg.run.vec_env,
+                             cfg.run.seed, cfg.run.device, cfg.run.torch_threads)
+
+
+def _saved_learner(cfg: ExperimentConfig, spec: Any, path: str, seed: int) -> Learner:
+    """A checkpointed learner continued as :func:`_new_learner` would build it, its envs seeded from ``seed``."""
+    if cfg.run.actors.num:
+        from safexp_sb3.actor_learner import RayActorLearner
+
+        return RayActorLearner.load_actor_learner(spec, path, _env_factory(cfg), _actor_layout(cfg), seed,
+                                                  cfg.run.device, cfg.run.torch_threads)
+    return SB3Learner.load(spec, path, _env_factory(cfg), cfg.run.n_envs, cfg.run.vec_env, seed, cfg.run.device,
+                           cfg.run.torch_threads)
+
+
+def _actor_layout(cfg: ExperimentConfig) -> Any:
+    """The run's ``actors`` keys as the actor–learner mode takes them."""
+    from safexp_sb3.actor_learner import ActorLayout
+
+    actors = cfg.run.actors
+    return ActorLayout(actors.num, actors.envs_per_actor, actors.sync_every, actors.address, actors.cpus_per_actor)
 
 
 def _env_factory(cfg: ExperimentConfig) -> Any:

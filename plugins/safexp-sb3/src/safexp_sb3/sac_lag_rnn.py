@@ -172,7 +172,7 @@ class RecurrentAgent(nn.Module):
         self.policy = selu_mlp([gru_hidden, *head_net_arch], 2 * action_dim)
         self.reward_q = nn.ModuleList([selu_mlp([gru_hidden + action_dim, *head_net_arch], 1) for _ in range(2)])
         self.cost_q = selu_mlp([gru_hidden + action_dim, *head_net_arch], n_costs)
-        self.hidden_size = gru_hidden
+        self.hidden_size, self.action_dim = gru_hidden, action_dim
 
     def initial_state(self, n: int) -> th.Tensor:
         """The GRU state at an episode's start: zeros of shape ``(n, gru_hidden)``."""
@@ -214,6 +214,45 @@ class RecurrentAgent(nn.Module):
         """What the critic loss trains: encoder, GRU and the three Q heads."""
         return [*self.encoder.parameters(), *self.gru.parameters(), *self.reward_q.parameters(),
                 *self.cost_q.parameters()]
+
+
+# -- acting ------------------------------------------------------------------------------------------------------
+
+
+def observation_tensors(space: spaces.Space, observation: Mapping[str, np.ndarray],
+                        device: th.device | str) -> dict[str, th.Tensor]:
+    """A batch of observations (entries keyed like :func:`observation_entries`) as tensors on ``device``, images
+    transposed to the space's layout."""
+    entries = observation_entries(space)
+    return {name: th.as_tensor(maybe_transpose(np.asarray(value), entries[name]), device=device)
+            for name, value in observation.items()}
+
+
+def scale_action(space: spaces.Box, action: np.ndarray) -> np.ndarray:
+    """Actions in ``[-1, 1]^n`` (one per row) mapped onto the action space's bounds."""
+    return (space.low + 0.5 * (action + 1.0) * (space.high - space.low)).reshape(-1, *space.shape)
+
+
+def acting_step(agent: RecurrentAgent, observations: Mapping[str, th.Tensor], hidden: th.Tensor,
+                uniform: bool) -> tuple[th.Tensor, np.ndarray]:
+    """The GRU states after reading one observation per env (``(N, H)``), and the actions the agent samples in
+    them (``(N, n)`` in ``[-1, 1]``; uniformly at random when ``uniform``, the exploration before
+    ``learning_starts``). Draws from torch's global RNG."""
+    with th.no_grad():
+        hidden_after = agent.step(observations, hidden)
+        if uniform:
+            action = th.rand(hidden.shape[0], agent.action_dim) * 2.0 - 1.0
+        else:
+            action, _ = agent.act(hidden_after)
+    return hidden_after, action.cpu().numpy().reshape(hidden.shape[0], -1)
+
+
+def carried_over(hidden_after: np.ndarray, episodes: np.ndarray, dones: np.ndarray,
+                 id_stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """The GRU states and episode ids the envs carry into their next step: zeros and a new id (the old one plus
+    ``id_stride``, the number of rings, so ids stay unique across rings) where an episode just ended."""
+    hidden = (hidden_after * (1.0 - np.asarray(dones, dtype=np.float32)[:, None])).astype(np.float32)
+    return hidden, np.where(dones, episodes + id_stride, episodes)
 
 
 # -- the sequence replay buffer ----------------------------------------------------------------------------------
@@ -364,6 +403,8 @@ class RecurrentSACLagrangian(BaseAlgorithm):
     :param tensorboard_log: a TensorBoard directory, or ``None``.
     :param verbose: stable-baselines3's verbosity.
     :param device: the torch device.
+    :param observation_space, action_space, constraint_names: without ``env``: the spaces and constraints.
+    :param n_envs: without ``env``: the number of replay rings (the envs of remote actors; 1 to act).
     :raises ParameterError: for an unknown ``multiplier_source``, multiplier preset or setting, a cost limit that
         names unknown constraints, or an observation this agent cannot read.
     """
@@ -373,7 +414,7 @@ class RecurrentSACLagrangian(BaseAlgorithm):
     def __init__(self, env: GymEnv | None, params: SACLagRNNParams, *, seed: int | None = None,
                  tensorboard_log: str | None = None, verbose: int = 0, device: str = "cpu",
                  observation_space: spaces.Space | None = None, action_space: spaces.Box | None = None,
-                 constraint_names: Sequence[str] | None = None) -> None:
+                 constraint_names: Sequence[str] | None = None, n_envs: int = 1) -> None:
         if params.multiplier_source not in MULTIPLIER_SOURCES:
             raise ParameterError(f"unknown multiplier_source '{params.multiplier_source}'; "
                                  f"{choices_hint(params.multiplier_source, MULTIPLIER_SOURCES)}")
@@ -381,9 +422,9 @@ class RecurrentSACLagrangian(BaseAlgorithm):
                          tensorboard_log=tensorboard_log, verbose=verbose, device=device, seed=seed,
                          support_multi_env=True, supported_action_spaces=(spaces.Box,))
         self.params = params
-        if env is None:  # loading for evaluation: the spaces and constraints come from the checkpoint
+        if env is None:  # loading to act, or learning from remote actors: spaces and constraints are given
             self.observation_space, self.action_space = observation_space, action_space
-            self.n_envs = 1
+            self.n_envs = n_envs
         self.constraint_names = tuple(constraint_names or resolve_constraint_names(self.env, self._cost_limit_given()))
         self.cost_limits = resolve_cost_limits(self.constraint_names, self._cost_limit_given())
         settings = multiplier_kwargs(params)
@@ -423,15 +464,12 @@ class RecurrentSACLagrangian(BaseAlgorithm):
 
     # -- acting ------------------------------------------------------------------------------------------------
     def _tensors(self, observation: Mapping[str, np.ndarray]) -> dict[str, th.Tensor]:
-        """A batch of observations as tensors on the device, images transposed to the space's layout."""
-        entries = observation_entries(self.observation_space)
-        return {name: th.as_tensor(maybe_transpose(np.asarray(value), entries[name]), device=self.device)
-                for name, value in observation.items()}
+        """A batch of observations as tensors on the device (:func:`observation_tensors`)."""
+        return observation_tensors(self.observation_space, observation, self.device)
 
     def _scale_action(self, action: np.ndarray) -> np.ndarray:
-        """An action in ``[-1, 1]^n`` mapped onto the action space's bounds."""
-        low, high = self.action_space.low, self.action_space.high
-        return (low + 0.5 * (action + 1.0) * (high - low)).reshape(-1, *self.action_space.shape)
+        """An action in ``[-1, 1]^n`` mapped onto the action space's bounds (:func:`scale_action`)."""
+        return scale_action(self.action_space, action)
 
     def predict(self, observation: Any, state: np.ndarray | None = None, episode_start: np.ndarray | None = None,
                 deterministic: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -475,34 +513,42 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         """One step of every training env: act (uniformly at random before ``learning_starts``), store the rows,
         carry or reset the GRU states, record episodes. Returns ``False`` when a callback asks to stop."""
         observation = as_entries(self._last_obs)
-        with th.no_grad():
-            hidden_before = self.actor_hidden
-            hidden_after = self.agent.step(self._tensors(observation), hidden_before)
-            if self.num_timesteps < self.params.learning_starts:
-                action = th.rand(self.n_envs, *self.action_space.shape) * 2.0 - 1.0
-            else:
-                action, _ = self.agent.act(hidden_after)
-        action = action.cpu().numpy().reshape(self.n_envs, -1)
+        hidden_before = self.actor_hidden
+        hidden_after, action = acting_step(self.agent, self._tensors(observation), hidden_before,
+                                           self.num_timesteps < self.params.learning_starts)
         new_obs, rewards, dones, infos = self.env.step(self._scale_action(action))
         self.num_timesteps += self.n_envs
-        costs = np.asarray(read_costs(infos, self.constraint_names), dtype=np.float64)
         hidden_before, hidden_after = hidden_before.cpu().numpy(), hidden_after.cpu().numpy()
-        for env in range(self.n_envs):
-            terminated = bool(dones[env]) and not infos[env].get("TimeLimit.truncated", False)
-            self.replay_buffer.add(env, {k: v[env] for k, v in observation.items()}, hidden_before[env],
-                                   int(self.actor_episodes[env]), action[env], float(rewards[env]), costs[env],
-                                   terminated)
-            if dones[env]:
-                self.replay_buffer.add(env, as_entries(infos[env]["terminal_observation"]), hidden_after[env],
-                                       int(self.actor_episodes[env]))
-        self._record_episode_costs(costs, dones)
-        self._update_info_buffer(infos, dones)
-        self.actor_hidden = th.as_tensor(hidden_after * (1.0 - dones[:, None]), dtype=th.float32,
-                                         device=self.device)
-        self.actor_episodes = np.where(dones, self.actor_episodes + self.n_envs, self.actor_episodes)
+        self._store_step(0, observation, hidden_before, hidden_after, action, rewards, dones, infos,
+                         self.actor_episodes)
+        hidden_next, self.actor_episodes = carried_over(hidden_after, self.actor_episodes, dones, self.n_envs)
+        self.actor_hidden = th.as_tensor(hidden_next, device=self.device)
         self._last_obs = new_obs
         callback.update_locals(locals())
         return bool(callback.on_step())
+
+    def _store_step(self, first_ring: int, observation: Mapping[str, np.ndarray], hidden_before: np.ndarray,
+                    hidden_after: np.ndarray, action: np.ndarray, rewards: np.ndarray, dones: np.ndarray,
+                    infos: Sequence[Mapping[str, Any]], episodes: np.ndarray) -> None:
+        """Store one vectorised step of ``len(dones)`` envs in the rings ``first_ring, first_ring + 1, ...`` and
+        record its costs and finished episodes.
+
+        :param observation: each entry ``(E, ...)``, what the envs showed before the step.
+        :param hidden_before: ``(E, H)``, the GRU states before reading ``observation``; ``hidden_after`` after.
+        :param action: ``(E, n)`` in ``[-1, 1]``; ``rewards``, ``dones``: ``(E,)``; ``infos``: the envs' infos
+            (``terminal_observation`` for a finished episode); ``episodes``: ``(E,)``, each env's episode id.
+        """
+        costs = np.asarray(read_costs(infos, self.constraint_names), dtype=np.float64)
+        for env in range(len(dones)):
+            ring = first_ring + env
+            terminated = bool(dones[env]) and not infos[env].get("TimeLimit.truncated", False)
+            self.replay_buffer.add(ring, {k: v[env] for k, v in observation.items()}, hidden_before[env],
+                                   int(episodes[env]), action[env], float(rewards[env]), costs[env], terminated)
+            if dones[env]:
+                self.replay_buffer.add(ring, as_entries(infos[env]["terminal_observation"]), hidden_after[env],
+                                       int(episodes[env]))
+        self._record_episode_costs(costs, dones, first_ring)
+        self._update_info_buffer(list(infos), dones)
 
     def _start_episodes(self) -> None:
         """Every training env starts a new episode (its envs were just reset): zero GRU states and running
@@ -512,13 +558,15 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         self.episode_costs[:] = 0.0
         self.episode_lengths[:] = 0
 
-    def _record_episode_costs(self, costs: np.ndarray, dones: np.ndarray) -> None:
-        """Add one step's costs to the running episodes and the lifetime total; file finished episodes (their
-        cost per step); with ``multiplier_source=episode_cost``, step the multipliers once episodes ended."""
+    def _record_episode_costs(self, costs: np.ndarray, dones: np.ndarray, first_ring: int = 0) -> None:
+        """Add one step's costs (of the envs of rings ``first_ring, first_ring + 1, ...``) to the running episodes
+        and the lifetime total; file finished episodes (their cost per step); with
+        ``multiplier_source=episode_cost``, step the multipliers once episodes ended."""
+        rings = slice(first_ring, first_ring + len(dones))
         self.lifetime_cost += costs.sum(axis=0)
-        self.episode_costs += costs
-        self.episode_lengths += 1
-        for env in np.flatnonzero(dones):
+        self.episode_costs[rings] += costs
+        self.episode_lengths[rings] += 1
+        for env in first_ring + np.flatnonzero(dones):
             rate = self.episode_costs[env] / self.episode_lengths[env]
             self.finished_costs.append(self.episode_costs[env].copy())
             self.unfed_episode_rates.append(rate)
@@ -631,7 +679,8 @@ class RecurrentSACLagrangian(BaseAlgorithm):
             self.logger.record("rollout/ep_cost_mean", float(np.sum(np.mean(self.finished_costs, axis=0))))
         self.logger.record("rollout/cost_rate", float(self.lifetime_cost.sum()) / max(self.num_timesteps, 1))
         self.logger.record("rollout/lifetime_cost", float(self.lifetime_cost.sum()))
-        self.logger.record("time/fps", int(self.num_timesteps / max(time.time() - self.start_time, 1e-9)))
+        elapsed = (time.time_ns() - self.start_time) / 1e9  # stable-baselines3 keeps start_time in nanoseconds
+        self.logger.record("time/fps", int((self.num_timesteps - self._num_timesteps_at_start) / max(elapsed, 1e-9)))
         self.logger.record("time/episodes", self._episode_num)
         self.logger.dump(step=self.num_timesteps)
 
@@ -665,8 +714,9 @@ class RecurrentSACLagrangian(BaseAlgorithm):
 
     @classmethod
     def load(cls, path: str | BinaryIO, env: GymEnv | None = None, device: str = "cpu",
-             tensorboard_log: str | None = None, **_: Any) -> RecurrentSACLagrangian:
-        """A learner saved by :meth:`save`, on ``env`` (to train on; its spaces must match) or on none (to act).
+             tensorboard_log: str | None = None, n_envs: int = 1, **_: Any) -> RecurrentSACLagrangian:
+        """A learner saved by :meth:`save`, on ``env`` (to train on; its spaces must match) or on none (to act,
+        or to learn from ``n_envs`` envs of remote actors).
 
         :raises SafexpError: for a file that is not a checkpoint of this learner, or an env whose spaces differ.
         """
@@ -678,7 +728,7 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         action_space = space_from_state(checkpoint["action_space"])
         model = cls(env, params, tensorboard_log=tensorboard_log, device=device,
                     observation_space=observation_space, action_space=action_space,
-                    constraint_names=checkpoint["constraint_names"])
+                    constraint_names=checkpoint["constraint_names"], n_envs=n_envs)
         if env is not None and (model.observation_space != observation_space or model.action_space != action_space):
             raise SafexpError(f"the env's spaces ({model.observation_space}, {model.action_space}) differ from the "
                               f"saved learner's ({observation_space}, {action_space})")
