@@ -169,13 +169,6 @@ class CollectingActor:
         self.envs.close()
 
 
-def probe_spaces(make_env: EnvFactory) -> tuple[gymnasium.Space, gymnasium.spaces.Box, Any]:
-    """The observation and action spaces of the env ``make_env`` builds, and a one-env vec env of it (for the
-    constraint names; closed by the caller)."""
-    probe = make_vec_env(make_env, 1, "dummy", 0)
-    return probe.observation_space, probe.action_space, probe
-
-
 def import_ray() -> Any:
     """The ``ray`` module.
 
@@ -191,8 +184,12 @@ def import_ray() -> Any:
 class RayActorLearner(SB3Learner):
     """A :class:`RecurrentSACLagrangian` trained from ``layout.num`` Ray actors (module docstring), behind the
     learner contract: TensorBoard, checkpoints (weights, multipliers, replay rings, episode ids) and resume as
-    for a normal run. Build one with :meth:`create` or :meth:`load`; :meth:`close` stops the actors (and a
-    local Ray this learner started)."""
+    for a normal run. Build one with :meth:`create_actor_learner` or :meth:`load_actor_learner`; :meth:`close`
+    stops the actors (and a Ray this learner started).
+
+    Over all calls of :meth:`learn`: ``steps_taken_in`` (env steps), ``learn_seconds`` and ``wait_seconds`` (the
+    part spent waiting for a block).
+    """
 
     def __init__(self, model: RecurrentSACLagrangian, layout: ActorLayout, make_env: EnvFactory, seed: int,
                  started_ray: bool) -> None:
@@ -229,15 +226,15 @@ class RayActorLearner(SB3Learner):
                              seed: int, device: str, torch_threads: int = 0) -> RayActorLearner:
         """A new learner from ``spec``'s learner class, its rings filled by ``layout.num`` actors of
         ``layout.envs_per_actor`` envs (env ``i`` of all of them seeded ``seed + i``)."""
-        observation_space, action_space, probe = probe_spaces(make_env)
+        probe = make_vec_env(make_env, 1, "dummy", seed)  # the spaces and constraint names of the env
         try:
             if torch_threads:
                 th.set_num_threads(torch_threads)
             given = dict(params.cost_limits) if params.cost_limits else float(params.cost_limit)
             constraint_names = resolve_constraint_names(probe, given)
-            model = RecurrentSACLagrangian(None, params, seed=seed, device=device, observation_space=observation_space,
-                                           action_space=action_space, constraint_names=constraint_names,
-                                           n_envs=layout.n_envs)
+            model = RecurrentSACLagrangian(None, params, seed=seed, device=device,
+                                           observation_space=probe.observation_space, action_space=probe.action_space,
+                                           constraint_names=constraint_names, n_envs=layout.n_envs)
         finally:
             probe.close()
         started = cls.start_ray(layout)
