@@ -422,9 +422,9 @@ class RecurrentSACLagrangian(BaseAlgorithm):
                          tensorboard_log=tensorboard_log, verbose=verbose, device=device, seed=seed,
                          support_multi_env=True, supported_action_spaces=(spaces.Box,))
         self.params = params
-        if env is None:  # loading to act, or learning from remote actors: spaces and constraints are given
+        if env is None:  # loading for evaluation: the spaces and constraints come from the checkpoint
             self.observation_space, self.action_space = observation_space, action_space
-            self.n_envs = n_envs
+            self.n_envs = n_envs  # 1 to act; or the envs of remote actors (safexp_sb3.actor_learner), given
         self.constraint_names = tuple(constraint_names or resolve_constraint_names(self.env, self._cost_limit_given()))
         self.cost_limits = resolve_cost_limits(self.constraint_names, self._cost_limit_given())
         settings = multiplier_kwargs(params)
