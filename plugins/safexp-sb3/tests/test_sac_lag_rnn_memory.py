@@ -3,8 +3,11 @@ through the feedback inputs (``memory_env.HiddenHazardSideEnv``), and the paper'
 
 With the feedback wrapper the learner must carry the probe's cost (the second observation) in its GRU for the
 rest of the episode and push away from the hazard: cost 0.45 per episode over the evaluation seeds (the probe's)
-at a return near 5. Without it, any deterministic policy pays 2.25 to 2.65 per episode on these seeds (the env's
-docstring), so the ablation's margin (at least 1.2 above the limit of 1) holds by construction, not by luck.
+at a return of 4 to 5 (measured: 4.06, 4.71, 4.70). Without it, any deterministic policy pays 2.25 to 2.65 per
+episode on these seeds (the env's docstring), so the ablation's margins (at least 1.2 above the limit of 1, and
+1.2 above the cost with feedback once that is under the limit) hold by construction, not by luck of a seed.
+The test fails when the learner's memory or its feedback inputs are broken: with the GRU state reset before every
+step the three seeds paid 2.65, 2.65 and 1.35; with the feedback entries zeroed in the encoder, 2.65 (seed 0).
 Learning runs use one torch thread, as the other learning tests.
 """
 
@@ -45,5 +48,5 @@ def test_with_feedback_the_recurrent_learner_remembers_the_hazard_and_without_it
         assert episode_return >= 0.7 * EPISODE_LENGTH, f"seed {seed}: return {episode_return}"
     for seed, (_, cost) in without_feedback.items():
         assert cost >= COST_LIMIT_PER_EPISODE + 1.2, f"seed {seed} without feedback: cost {cost}"
-        assert cost >= with_feedback[seed][1] + 1.5, f"seed {seed}: {cost} without feedback, " \
+        assert cost >= with_feedback[seed][1] + 1.2, f"seed {seed}: {cost} without feedback, " \
                                                      f"{with_feedback[seed][1]} with"
