@@ -127,6 +127,10 @@ def test_transfer_workflow_on_the_demo_config(tmp_path, configs, recorded, capsy
         rows = read_lifetime_cost(run / LIFETIME_COST_FILE)
         assert rows[-1]["step"] == steps and rows[-1]["lifetime_cost"] == pytest.approx(truth, rel=1e-9)
         assert rows[-1]["episodes"] == (steps - (400 if run == finetune else 0)) // 50
+        # a row per 50-step episode, its return and cost; here the episodes end with the run, so they sum up
+        assert [r["step"] for r in rows] == list(range(steps - rows[-1]["episodes"] * 50 + 50, steps + 1, 50))
+        assert sum(r["episode_cost"] for r in rows) == pytest.approx(truth, rel=1e-9)
+        assert all(r["episode_return"] is not None for r in rows)
         assert [r["step"] for r in rows] == sorted({r["step"] for r in rows})
         assert json.loads((run / "summary.json").read_text())["lifetime_cost"] == pytest.approx(truth, rel=1e-9)
     # ... counted apart from the learner's own count, which in fine-tuning includes pretraining's costs

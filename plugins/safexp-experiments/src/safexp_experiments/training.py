@@ -61,8 +61,8 @@ TENSORBOARD_TAGS = {
 the trainer logs (``deployment/lifetime_cost``: see :class:`LifetimeCost`)."""
 
 LIFETIME_COST_FILE = "lifetime_cost.csv"
-"""The run's lifetime cost as CSV (``step,episodes,lifetime_cost``): a row after each update in which an episode
-ended, and one at the last step."""
+"""The run's training episodes and lifetime cost as CSV (``step,episodes,episode_return,episode_cost,lifetime_cost``):
+a row per finished episode, and one at the last step (:class:`LifetimeCost`)."""
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,7 @@ def _learn(run: RunDir, cfg: ExperimentConfig, learner: Learner, state: TrainerS
         if stop.is_set():  # stopped after the checkpoint of the first update that ended after the request
             run.set_status("interrupted", checkpoints.saved_step)
             return RunResult(run.path, "interrupted", checkpoints.saved_step, None)
-        lifetime.write_row(learner.num_timesteps)
+        lifetime.finish(learner.num_timesteps)
         if checkpoints.saved_step != learner.num_timesteps:
             run.save_checkpoint(learner, state.to_dict(learner))
         run.save_final_model(learner)
@@ -314,18 +314,21 @@ class WriteLogs:
 class LifetimeCost:
     """Counts the run's lifetime cost, the cost of every env step it trains on (the sum of the step infos'
     ``cost``, 0 for a step without one), in ``state`` (so checkpoints keep it), with the training episodes
-    finished. Records ``deployment/lifetime_cost`` before each update's logs are written, and appends a row
-    ``step,episodes,lifetime_cost`` to ``csv_path`` after each update in which an episode ended.
+    finished. Records ``deployment/lifetime_cost`` before each update's logs are written; appends a row to
+    ``csv_path`` (:data:`LIFETIME_COST_FILE`) for every training episode that ends — its step, the episodes so far,
+    its return (stable-baselines3's ``Monitor``) and cost, and the lifetime cost — and, through :meth:`finish`,
+    one at the run's last step (without an episode's figures).
 
     :param start_step: the step the run (re)starts from: rows after it, left by a run killed after its last
-        checkpoint, are dropped, since the resumed run writes them again.
+        checkpoint, are dropped, since the resumed run writes them again; its envs start new episodes.
     """
 
-    COLUMNS = ("step", "episodes", "lifetime_cost")
+    COLUMNS = ("step", "episodes", "episode_return", "episode_cost", "lifetime_cost")
 
     def __init__(self, state: TrainerState, csv_path: Path, start_step: int) -> None:
         self.state, self.csv_path = state, csv_path
-        self.episode_ended = False
+        self.episode_costs: list[float] = []
+        """The cost of each env's running episode."""
         rows = read_lifetime_cost(csv_path) if csv_path.is_file() else []
         kept = [row for row in rows if row["step"] <= start_step]
         if not csv_path.is_file() or len(kept) != len(rows):
@@ -333,35 +336,50 @@ class LifetimeCost:
         self.last_row_step = kept[-1]["step"] if kept else None
 
     def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
-        for info in infos:
-            self.state.lifetime_cost += float(info.get("cost", 0.0))
-            if "episode" in info:  # stable-baselines3's Monitor: this env's episode ended
-                self.state.episodes += 1
-                self.episode_ended = True
+        if len(self.episode_costs) != len(infos):
+            self.episode_costs = [0.0] * len(infos)
+        for index, info in enumerate(infos):
+            cost = float(info.get("cost", 0.0))
+            self.state.lifetime_cost += cost
+            self.episode_costs[index] += cost
+        ended = [index for index, info in enumerate(infos) if "episode" in info]  # the Monitor: an episode ended
+        if ended:
+            with open(self.csv_path, "a", encoding="utf-8") as file:
+                for index in ended:
+                    self.state.episodes += 1
+                    file.write(self._line(learner.num_timesteps, self.state.episodes,
+                                          float(infos[index]["episode"]["r"]), self.episode_costs[index],
+                                          self.state.lifetime_cost))
+                    self.episode_costs[index] = 0.0
+            self.last_row_step = learner.num_timesteps
         return True
 
     def on_update_end(self, learner: Learner) -> None:
         learner.record(TENSORBOARD_TAGS["lifetime_cost"], self.state.lifetime_cost)
-        if self.episode_ended:
-            self.write_row(learner.num_timesteps)
 
-    def write_row(self, step: int) -> None:
-        """Append the row of ``step`` (once)."""
+    def finish(self, step: int) -> None:
+        """Append the row of the run's last ``step``, unless an episode's row already has it."""
         if step != self.last_row_step:
             with open(self.csv_path, "a", encoding="utf-8") as file:
-                file.write(self._line(step, self.state.episodes, self.state.lifetime_cost))
+                file.write(self._line(step, self.state.episodes, None, None, self.state.lifetime_cost))
             self.last_row_step = step
-        self.episode_ended = False
 
     @staticmethod
-    def _line(step: int, episodes: int, lifetime_cost: float) -> str:
-        return f"{step},{episodes},{lifetime_cost!r}\n"
+    def _line(step: int, episodes: int, episode_return: float | None, episode_cost: float | None,
+              lifetime_cost: float) -> str:
+        figures = ["" if value is None else repr(value) for value in (episode_return, episode_cost, lifetime_cost)]
+        return f"{step},{episodes},{','.join(figures)}\n"
 
 
 def read_lifetime_cost(csv_path: str | Path) -> list[dict[str, Any]]:
-    """The rows of a run's ``lifetime_cost.csv``: ``{"step": int, "episodes": int, "lifetime_cost": float}``."""
+    """The rows of a run's ``lifetime_cost.csv``: ``step`` and ``episodes`` (int), ``episode_return`` and
+    ``episode_cost`` (float, ``None`` in the last step's row), ``lifetime_cost`` (float)."""
+    def number(text: str) -> float | None:
+        return float(text) if text else None
+
     with open(csv_path, encoding="utf-8", newline="") as file:
         return [{"step": int(row["step"]), "episodes": int(row["episodes"]),
+                 "episode_return": number(row["episode_return"]), "episode_cost": number(row["episode_cost"]),
                  "lifetime_cost": float(row["lifetime_cost"])} for row in csv.DictReader(file)]
 
 

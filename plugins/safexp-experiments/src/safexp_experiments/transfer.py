@@ -91,9 +91,9 @@ TABLE_COLUMNS = ("robot", "target", "env", "seeds",
                  "finetune_lifetime_cost_mean", "finetune_lifetime_cost_std")
 """The columns of ``transfer.csv``: one row per target env, mean and std across the seeds that have each figure."""
 
-CURVE_TAGS = {"return": "rollout/ep_rew_mean", "cost": "rollout/ep_cost_mean",
-              "lifetime_cost": "deployment/lifetime_cost"}
-"""The TensorBoard scalars the Figure 4 plot reads."""
+PANELS = {"return": "episode return", "cost": "episode cost", "lifetime_cost": "cumulative cost in target env"}
+"""The rows of the Figure 4 plot, from the runs' ``lifetime_cost.csv``: every training episode's return and cost,
+and the lifetime cost."""
 
 
 class TransferError(SafexpError):
@@ -541,10 +541,11 @@ def _short(row: Mapping[str, Any]) -> str:
 
 # -- the plot -----------------------------------------------------------------------------------------------------
 def plot_transfer(plan: TransferPlan, out: Path) -> Path | None:
-    """The paper's Figure 4 layout: per target env a column of episode return, episode cost and lifetime cost in
-    the target env against env steps; the transferred agent (pretraining, then fine-tuning) and the agent trained
-    from scratch (its steps shifted to start at the transfer point, so both deployments line up), each the mean ±
-    one std across seeds; the transfer point a dashed line, the cost limit per episode a dotted one.
+    """The paper's Figure 4 layout: per target env a column of episode return, episode cost (every training
+    episode) and lifetime cost in the target env against env steps; the transferred agent (pretraining, then
+    fine-tuning) and the agent trained from scratch (its steps shifted to start at the transfer point, so both
+    deployments line up), each the mean ± one std across seeds (curves interpolated on their common steps); the
+    transfer point a dashed line, the cost limit per episode a dotted one.
 
     :return: the written file, or ``None`` when no fine-tune or scratch run has logged anything yet.
     """
@@ -552,38 +553,39 @@ def plot_transfer(plan: TransferPlan, out: Path) -> Path | None:
     from matplotlib.figure import Figure
     from matplotlib.ticker import EngFormatter
 
-    from safexp_experiments.plot import Curve, mean_and_spread, read_run_scalars
+    from safexp_experiments.plot import Curve, mean_and_spread
 
     transfer_point = plan.settings.pretrain_steps
     columns = []
     for target in plan.targets:
         lines: dict[str, dict[str, list[Curve]]] = {"transfer": {}, "scratch": {}}
         for seed in plan.settings.seeds:
-            pretrain = _scalars(plan.pretrain_dir(seed), read_run_scalars)
-            finetune = _scalars(plan.run_dir("finetune", seed, target), read_run_scalars)
-            scratch = _scalars(plan.run_dir("scratch", seed, target), read_run_scalars)
-            for key, tag in CURVE_TAGS.items():
-                parts = [finetune[tag]] if tag in finetune else []
-                if key != "lifetime_cost" and parts and tag in pretrain:
-                    parts.insert(0, pretrain[tag])
-                if parts:
-                    steps = np.concatenate([c.steps for c in parts])
-                    values = np.concatenate([c.values for c in parts])
-                    lines["transfer"].setdefault(key, []).append(Curve(steps, values))
-                if tag in scratch:
-                    lines["scratch"].setdefault(key, []).append(
-                        Curve(scratch[tag].steps + transfer_point, scratch[tag].values))
+            pretrain = _episodes(plan.pretrain_dir(seed))
+            runs = {"transfer": _episodes(plan.run_dir("finetune", seed, target)),
+                    "scratch": _episodes(plan.run_dir("scratch", seed, target), shift=transfer_point)}
+            for kind, rows in runs.items():
+                if not rows:
+                    continue
+                episodes = [row for row in (pretrain if kind == "transfer" else []) + rows
+                            if row["episode_return"] is not None]
+                for key in ("return", "cost"):
+                    if episodes:
+                        lines[kind].setdefault(key, []).append(Curve(
+                            np.array([row["step"] for row in episodes]),
+                            np.array([row[f"episode_{key}"] for row in episodes])))
+                lines[kind].setdefault("lifetime_cost", []).append(Curve(  # from 0 at the transfer point
+                    np.array([transfer_point] + [row["step"] for row in rows]),
+                    np.array([0.0] + [row["lifetime_cost"] for row in rows])))
         columns.append((target, lines))
     if not any(lines[kind] for _, lines in columns for kind in lines):
         return None
     figure = Figure(figsize=(4.2 * len(columns), 8.0), dpi=150, layout="constrained")
     FigureCanvasAgg(figure)
     axes = np.asarray(figure.subplots(3, len(columns), sharex="col", squeeze=False))
-    labels = {"return": "episode return", "cost": "episode cost", "lifetime_cost": "cumulative cost in target env"}
     colors = {"transfer": "C0", "scratch": "C3"}
     cost_limit = _episode_cost_limit(plan)
     for column, (target, lines) in enumerate(columns):
-        for row, key in enumerate(CURVE_TAGS):
+        for row, key in enumerate(PANELS):
             axis = axes[row, column]
             for kind, color in colors.items():
                 curves = lines[kind].get(key, [])
@@ -602,7 +604,7 @@ def plot_transfer(plan: TransferPlan, out: Path) -> Path | None:
             axis.grid(True, alpha=0.3, linewidth=0.6)
             axis.spines[["top", "right"]].set_visible(False)
             if column == 0:
-                axis.set_ylabel(labels[key])
+                axis.set_ylabel(PANELS[key])
             if row == 0:
                 axis.set_title(f"{title(str(target.env.get('robot', '')))}: {target.name}", fontsize=9)
                 axis.legend(frameon=False, fontsize=7, loc="best")
@@ -619,9 +621,14 @@ def plot_transfer(plan: TransferPlan, out: Path) -> Path | None:
     return out
 
 
-def _scalars(run_dir: Path, read: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
-    """A run's scalars, or none for a run not made yet."""
-    return read(run_dir) if (run_dir / "tensorboard").is_dir() else {}
+def _episodes(run_dir: Path, shift: int = 0) -> list[dict[str, Any]]:
+    """The rows of a run's ``lifetime_cost.csv`` (:func:`~safexp_experiments.training.read_lifetime_cost`), their
+    steps moved by ``shift``; none for a run not made yet."""
+    from safexp_experiments.training import LIFETIME_COST_FILE, read_lifetime_cost
+
+    path = run_dir / LIFETIME_COST_FILE
+    rows = read_lifetime_cost(path) if path.is_file() else []
+    return [{**row, "step": row["step"] + shift} for row in rows]
 
 
 def _episode_cost_limit(plan: TransferPlan) -> float | None:
@@ -634,10 +641,10 @@ def _episode_cost_limit(plan: TransferPlan) -> float | None:
     if algo["name"] == "sac_lag_rnn":
         from safexp_experiments.envs import make_env
 
-        env = make_env(plan.targets[0].env)
-        try:
+        horizon = plan.targets[0].env.get("max_episode_steps")
+        if horizon is None:
+            env = make_env(plan.targets[0].env)
             horizon = env.spec.max_episode_steps if env.spec is not None else None
-        finally:
             env.close()
         return None if horizon is None else limit * horizon
     return limit
