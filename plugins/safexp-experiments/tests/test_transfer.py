@@ -29,10 +29,12 @@ ENVS = {
     "walls_speed": "robot: point\ntask: hallway\nlevel: WallsLidar\ncosts:\n  - {name: speed_limit, params: {max_speed: 0.02}}\n",
     TARGET: "robot: point\ntask: hallway\nlevel: PolesLidar\ncosts:\n  - {name: speed_limit, params: {max_speed: 0.02}}\n",
 }
-SMALL = ["env=walls_speed", f"transfer.targets=[{TARGET}]", "transfer.pretrain_steps=400",
-         "transfer.finetune_steps=200", "transfer.zero_shot_episodes=2", "env.max_episode_steps=50",
+PRETRAIN, FINETUNE, EPISODE = 300, 150, 50
+"""Env steps of pretraining, of fine-tuning and from scratch, and of an episode."""
+SMALL = ["env=walls_speed", f"transfer.targets=[{TARGET}]", f"transfer.pretrain_steps={PRETRAIN}",
+         f"transfer.finetune_steps={FINETUNE}", "transfer.zero_shot_episodes=2", f"env.max_episode_steps={EPISODE}",
          "algo.learning_starts=100", "algo.batch_size=8", "algo.sequence_length=4", "algo.gru_hidden=16",
-         "algo.head_net_arch=[32]", "algo.vector_net_arch=[32]", "algo.buffer_size=2000", "algo.train_freq=2",
+         "algo.head_net_arch=[32]", "algo.vector_net_arch=[32]", "algo.buffer_size=2000", "algo.train_freq=5",
          "algo.multiplier_settings.lr=0.01", "algo.multiplier_source=episode_cost", "eval_episodes=1", "launcher.workers=1"]
 
 
@@ -93,7 +95,7 @@ def _saved(path: Path) -> dict:
 
 def test_transfer_workflow_on_the_demo_config(tmp_path, configs, recorded, capsys):
     out = tmp_path / "runs"
-    overrides = [*SMALL, f"out_dir={out}", "checkpoint_freq=100"]
+    overrides = [*SMALL, f"out_dir={out}", "checkpoint_freq=50"]
     result = run_transfer("transfer_demo", overrides, search_root=configs)
     assert result.ran == list(STAGES) and not result.failed
     base = out / "transfer" / "transfer_demo" / "seed=0"
@@ -113,22 +115,22 @@ def test_transfer_workflow_on_the_demo_config(tmp_path, configs, recorded, capsy
     assert start["multipliers"] != [0.001] and start["multipliers"][0] > 0.001  # λ moved in pretraining ...
     assert start["multipliers"] == pytest.approx(_multipliers(pretrain / "model.zip"), abs=0)  # ... and carried over
     assert start["optimizer_steps"] == _adam_steps(end_of_pretrain["critic_optimizer"]) and start["optimizer_steps"]
-    assert start["replay_rows"] > 400 and start["num_timesteps"] == 400
+    assert start["replay_rows"] > PRETRAIN and start["num_timesteps"] == PRETRAIN
     fresh = recorded[str(scratch)]
     assert fresh["num_timesteps"] == 0 and fresh["replay_rows"] == 0 and fresh["optimizer_steps"] == []
     assert not all(th.equal(fresh["agent"][k], t) for k, t in end_of_pretrain["agent"].items())
 
     # lifetime cost = the target env's step costs over training, in TensorBoard, the CSV and the summary
-    for run, steps in ((finetune, 600), (scratch, 200)):
+    for run, steps in ((finetune, PRETRAIN + FINETUNE), (scratch, FINETUNE)):
         truth = recorded[str(run)]["costs"]
         assert truth > 10  # the speed limit makes costs to count
         curve = read_run_scalars(run)["deployment/lifetime_cost"]
         assert curve.steps[-1] == steps and curve.values[-1] == pytest.approx(truth, rel=1e-6)
         rows = read_lifetime_cost(run / LIFETIME_COST_FILE)
         assert rows[-1]["step"] == steps and rows[-1]["lifetime_cost"] == pytest.approx(truth, rel=1e-9)
-        assert rows[-1]["episodes"] == (steps - (400 if run == finetune else 0)) // 50
-        # a row per 50-step episode, its return and cost; here the episodes end with the run, so they sum up
-        assert [r["step"] for r in rows] == list(range(steps - rows[-1]["episodes"] * 50 + 50, steps + 1, 50))
+        assert rows[-1]["episodes"] == FINETUNE // EPISODE
+        # a row per episode, its return and cost; here the episodes end with the run, so they sum up
+        assert [r["step"] for r in rows] == list(range(steps - FINETUNE + EPISODE, steps + 1, EPISODE))
         assert sum(r["episode_cost"] for r in rows) == pytest.approx(truth, rel=1e-9)
         assert all(r["episode_return"] is not None for r in rows)
         assert [r["step"] for r in rows] == sorted({r["step"] for r in rows})
@@ -164,21 +166,21 @@ def test_transfer_workflow_on_the_demo_config(tmp_path, configs, recorded, capsy
     again = run_transfer("transfer_demo", overrides, search_root=configs)
     assert recorded["order"] == [] and again.rows == result.rows
 
-    # killed during fine-tuning after its checkpoint at step 500 (of 400-600): the rerun resumes it there, and the lifetime
+    # killed during fine-tuning after its checkpoint at step 400 (of 300-450): the rerun resumes it there, and the lifetime
     # cost goes on from the checkpoint's count (the CSV rows after it are written again, not twice)
-    checkpoint_state = json.loads((finetune / "checkpoints" / f"step_{500:012d}.state.json").read_text())
-    for stale in [*finetune.glob("checkpoints/step_000000000600*"), finetune / "model.zip", finetune / "model.json",
+    checkpoint_state = json.loads((finetune / "checkpoints" / f"step_{400:012d}.state.json").read_text())
+    for stale in [*finetune.glob("checkpoints/step_000000000450*"), finetune / "model.zip", finetune / "model.json",
                   finetune / "summary.json"]:
         stale.unlink()
     (finetune / "checkpoints" / "latest.json").write_text(json.dumps(
-        {"step": 500, "manifest": f"step_{500:012d}.manifest.json"}))
-    (finetune / "status.json").write_text(json.dumps({"state": "interrupted", "steps": 500}))
+        {"step": 400, "manifest": f"step_{400:012d}.manifest.json"}))
+    (finetune / "status.json").write_text(json.dumps({"state": "interrupted", "steps": 400}))
     recorded["order"].clear()
     resumed = run_transfer("transfer_demo", overrides, stages="finetune", search_root=configs)
     assert recorded["order"] == [str(finetune)] and resumed.ran == ["finetune"]
     total = checkpoint_state["lifetime_cost"] + recorded[str(finetune)]["costs"]
     rows = read_lifetime_cost(finetune / LIFETIME_COST_FILE)
-    assert rows[-1]["step"] == 600 and rows[-1]["lifetime_cost"] == pytest.approx(total, rel=1e-9)
+    assert rows[-1]["step"] == PRETRAIN + FINETUNE and rows[-1]["lifetime_cost"] == pytest.approx(total, rel=1e-9)
     assert [r["step"] for r in rows] == sorted({r["step"] for r in rows})
     assert read_run_scalars(finetune)["deployment/lifetime_cost"].values[-1] == pytest.approx(total, rel=1e-6)
 
