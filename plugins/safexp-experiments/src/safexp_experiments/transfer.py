@@ -512,7 +512,7 @@ def markdown_table(plan: TransferPlan, rows: Sequence[Mapping[str, Any]]) -> str
              f"{'' if s.constrained else ' (unconstrained: λ held at 0)'}, feedback inputs "
              f"{'on' if plan.base['env'].get('feedback') else 'off'}; pretraining {s.pretrain_steps:,} steps, "
              f"fine-tuning and from scratch {s.finetune_steps:,} steps; zero-shot: {s.zero_shot_episodes} "
-             f"episodes; seeds {', '.join(map(str, s.seeds))}. Returns and costs are per episode (final deterministic "
+             f"episode{'s' if s.zero_shot_episodes != 1 else ''}; seeds {', '.join(map(str, s.seeds))}. Returns and costs are per episode (final deterministic "
              "evaluation); lifetime cost is the cost accumulated in the target env during training.", "",
              "| env | seeds | from scratch return | from scratch cost | zero-shot return | zero-shot cost |",
              "|---|---|---|---|---|---|"]

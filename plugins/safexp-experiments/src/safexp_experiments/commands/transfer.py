@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
 
     result = run_transfer(args.config, args.overrides, args.stages, args.configs, progress=sys.stderr)
     print(result.markdown_path.read_text(encoding="utf-8"))
-    figure = f" and {result.plot_path}" if result.plot_path else " (no plot yet: no fine-tune or scratch run logged)"
-    print(f"table: {result.csv_path} and {result.markdown_path}; figure{figure}")
+    figure = result.plot_path or "none yet (no fine-tune or scratch run has finished an episode)"
+    print(f"table: {result.csv_path} and {result.markdown_path}; figure: {figure}")
     if result.failed:
         print(f"{len(result.failed)} run(s) failed; rerun the same command to retry them (finished work is skipped)",
               file=sys.stderr)
