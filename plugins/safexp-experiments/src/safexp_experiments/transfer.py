@@ -39,7 +39,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Optional, TextIO
@@ -51,6 +52,7 @@ from safexp.plugin import ParameterError, SafexpError, bounded, choices_hint, ti
 from safexp_experiments.config import (
     MAX_SEED,
     ComposedConfig,
+    ConfigError,
     all_options,
     command_section,
     compose,
@@ -249,6 +251,8 @@ def plan_transfer(config: str | Path, overrides: Sequence[str] = (), stages: Seq
                             "[pointhallwaypoleslidar, pointhallwaypeoplelidar]")
     if len(set(settings.seeds)) != len(settings.seeds) or not settings.seeds:
         raise ParameterError(f"transfer.seeds must list distinct seeds, got {settings.seeds}")
+    if settings.name is not None and (not settings.name or "/" in settings.name or settings.name.startswith(".")):
+        raise ParameterError(f"transfer.name must be a plain folder name, got {settings.name!r}")
     if len(set(settings.targets)) != len(settings.targets):
         raise ParameterError(f"transfer.targets names an env twice: {settings.targets}")
     del composed.values["transfer"]
@@ -341,22 +345,44 @@ def run_transfer(config: str | Path, overrides: Sequence[str] = (), stages: Sequ
         f"{', '.join(map(str, plan.settings.seeds))}; targets {', '.join(t.name for t in plan.targets)}")
     ran: list[str] = []
     failed: list[RunOutcome] = []
-    for stage in plan.stages:
-        say(f"== {stage}")
-        if stage == "zero_shot":
-            for line in zero_shot(plan):
-                say(line)
-        else:
-            failed = _run_jobs(plan, plan.jobs(stage), progress)
-        ran.append(stage)
-        if failed:
-            say(f"{len(failed)} {stage} run(s) failed; later stages not run. Rerun the same command to retry them "
-                "(finished runs are skipped)")
-            break
+    with _ray_session(plan):
+        for stage in plan.stages:
+            say(f"== {stage}")
+            if stage == "zero_shot":
+                for line in zero_shot(plan):
+                    say(line)
+            else:
+                failed = _run_jobs(plan, plan.jobs(stage), progress)
+            ran.append(stage)
+            if failed:
+                say(f"{len(failed)} {stage} run(s) failed; later stages not run. Rerun the same command to retry them "
+                    "(finished runs are skipped)")
+                break
     rows = table_rows(plan)
     csv_path, markdown_path = write_table(plan, rows)
     plot_path = plot_transfer(plan, plan.directory / "transfer.png")
     return TransferResult(plan, ran, failed, rows, csv_path, markdown_path, plot_path)
+
+
+@contextmanager
+def _ray_session(plan: TransferPlan) -> Iterator[None]:
+    """With ``launcher=ray``, one Ray session for all the stages (connected to ``launcher.address`` or a local
+    Ray, stopped at the end), unless this process already runs Ray; otherwise nothing."""
+    if plan.launcher != "ray":
+        yield
+        return
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("launcher=ray needs Ray: pip install 'safexp[ray]'") from None
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=plan.address, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def _check_folder(plan: TransferPlan) -> None:
