@@ -75,8 +75,8 @@ def suite_run(tmp_path_factory) -> Path:
 
 def test_run_directory_contents(hazard_run):
     names = sorted(p.name for p in hazard_run.iterdir())
-    assert names == ["checkpoints", "config.yaml", "lock", "model.json", "model.zip", "status.json", "summary.json",
-                     "tensorboard"]
+    assert names == ["checkpoints", "config.yaml", "lifetime_cost.csv", "lock", "model.json", "model.zip", "status.json",
+                     "summary.json", "tensorboard"]
     assert not [p for p in hazard_run.rglob(".*")], "temporary files left behind"
     assert load_config(hazard_run / "config.yaml") == load_config(TINY, [f"out_dir={hazard_run.parent}", *RUN_OVERRIDES])
     assert json.loads((hazard_run / "status.json").read_text()) == {"state": "finished", "steps": 2048}

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import importlib.resources
 import os
 import re
@@ -67,6 +68,10 @@ MAX_SEED = 2**31 - 1
 ENV_WRAPPER_KEYS = ("max_episode_steps", "feedback")
 """Env keys that configure wrappers rather than the scene (accepted by every env): the episode length, and
 ``feedback: true``, the previous reward and costs as inputs (:class:`safexp.FeedbackObservation`)."""
+
+COMMAND_SECTIONS = {"transfer": "safexp_experiments.transfer:TransferSettings"}
+"""Top-level sections that configure a command on top of the run keys (``transfer:``, read by ``safexp
+transfer``), each checked against its schema dataclass (``module:name``) and kept out of the run's config."""
 
 Source = str
 KeyPath = tuple[str, ...]
@@ -115,6 +120,10 @@ class RunSettings:
     - ``strict_plugins``: refuse to train while a plugin failed to load or two plugins register one name
       (``safexp plugins`` shows both); ``false`` trains with what loaded;
     - ``actors``: the actor–learner mode on Ray (:class:`ActorSettings`; ``actors.num: 0``, off, by default).
+    - ``init_from``: a finished run directory whose trained learner this run starts from, instead of a fresh
+      one — weights, critics, multipliers, optimiser states, normaliser statistics and replay buffer — trained
+      on in this run's env with its step count going on (``total_steps`` counts the steps before too); the two
+      runs must use the same algorithm and spaces (``safexp transfer``'s fine-tune stage).
     """
 
     seed: int = bounded(0, ge=0, le=MAX_SEED)
@@ -131,6 +140,7 @@ class RunSettings:
     progress: bool = True
     strict_plugins: bool = True
     actors: ActorSettings = field(default_factory=ActorSettings)
+    init_from: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -442,9 +452,12 @@ def validate(composed: ComposedConfig) -> ExperimentConfig:
     values = composed.values
     run_fields = [f.name for f in dataclasses.fields(RunSettings)]
     for key in values:
-        if key not in (*run_fields, *GROUPS):
+        if key not in (*run_fields, *GROUPS, *COMMAND_SECTIONS):
             raise ParameterError(f"unknown key '{key}' (from {composed.source_of((key,))}); "
-                                 f"{choices_hint(key, (*run_fields, *GROUPS))}")
+                                 f"{choices_hint(key, (*run_fields, *GROUPS, *COMMAND_SECTIONS))}")
+    for section in COMMAND_SECTIONS:
+        if section in values:
+            command_section(composed, section)
     for group in GROUPS:
         if not isinstance(values.get(group), dict) or not values[group]:
             options = "env=<option>" if group == "env" else "algo=<option>"
@@ -457,6 +470,20 @@ def validate(composed: ComposedConfig) -> ExperimentConfig:
     algo_name, algo_params = validate_algo(values["algo"], composed)
     _check_actor_settings(run, algo_name, composed)
     return ExperimentConfig(run=run, env=env, algo=algo_name, algo_params=algo_params, scene=scene)
+
+
+def command_section(composed: ComposedConfig, section: str) -> Any:
+    """The filled-in schema instance of a command section (:data:`COMMAND_SECTIONS`) of a composition.
+
+    :raises ParameterError: when the section is not a mapping, or an unknown key or a bad value (naming its source).
+    """
+    module, name = COMMAND_SECTIONS[section].split(":")
+    schema = getattr(importlib.import_module(module), name)
+    values = composed.values.get(section, {})
+    if not isinstance(values, Mapping):
+        raise ParameterError(f"key '{section}' (from {composed.source_of((section,))}) must be a mapping of keys, "
+                             f"got {values!r}")
+    return fill_schema(schema, values, composed, (section,))
 
 
 def load_config(config: str | Path | Mapping[str, Any] | ExperimentConfig, overrides: Sequence[str] = (),

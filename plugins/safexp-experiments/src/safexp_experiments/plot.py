@@ -41,8 +41,9 @@ FEW_POINTS = 25
 """Curves with fewer points than this are drawn with a marker at each point (one point draws no line)."""
 
 RUN_IDENTITY_EXCLUDED = ("seed", "name", "out_dir", "progress", "device", "eval_freq", "eval_episodes",
-                         "checkpoint_freq")
-"""Run keys that do not make two runs different experiments (they do not change what is learned)."""
+                         "checkpoint_freq", "init_from")
+"""Run keys that do not make two runs different experiments (they do not change what is learned; ``init_from``
+names each seed's own pretraining run, like ``seed``)."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Hook implementations of safexp-experiments: the ``safexp`` subcommands that train, evaluate, plot, render,
-sweep and demo. Each command's module is imported only when it runs, so ``safexp --help`` loads no learner."""
+sweep, demo and transfer. Each command's module is imported only when it runs, so ``safexp --help`` loads no learner."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ COMMANDS = {
     "render": "record an episode of a random policy (ENV_ID) or a trained one (RUN_DIR) to an .mp4 or .gif",
     "sweep": "run an experiment over a grid of overrides and seeds (local process pool or Ray), then tabulate the results",
     "demo": "train PPO-Lagrangian on PointGoal1 briefly, then evaluate, plot and record a video of it",
+    "transfer": "safe transfer: pretrain in a source env, zero-shot and fine-tune in target envs, against training "
+                "from scratch; table and plot of return, cost and lifetime cost",
 }
 """Each command's one-line help; its module is ``safexp_experiments.commands.<name>``."""
 

@@ -12,7 +12,9 @@ Layout of one run directory::
                            sha256 and size of each of those files, and a copy of config.yaml) and latest.json
                            (the newest checkpoint's step and manifest, for tools)
     model.zip              the final learner, with model.json (its step, sha256 and size)
-    summary.json           the final evaluation (mean ± std return and cost, cost rate, normalised metrics)
+    summary.json           the final evaluation (mean ± std return and cost, cost rate, normalised metrics, the
+                           run's lifetime cost)
+    lifetime_cost.csv      step, training episodes, lifetime cost (the cost of every step the run trained on)
     eval.json              the latest ``safexp eval``
 
 Every file is written to a temporary name in its directory and moved into place with :func:`os.replace`, with

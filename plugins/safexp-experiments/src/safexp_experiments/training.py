@@ -8,6 +8,10 @@ While learning, the trainer
   run's costs (once, in its episode-cost monitor) and logs ``rollout/ep_rew_mean``, ``rollout/ep_cost_mean``
   (last 100 episodes) and ``rollout/cost_rate`` (Safety Gym's training cost rate = all cost / all env steps);
 - evaluates the deterministic policy every ``eval_freq`` steps (``eval/return_mean``, ``eval/cost_mean``, ...);
+- counts the run's *lifetime cost*, the cost of every env step this run trained on (the sum of the step infos'
+  ``cost``), and logs it as ``deployment/lifetime_cost`` after every update and to ``lifetime_cost.csv``
+  (:class:`LifetimeCost`): in a run that starts from another run's learner (``init_from``) it counts the new
+  env's cost only, Knight & Achiam's "total accumulated cost" in the deployment env;
 - checkpoints after the update of a rollout, every ``checkpoint_freq`` steps and when it stops, so a crash or
   ``kill -9`` at any point loses at most the steps since the last checkpoint;
 - locks the run directory while it trains (:class:`~safexp_experiments.runs.RunLock`);
@@ -20,6 +24,7 @@ A finished run saves ``model.zip`` and evaluates it (``summary.json``).
 
 from __future__ import annotations
 
+import csv
 import functools
 import random
 import signal
@@ -36,11 +41,11 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from safexp.plugin import Learner, get_registry
+from safexp.plugin import Learner, SafexpError, get_registry
 from safexp_experiments.config import ExperimentConfig, load_config
 from safexp_experiments.envs import env_label, make_env
 from safexp_experiments.evaluation import EVAL_SEED_OFFSET, evaluation_report, run_episodes, train_cost_rate
-from safexp_experiments.runs import RunDir, RunDirError, write_json
+from safexp_experiments.runs import RunDir, RunDirError, atomic_write_text, write_json
 from safexp_sb3.learner import SB3Learner
 
 TENSORBOARD_TAGS = {
@@ -49,10 +54,15 @@ TENSORBOARD_TAGS = {
     "cost_rate": "rollout/cost_rate",
     "eval_return": "eval/return_mean",
     "eval_cost": "eval/cost_mean",
+    "lifetime_cost": "deployment/lifetime_cost",
 }
 """The scalars of a run's TensorBoard files that ``safexp plot`` reads back: the training ones the learner logs
 (``safexp_sb3.costs.TENSORBOARD_TAGS`` and stable-baselines3's ``rollout/ep_rew_mean``), the evaluation ones
-the trainer logs."""
+the trainer logs (``deployment/lifetime_cost``: see :class:`LifetimeCost`)."""
+
+LIFETIME_COST_FILE = "lifetime_cost.csv"
+"""The run's training episodes and lifetime cost as CSV (``step,episodes,episode_return,episode_cost,lifetime_cost``):
+a row per finished episode, and one at the last step (:class:`LifetimeCost`)."""
 
 
 @dataclass(frozen=True)
@@ -72,12 +82,17 @@ class TrainerState:
 
     next_eval: int = 0
     next_checkpoint: int = 0
+    lifetime_cost: float = 0.0
+    """The cost of every env step of this run so far (:class:`LifetimeCost`)."""
+    episodes: int = 0
+    """Training episodes this run finished so far."""
 
     def to_dict(self, learner: Learner) -> dict[str, Any]:
         """The counters, the learner's step count and training cost rate (for reports; the learner keeps the cost
         count itself) plus the current Python, NumPy and learner RNG states."""
         return {"env_steps": learner.num_timesteps, "train_cost_rate": learner.cost_rate(),
-                "next_eval": self.next_eval, "next_checkpoint": self.next_checkpoint, "rng": {
+                "next_eval": self.next_eval, "next_checkpoint": self.next_checkpoint,
+                "lifetime_cost": self.lifetime_cost, "episodes": self.episodes, "rng": {
                     "python": random.getstate(), "numpy": np.random.get_state(), "learner": learner.rng_state()}}
 
     @classmethod
@@ -86,7 +101,8 @@ class TrainerState:
         random.setstate(saved["rng"]["python"])
         np.random.set_state(saved["rng"]["numpy"])
         learner.set_rng_state(saved["rng"]["learner"])
-        return cls(int(saved["next_eval"]), int(saved["next_checkpoint"]))
+        return cls(int(saved["next_eval"]), int(saved["next_checkpoint"]), float(saved.get("lifetime_cost", 0.0)),
+                   int(saved.get("episodes", 0)))
 
 
 # -- the public entry points ------------------------------------------------------------------------------
@@ -100,7 +116,7 @@ def train(config: Any, overrides: Sequence[str] = (), *, search_root: str | Path
     """
     cfg = load_config(config, overrides, search_root)
     spec = _algorithm(cfg)
-    learner = _new_learner(cfg, spec)
+    learner = _learner_from_run(cfg, spec) if cfg.run.init_from is not None else _new_learner(cfg, spec)
     try:
         explicit = cfg.run.name is not None
         name = cfg.run.name or f"{env_label(cfg.env)}_{cfg.algo}_s{cfg.run.seed}_{datetime.now():%Y%m%d-%H%M%S}"
@@ -108,7 +124,39 @@ def train(config: Any, overrides: Sequence[str] = (), *, search_root: str | Path
     except BaseException:
         learner.close()
         raise
-    return _learn(run, cfg, learner, TrainerState(next_eval=cfg.run.eval_freq, next_checkpoint=cfg.run.checkpoint_freq))
+    start = learner.num_timesteps  # 0, or the steps of the run it starts from (init_from)
+    return _learn(run, cfg, learner, TrainerState(next_eval=start + cfg.run.eval_freq,
+                                                  next_checkpoint=start + cfg.run.checkpoint_freq))
+
+
+def _learner_from_run(cfg: ExperimentConfig, spec: Any) -> Learner:
+    """The trained learner of the finished run ``cfg.run.init_from`` (its final checkpoint: weights, critics,
+    multipliers, optimiser states, normaliser statistics, replay buffer), on new envs of ``cfg``.
+
+    :raises RunDirError: when that run is not finished, used another algorithm, or its spaces differ from the env's.
+    """
+    source = RunDir.open(cfg.run.init_from)
+    if not source.finished():
+        raise RunDirError(f"init_from: run '{source.path}' has not finished ({source.status()['state']}); finish it "
+                          f"first (safexp train --resume {source.path})")
+    source_algo = load_config(source.config_source()).algo
+    if source_algo != cfg.algo:
+        raise RunDirError(f"init_from: run '{source.path}' trained '{source_algo}', this run is for '{cfg.algo}'; "
+                          "a learner can only go on as the algorithm it is")
+    checkpoint = source.latest_checkpoint()
+    if checkpoint is None:
+        raise RunDirError(f"init_from: run '{source.path}' has no checkpoint to start from")
+    try:
+        learner = _saved_learner(cfg, spec, str(checkpoint.model), cfg.run.seed)
+    except (ValueError, SafexpError) as exc:  # stable-baselines3 raises ValueError for spaces that differ
+        raise RunDirError(f"init_from: the learner of run '{source.path}' cannot act in this run's env: {exc}") from None
+    try:
+        if checkpoint.replay_buffer is not None:
+            learner.load_replay_buffer(str(checkpoint.replay_buffer))
+    except BaseException:
+        learner.close()
+        raise
+    return learner
 
 
 def resume(run_dir: str | Path) -> RunResult:
@@ -210,7 +258,8 @@ def _learn(run: RunDir, cfg: ExperimentConfig, learner: Learner, state: TrainerS
               f"collection phase: will run {planned:,} steps", file=sys.stderr)
     progress = [ProgressBar(planned, sys.stderr)] if cfg.run.progress else []
     checkpoints = PeriodicCheckpoint(state, cfg, run, stop, saved_step=learner.num_timesteps)
-    callbacks = [WriteLogs(), PeriodicEvaluation(state, cfg, eval_env), checkpoints, *progress]
+    lifetime = LifetimeCost(state, run.path / LIFETIME_COST_FILE, learner.num_timesteps)
+    callbacks = [lifetime, WriteLogs(), PeriodicEvaluation(state, cfg, eval_env), checkpoints, *progress]
     run.set_status("running", learner.num_timesteps)
     try:
         with _sigint_sets(stop):
@@ -220,12 +269,14 @@ def _learn(run: RunDir, cfg: ExperimentConfig, learner: Learner, state: TrainerS
         if stop.is_set():  # stopped after the checkpoint of the first update that ended after the request
             run.set_status("interrupted", checkpoints.saved_step)
             return RunResult(run.path, "interrupted", checkpoints.saved_step, None)
+        lifetime.finish(learner.num_timesteps)
         if checkpoints.saved_step != learner.num_timesteps:
             run.save_checkpoint(learner, state.to_dict(learner))
         run.save_final_model(learner)
         stats = run_episodes(learner, eval_env, cfg.run.eval_episodes, cfg.run.seed + EVAL_SEED_OFFSET)
         summary = evaluation_report(cfg, stats, learner.num_timesteps, train_cost_rate(state.to_dict(learner)))
         summary["run_dir"] = str(run.path)
+        summary["lifetime_cost"] = state.lifetime_cost
         write_json(run.summary_file, summary)
         run.set_status("finished", learner.num_timesteps)
         return RunResult(run.path, "finished", learner.num_timesteps, summary)
@@ -282,6 +333,78 @@ class WriteLogs:
 
     def on_update_end(self, learner: Learner) -> None:
         learner.dump(learner.num_timesteps)
+
+
+class LifetimeCost:
+    """Counts the run's lifetime cost, the cost of every env step it trains on (the sum of the step infos'
+    ``cost``, 0 for a step without one), in ``state`` (so checkpoints keep it), with the training episodes
+    finished. Records ``deployment/lifetime_cost`` before each update's logs are written; appends a row to
+    ``csv_path`` (:data:`LIFETIME_COST_FILE`) for every training episode that ends — its step, the episodes so far,
+    its return (stable-baselines3's ``Monitor``) and cost, and the lifetime cost — and, through :meth:`finish`,
+    one at the run's last step (without an episode's figures).
+
+    :param start_step: the step the run (re)starts from: rows after it, left by a run killed after its last
+        checkpoint, are dropped, since the resumed run writes them again; its envs start new episodes.
+    """
+
+    COLUMNS = ("step", "episodes", "episode_return", "episode_cost", "lifetime_cost")
+
+    def __init__(self, state: TrainerState, csv_path: Path, start_step: int) -> None:
+        self.state, self.csv_path = state, csv_path
+        self.episode_costs: list[float] = []
+        """The cost of each env's running episode."""
+        rows = read_lifetime_cost(csv_path) if csv_path.is_file() else []
+        kept = [row for row in rows if row["step"] <= start_step]
+        if not csv_path.is_file() or len(kept) != len(rows):
+            atomic_write_text(csv_path, ",".join(self.COLUMNS) + "\n" + "".join(self._line(**row) for row in kept))
+        self.last_row_step = kept[-1]["step"] if kept else None
+
+    def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
+        if len(self.episode_costs) != len(infos):
+            self.episode_costs = [0.0] * len(infos)
+        for index, info in enumerate(infos):
+            cost = float(info.get("cost", 0.0))
+            self.state.lifetime_cost += cost
+            self.episode_costs[index] += cost
+        ended = [index for index, info in enumerate(infos) if "episode" in info]  # the Monitor: an episode ended
+        if ended:
+            with open(self.csv_path, "a", encoding="utf-8") as file:
+                for index in ended:
+                    self.state.episodes += 1
+                    file.write(self._line(learner.num_timesteps, self.state.episodes,
+                                          float(infos[index]["episode"]["r"]), self.episode_costs[index],
+                                          self.state.lifetime_cost))
+                    self.episode_costs[index] = 0.0
+            self.last_row_step = learner.num_timesteps
+        return True
+
+    def on_update_end(self, learner: Learner) -> None:
+        learner.record(TENSORBOARD_TAGS["lifetime_cost"], self.state.lifetime_cost)
+
+    def finish(self, step: int) -> None:
+        """Append the row of the run's last ``step``, unless an episode's row already has it."""
+        if step != self.last_row_step:
+            with open(self.csv_path, "a", encoding="utf-8") as file:
+                file.write(self._line(step, self.state.episodes, None, None, self.state.lifetime_cost))
+            self.last_row_step = step
+
+    @staticmethod
+    def _line(step: int, episodes: int, episode_return: float | None, episode_cost: float | None,
+              lifetime_cost: float) -> str:
+        figures = ["" if value is None else repr(value) for value in (episode_return, episode_cost, lifetime_cost)]
+        return f"{step},{episodes},{','.join(figures)}\n"
+
+
+def read_lifetime_cost(csv_path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a run's ``lifetime_cost.csv``: ``step`` and ``episodes`` (int), ``episode_return`` and
+    ``episode_cost`` (float, ``None`` in the last step's row), ``lifetime_cost`` (float)."""
+    def number(text: str) -> float | None:
+        return float(text) if text else None
+
+    with open(csv_path, encoding="utf-8", newline="") as file:
+        return [{"step": int(row["step"]), "episodes": int(row["episodes"]),
+                 "episode_return": number(row["episode_return"]), "episode_cost": number(row["episode_cost"]),
+                 "lifetime_cost": float(row["lifetime_cost"])} for row in csv.DictReader(file)]
 
 
 class PeriodicEvaluation:

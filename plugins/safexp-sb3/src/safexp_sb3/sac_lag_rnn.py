@@ -42,7 +42,7 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.preprocessing import is_image_space_channels_first, maybe_transpose
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, TrainFreq, TrainFrequencyUnit
 from stable_baselines3.common.utils import polyak_update
 from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
@@ -422,6 +422,7 @@ class RecurrentSACLagrangian(BaseAlgorithm):
                          tensorboard_log=tensorboard_log, verbose=verbose, device=device, seed=seed,
                          support_multi_env=True, supported_action_spaces=(spaces.Box,))
         self.params = params
+        self.train_freq = TrainFreq(params.train_freq, TrainFrequencyUnit.STEP)  # what SB3Learner reads
         if env is None:  # loading for evaluation: the spaces and constraints come from the checkpoint
             self.observation_space, self.action_space = observation_space, action_space
             self.n_envs = n_envs  # 1 to act; or the envs of remote actors (safexp_sb3.actor_learner), given
