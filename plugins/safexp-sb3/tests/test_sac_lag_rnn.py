@@ -211,11 +211,29 @@ def test_the_same_seed_gives_the_same_learner():
 def test_registered_learner_trains_saves_and_reloads_behind_the_learner_contract(tmp_path):
     spec = get_registry().get("algorithms", "sac_lag_rnn")
     params = build_params(spec, {**SMALL, "learning_starts": 4, "cost_limit": 0.2})
-    learner = SB3Learner.create(spec, params, feedback_env, n_envs=2, vec_env="dummy", seed=3, device="cpu")
+    step_costs: list[float] = []  # every cost the envs report, as the runner's progress and summary must see them
+
+    def counted_env() -> safexp.FeedbackObservation:
+        env = feedback_env()
+        original_step = env.step
+
+        def step(action):
+            result = original_step(action)
+            step_costs.append(result[4]["cost"])
+            return result
+
+        env.step = step
+        return env
+
+    learner = SB3Learner.create(spec, params, counted_env, n_envs=2, vec_env="dummy", seed=3, device="cpu")
     learner.learn(16, callbacks=[])
     assert learner.num_timesteps == 16 and learner.has_replay_buffer
     assert set(learner.multipliers()) == {"cost"}
-    assert len(learner.recent_episodes()) == 4  # two 3-step episodes per env (16 steps = 8 per env)
+    episodes = learner.recent_episodes()
+    assert len(episodes) == 4  # two 3-step episodes per env (16 steps = 8 per env)
+    assert len(step_costs) == 16 and sum(step_costs) > 0
+    assert learner.cost_rate() == pytest.approx(sum(step_costs) / 16)
+    assert all(cost in (0.0, 1.0, 2.0, 3.0) for _, cost in episodes) and sum(cost for _, cost in episodes) > 0
     with open(tmp_path / "model.pt", "wb") as file:
         learner.save(file)
     reloaded = SB3Learner.load(spec, str(tmp_path / "model.pt"))

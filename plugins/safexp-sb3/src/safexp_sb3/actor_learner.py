@@ -362,16 +362,6 @@ class RayActorLearner(SB3Learner):
         self.model.logger.record("actors/steps_per_s", (self.steps_taken_in - steps_before) / elapsed)
         self.model.logger.record("actors/learner_wait_fraction", (self.wait_seconds - wait_before) / elapsed)
 
-    def recent_episodes(self) -> list[tuple[float, float]]:
-        """(return, cost) of the most recent finished episodes of all actors (the learner's statistics window)."""
-        returns = [float(info["r"]) for info in self.model.ep_info_buffer or ()]
-        return list(zip(returns, (float(np.sum(cost)) for cost in self.model.finished_costs)))
-
-    def cost_rate(self) -> float | None:
-        """All cost of the steps taken in so far over their number (summed over the constraints)."""
-        steps = self.model.num_timesteps
-        return float(self.model.lifetime_cost.sum()) / steps if steps else None
-
     def actor_weights(self) -> list[tuple[int, dict[str, th.Tensor]]]:
         """Each actor's weight version and agent weights now (they pull the learner's with each block)."""
         return self.ray.get([actor.weights.remote() for actor in self.actors])

@@ -169,12 +169,16 @@ class SB3Learner:
         self.model.logger.dump(step)
 
     def recent_episodes(self) -> list[tuple[float, float]]:
+        if hasattr(self.model, "training_cost_rate"):  # a learner keeping its own episode statistics (sac_lag_rnn)
+            return self.model.recent_episodes()
         monitor = getattr(self.model, "cost_monitor", None)
         if monitor is not None:  # the one count of the run's costs (safexp_sb3.costs.EpisodeCostMonitor)
             return monitor.recent_episodes()
         return [(float(ep["r"]), 0.0) for ep in self.model.ep_info_buffer or ()]  # a third-party model
 
     def cost_rate(self) -> float | None:
+        if hasattr(self.model, "training_cost_rate"):
+            return self.model.training_cost_rate()
         monitor = getattr(self.model, "cost_monitor", None)
         if monitor is None or monitor.steps == 0:
             return None

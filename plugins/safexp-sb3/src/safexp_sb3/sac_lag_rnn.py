@@ -671,6 +671,17 @@ class RecurrentSACLagrangian(BaseAlgorithm):
             reward_target = batch.rewards + p.gamma * (1.0 - batch.terminations) * soft_value
             return reward_target, cost_q_target(batch.costs, batch.terminations, p.cost_gamma, cost_q_next)
 
+    def recent_episodes(self) -> list[tuple[float, float]]:
+        """(return, cost) of the most recent finished episodes (the statistics window), oldest first; what the
+        runner's progress line and summary read through ``Learner.recent_episodes``."""
+        returns = [float(info["r"]) for info in self.ep_info_buffer or ()]
+        return list(zip(returns, (float(np.sum(cost)) for cost in self.finished_costs)))
+
+    def training_cost_rate(self) -> float | None:
+        """All cost of the training steps so far over their number (summed over the constraints); ``None``
+        before the first step."""
+        return float(self.lifetime_cost.sum()) / self.num_timesteps if self.num_timesteps else None
+
     def dump_logs(self) -> None:
         """Record the episode statistics (return, cost, cost rate, lifetime cost) and write the log."""
         if self.ep_info_buffer:
@@ -678,7 +689,7 @@ class RecurrentSACLagrangian(BaseAlgorithm):
             self.logger.record("rollout/ep_len_mean", float(np.mean([info["l"] for info in self.ep_info_buffer])))
         if self.finished_costs:
             self.logger.record("rollout/ep_cost_mean", float(np.sum(np.mean(self.finished_costs, axis=0))))
-        self.logger.record("rollout/cost_rate", float(self.lifetime_cost.sum()) / max(self.num_timesteps, 1))
+        self.logger.record("rollout/cost_rate", self.training_cost_rate() or 0.0)
         self.logger.record("rollout/lifetime_cost", float(self.lifetime_cost.sum()))
         elapsed = (time.time_ns() - self.start_time) / 1e9  # stable-baselines3 keeps start_time in nanoseconds
         self.logger.record("time/fps", int((self.num_timesteps - self._num_timesteps_at_start) / max(elapsed, 1e-9)))
