@@ -52,7 +52,8 @@ class CheckpointParts:
 
 # -- spaces as plain data --------------------------------------------------------------------------------------
 def space_state(space: spaces.Space) -> dict[str, Any]:
-    """A ``Box``, ``Discrete``, ``MultiDiscrete`` or ``MultiBinary`` space as tensors and plain values."""
+    """A ``Box``, ``Discrete``, ``MultiDiscrete``, ``MultiBinary`` or ``Dict`` (of those) space as tensors and plain
+    values."""
     if isinstance(space, spaces.Box):
         return {"kind": "Box", "low": th.as_tensor(space.low), "high": th.as_tensor(space.high),
                 "dtype": str(space.dtype)}
@@ -62,8 +63,10 @@ def space_state(space: spaces.Space) -> dict[str, Any]:
         return {"kind": "MultiDiscrete", "nvec": th.as_tensor(space.nvec)}
     if isinstance(space, spaces.MultiBinary):
         return {"kind": "MultiBinary", "n": th.as_tensor(np.asarray(space.n))}
+    if isinstance(space, spaces.Dict):
+        return {"kind": "Dict", "spaces": {key: space_state(entry) for key, entry in space.spaces.items()}}
     raise CheckpointError(f"cannot save a learner on a {type(space).__name__} space; supported: Box, Discrete, "
-                          "MultiDiscrete, MultiBinary")
+                          "MultiDiscrete, MultiBinary, Dict")
 
 
 def space_from_state(state: Mapping[str, Any]) -> spaces.Space:
@@ -77,6 +80,8 @@ def space_from_state(state: Mapping[str, Any]) -> spaces.Space:
         return spaces.MultiDiscrete(state["nvec"].numpy())
     if kind == "MultiBinary":
         return spaces.MultiBinary(state["n"].numpy().tolist())
+    if kind == "Dict":
+        return spaces.Dict({key: space_from_state(entry) for key, entry in state["spaces"].items()})
     raise CheckpointError(f"unknown space kind '{kind}' in checkpoint")
 
 
