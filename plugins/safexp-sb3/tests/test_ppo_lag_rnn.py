@@ -283,19 +283,50 @@ def test_registered_learner_trains_saves_and_reloads_behind_the_learner_contract
     learner.close()
 
 
-def test_dict_vision_observations_train_and_save(tmp_path):
-    env = gym.make("safexp/PointGoal1-v0", vision={"mode": "depth", "size": [16, 16]}, max_episode_steps=5)
-    model = build(make_vec_env(lambda: safexp.FeedbackObservation(env), n_envs=1, seed=0), n_steps=4, batch_size=4,
-                  cost_limit=25.0)
+def test_costs_are_logged_once_under_the_shared_tags(tmp_path):
+    import csv
+
+    from stable_baselines3.common.logger import configure
+
+    model = memory_learner(episode_length=4)
+    model.set_logger(configure(str(tmp_path), ["csv"]))
+    model.learn(16)  # two rollouts of 8 steps: two 4-step episodes each
+    with open(tmp_path / "progress.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 2
+    tags = {tag for tag in rows[0] if tag.startswith("rollout/") and "cost" in tag}
+    assert tags == {"rollout/ep_cost_mean", "rollout/cost_rate"}
+    last = rows[-1]
+    costs = model.cost_monitor.recent_episodes()
+    assert len(costs) == 4
+    assert float(last["rollout/ep_cost_mean"]) == pytest.approx(np.mean([cost for _, cost in costs]))
+    assert float(last["rollout/cost_rate"]) == pytest.approx(sum(cost for _, cost in costs) / 16)
+    assert float(last["train/lagrange_multiplier"]) > 0.0  # the first update's, written with the second rollout
+    assert float(last["train/cost_value_loss"]) >= 0.0
+
+
+def vision_env() -> safexp.FeedbackObservation:
+    env = gym.make("safexp/PointGoal1-v0", vision={"mode": "rgb", "size": [36, 36]}, max_episode_steps=5)
+    return safexp.FeedbackObservation(env)
+
+
+def test_dict_vision_observations_go_through_the_cnn_train_and_reload(tmp_path):
+    model = build(make_vec_env(vision_env, n_envs=1, seed=0), n_steps=4, batch_size=4, cost_limit=25.0)
     assert isinstance(model.rollout_buffer, RecurrentCostDictRolloutBuffer)
-    assert sorted(model.observation_space.spaces) == ["depth", "feedback", "vector"]
+    assert sorted(model.observation_space.spaces) == ["feedback", "rgb", "vector"]
+    assert type(model.policy.features_extractor.extractors["rgb"]).__name__ == "NatureCNN"
     model.learn(8)
     assert model._n_updates == 2 and model.num_timesteps == 8
     model.save(str(tmp_path / "model.pt"))
-    actor = get_registry().get("algorithms", "ppo_lag_rnn").load(str(tmp_path / "model.pt"))
+    spec = get_registry().get("algorithms", "ppo_lag_rnn")
+    again = spec.load(str(tmp_path / "model.pt"), env=make_vec_env(vision_env, n_envs=1, seed=1))  # channel-last env
+    actor = spec.load(str(tmp_path / "model.pt"))
     obs = model.env.reset()
-    np.testing.assert_array_equal(actor.predict(obs, episode_start=np.array([True]), deterministic=True)[0],
-                                  model.predict(obs, episode_start=np.array([True]), deterministic=True)[0])
+    start = np.array([True])
+    expected = model.predict(obs, episode_start=start, deterministic=True)[0]
+    for loaded in (again, actor):
+        np.testing.assert_array_equal(loaded.predict(obs, episode_start=start, deterministic=True)[0], expected)
+    again.env.close()
     model.env.close()
 
 
