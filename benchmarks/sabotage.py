@@ -21,7 +21,7 @@ from pathlib import Path
 from sabotage_patches import SABOTAGES
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_FILES = ("plugins/safexp-sb3/tests/test_learner_updates.py",)
+TEST_FILES = ("plugins/safexp-sb3/tests/test_learner_updates.py", "plugins/safexp-sb3/tests/test_ppo_lag_rnn.py")
 
 
 def failed_tests(sabotage: str | None, keyword: str | None) -> tuple[list[str], int]:

@@ -45,7 +45,9 @@ def test_the_contract_names_what_the_runner_needs():
     assert set(typing.get_type_hints(training.TrainerState.to_dict)) >= {"learner"}
 
 
-def test_train_and_resume_use_only_the_contract(tmp_path, monkeypatch):
+@pytest.mark.parametrize("overrides", [["algo=tiny_ppo_lag"], ["algo=tiny_ppo_lag_rnn", "env.feedback=true"]],
+                         ids=["ppo_lag", "ppo_lag_rnn-feedback"])
+def test_train_and_resume_use_only_the_contract(tmp_path, monkeypatch, overrides):
     built: list[SB3Learner] = []
     for method in ("create", "load"):
         original = getattr(SB3Learner, method)
@@ -57,7 +59,7 @@ def test_train_and_resume_use_only_the_contract(tmp_path, monkeypatch):
 
         monkeypatch.setattr(SB3Learner, method, wrapped)
     result = train(TINY, [f"out_dir={tmp_path}", "name=run", "total_steps=512", "checkpoint_freq=256",
-                          "eval_freq=256"])
+                          "eval_freq=256", *overrides])
     assert result.state == "finished" and result.steps == 512
     assert isinstance(built[0], Learner)  # the real learner satisfies the runtime-checkable protocol
 
@@ -69,7 +71,8 @@ def test_train_and_resume_use_only_the_contract(tmp_path, monkeypatch):
     assert len(built) == 2
 
 
-@pytest.mark.parametrize(("algo", "expected"), [("tiny_ppo_lag", {"safety": 0.001}), ("tiny_ppo", {})])
+@pytest.mark.parametrize(("algo", "expected"), [("tiny_ppo_lag", {"safety": 0.001}), ("tiny_ppo", {}),
+                                               ("tiny_ppo_lag_rnn", {"safety": 0.001})])
 def test_multipliers_are_named_by_constraint(algo, expected):
     cfg = load_config(TINY, [f"algo={algo}"])
     spec = get_registry().get("algorithms", cfg.algo)

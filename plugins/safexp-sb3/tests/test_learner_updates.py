@@ -248,12 +248,15 @@ def test_cpo_learned_margin_moves_by_lr_times_violation_and_stays_non_negative()
 
 ON_POLICY = {"n_steps": 32, "batch_size": 256, "net_arch": [8], "cost_critic_net_arch": [8],
              "cost_limit": COST_LIMIT, "stats_window_size": 1024}
+RECURRENT = {"n_steps": 32, "batch_size": 256, "net_arch": [8], "lstm_hidden_size": 8, "cost_head_net_arch": [8],
+             "cost_limit": COST_LIMIT, "stats_window_size": 1024}
 PID = {"multiplier": "pid", "multiplier_settings": {"kp": 0.2, "ki": 0.05, "kd": 0.0, "ema": 0.0}}
 SAC = {"learning_starts": 200, "multiplier_warmup_steps": 200, "batch_size": 128, "net_arch": [16],
        "ent_coef": "0.01", "learning_rate": 3e-3, "cost_limit": COST_LIMIT, "stats_window_size": 1024,
        "multiplier": "pid", "multiplier_settings": {"kp": 0.1, "ki": 0.0005, "kd": 0.0, "ema": 0.95}}
 LEARNERS = {  # settings, env steps, envs
     "ppo_lag": ({**ON_POLICY, **PID, "n_epochs": 5, "learning_rate": 1e-2, "target_kl": None}, 6144, 8),
+    "ppo_lag_rnn": ({**RECURRENT, **PID, "n_epochs": 5, "learning_rate": 2e-2, "target_kl": None}, 4096, 8),
     "trpo_lag": ({**ON_POLICY, **PID, "target_kl": 0.02}, 6144, 8),
     "cpo": ({**ON_POLICY, "target_kl": 0.02}, 6144, 8),
     "sac_lag": (SAC, 4000, 1),  # λ steps after every gradient step's episode: gains per step, not per rollout

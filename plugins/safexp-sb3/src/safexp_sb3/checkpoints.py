@@ -25,7 +25,8 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import ReplayBuffer
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecTransposeImage
 
 from safexp.plugin import SafexpError, validate_params
 from safexp_sb3 import hyperparameters
@@ -52,7 +53,8 @@ class CheckpointParts:
 
 # -- spaces as plain data --------------------------------------------------------------------------------------
 def space_state(space: spaces.Space) -> dict[str, Any]:
-    """A ``Box``, ``Discrete``, ``MultiDiscrete`` or ``MultiBinary`` space as tensors and plain values."""
+    """A ``Box``, ``Discrete``, ``MultiDiscrete``, ``MultiBinary`` or ``Dict`` (of those) space as tensors and plain
+    values."""
     if isinstance(space, spaces.Box):
         return {"kind": "Box", "low": th.as_tensor(space.low), "high": th.as_tensor(space.high),
                 "dtype": str(space.dtype)}
@@ -62,8 +64,10 @@ def space_state(space: spaces.Space) -> dict[str, Any]:
         return {"kind": "MultiDiscrete", "nvec": th.as_tensor(space.nvec)}
     if isinstance(space, spaces.MultiBinary):
         return {"kind": "MultiBinary", "n": th.as_tensor(np.asarray(space.n))}
+    if isinstance(space, spaces.Dict):
+        return {"kind": "Dict", "spaces": {key: space_state(entry) for key, entry in space.spaces.items()}}
     raise CheckpointError(f"cannot save a learner on a {type(space).__name__} space; supported: Box, Discrete, "
-                          "MultiDiscrete, MultiBinary")
+                          "MultiDiscrete, MultiBinary, Dict")
 
 
 def space_from_state(state: Mapping[str, Any]) -> spaces.Space:
@@ -77,7 +81,19 @@ def space_from_state(state: Mapping[str, Any]) -> spaces.Space:
         return spaces.MultiDiscrete(state["nvec"].numpy())
     if kind == "MultiBinary":
         return spaces.MultiBinary(state["n"].numpy().tolist())
+    if kind == "Dict":
+        return spaces.Dict({key: space_from_state(entry) for key, entry in state["spaces"].items()})
     raise CheckpointError(f"unknown space kind '{kind}' in checkpoint")
+
+
+def as_learner_sees_it(space: spaces.Space) -> spaces.Space:
+    """``space`` as a stable-baselines3 learner on it has it: every channel-last image (an entry of a ``Dict``
+    too) channel-first, as stable-baselines3's ``VecTransposeImage`` wrapper makes it."""
+    if isinstance(space, spaces.Dict):
+        return spaces.Dict({key: as_learner_sees_it(entry) for key, entry in space.spaces.items()})
+    if is_image_space(space) and not is_image_space_channels_first(space):
+        return VecTransposeImage.transpose_space(space)
+    return space
 
 
 class _SpacesOnlyEnv(gym.Env):
@@ -169,7 +185,7 @@ def load_learner(path: str, learner_cls: type, records: tuple[type, ...], factor
     acting_only = env is None
     if acting_only:
         env = DummyVecEnv([lambda: _SpacesOnlyEnv(observation_space, action_space, state["constraint_names"])])
-    elif env.observation_space != observation_space or env.action_space != action_space:
+    elif as_learner_sees_it(env.observation_space) != observation_space or env.action_space != action_space:
         raise CheckpointError(f"the env's spaces ({env.observation_space}, {env.action_space}) differ from those "
                               f"the checkpoint {path} was trained on ({observation_space}, {action_space})")
     model = factory(env, params, seed=state["seed"], tensorboard_log=tensorboard_log, device=device)

@@ -284,3 +284,31 @@ class SACLagParams(MultiplierParams, CostLimitParams, SACParams):
     cost_gamma: float = bounded(0.99, ge=0, le=1)
     multiplier_warmup_steps: int = bounded(10_000, ge=0)
     normalize_actor_loss: bool = True
+
+
+@dataclass
+class PPOLagRNNParams(MultiplierParams, CostLimitParams, PPOParams):
+    """Hyperparameters of the recurrent PPO-Lagrangian (``ppo_lag_rnn``, :mod:`safexp_sb3.ppo_lag_rnn`): those of
+    :class:`PPOParams` (``batch_size`` counts env steps per minibatch, cut into sequences that never cross an env's
+    episode boundary; ``net_arch`` is the MLP after each LSTM), the constraint's (:class:`CostLimitParams`), the
+    multiplier's (:class:`MultiplierParams`, default preset ``omnisafe``) and these.
+
+    :param lstm_hidden_size: units of each LSTM layer (the actor and the critic have one LSTM each).
+    :param n_lstm_layers: stacked LSTM layers of each.
+    :param cost_gamma: discount γ_c of the cost returns.
+    :param cost_gae_lambda: GAE λ_c of the cost advantages.
+    :param cost_head_net_arch: hidden layer sizes of the cost value head, an MLP (the policy's activation) on the
+        critic LSTM's output, one output per constraint.
+    :param cost_head_lr: Adam step size of the cost value head (the critic LSTM it reads steps with the policy's
+        optimiser).
+    :param cost_vf_coef: weight of the cost value loss in the loss the critic LSTM learns from (``vf_coef`` weighs
+        the reward value loss).
+    """
+
+    lstm_hidden_size: int = bounded(64, ge=1)
+    n_lstm_layers: int = bounded(1, ge=1)
+    cost_gamma: float = bounded(0.99, ge=0, le=1)
+    cost_gae_lambda: float = bounded(0.95, ge=0, le=1)
+    cost_head_net_arch: List[int] = bounded(default_factory=lambda: [64], ge=1)
+    cost_head_lr: float = bounded(1e-3, gt=0)
+    cost_vf_coef: float = bounded(0.5, ge=0)

@@ -1,6 +1,7 @@
 """The hook implementations of the ``safexp-sb3`` plugin: the learners it registers.
 
-One module per learner: ``ppo_lag`` and ``pid_lag`` (:mod:`safexp_sb3.ppo_lag`), ``trpo_lag``
+One module per learner: ``ppo_lag`` and ``pid_lag`` (:mod:`safexp_sb3.ppo_lag`), ``ppo_lag_rnn``
+(:mod:`safexp_sb3.ppo_lag_rnn`), ``trpo_lag``
 (:mod:`safexp_sb3.trpo_lag`), ``cpo`` (:mod:`safexp_sb3.cpo`), ``sac_lag`` and ``sac`` (:mod:`safexp_sb3.sac_lag`),
 and the unconstrained ``ppo`` and ``trpo`` (:mod:`safexp_sb3.baselines`).
 
@@ -20,6 +21,7 @@ from safexp_sb3.hyperparameters import (
     CPOParams,
     PIDLagParams,
     PPOLagParams,
+    PPOLagRNNParams,
     PPOParams,
     SACLagParams,
     SACParams,
@@ -53,6 +55,8 @@ def safexp_algorithms() -> Iterator[AlgorithmSpec]:
                    "PPO-Lagrangian: PPO on (A_r - Σλ·A_c)/(1 + Σλ), one multiplier and cost head per constraint")
     yield _learner("pid_lag", "safexp_sb3.ppo_lag", PIDLagParams,
                    "PID-Lagrangian PPO (Stooke et al. 2020): PPO-Lagrangian with a PID multiplier", factory="ppo_lag")
+    yield _learner("ppo_lag_rnn", "safexp_sb3.ppo_lag_rnn", PPOLagRNNParams,
+                   "Recurrent PPO-Lagrangian: RecurrentPPO (LSTM) on the penalised advantage, cost head on the critic LSTM")
     yield _learner("trpo_lag", "safexp_sb3.trpo_lag", TRPOLagParams,
                    "TRPO-Lagrangian: TRPO's natural-gradient step on the penalised advantage")
     yield _learner("cpo", "safexp_sb3.cpo", CPOParams, "Constrained Policy Optimization (Achiam et al. 2017), one constraint")

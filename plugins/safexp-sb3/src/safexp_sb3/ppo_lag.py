@@ -30,8 +30,8 @@ from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
 from safexp_sb3.checkpoints import CheckpointParts, load_learner, save_learner
-from safexp_sb3.constraints import ConstraintMultipliers, CostLimit, cost_limit_setting
-from safexp_sb3.cost_buffer import CostRolloutBuffer, centred, penalised_advantage, standardised
+from safexp_sb3.constraints import ConstraintMultipliers, CostLimit, cost_limit_setting, lagrangian_advantages
+from safexp_sb3.cost_buffer import CostRolloutBuffer
 from safexp_sb3.hyperparameters import CostParams, PIDLagParams, PPOLagParams, PPOParams
 from safexp_sb3.multipliers import check_finite
 from safexp_sb3.params import cost_limit_argument, expected_truncation_quiet, multiplier_kwargs, stock_kwargs
@@ -105,15 +105,9 @@ class PPOLagrangian(PPO):
     def policy_advantages(self) -> np.ndarray:
         """Steps 1 and 2 of the update: step the multipliers from this rollout's J_c, then the penalised advantage
         ``(A_r − Σλ·A_c) / (1 + Σλ)`` of every sample, shape ``(n_steps, n_envs)``."""
-        estimate = self.cost_monitor.cost_estimate()
-        if estimate is not None:  # no episode has ended yet: λ stays
-            self.constraints.update(estimate)
         buffer: CostRolloutBuffer = self.rollout_buffer
-        reward_adv = standardised(buffer.advantages) if self.standardize_reward_advantage else buffer.advantages
-        check_finite("reward advantage", float(np.sum(reward_adv)))
-        cost_adv = centred(buffer.cost_advantages)
-        check_finite("cost advantage", float(np.sum(cost_adv)))
-        return penalised_advantage(reward_adv, cost_adv, self.constraints.values)
+        return lagrangian_advantages(self.constraints, self.cost_monitor, buffer.advantages, buffer.cost_advantages,
+                                     self.standardize_reward_advantage)
 
     def train(self) -> None:
         """One PPO-Lagrangian update on the collected rollout (module docstring)."""
