@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import matplotlib.image
-import numpy as np
 import pytest
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
