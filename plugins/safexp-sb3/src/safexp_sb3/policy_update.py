@@ -1,8 +1,8 @@
 """The per-minibatch pieces of an on-policy update, written lean: an update runs thousands of minibatches of 64 on
 small networks, where the time goes to the number of tensor operations and Python calls, not to arithmetic.
 
-- :class:`ActorCriticPass`: the values, log-probabilities and entropies of a batch in one pass of the policy's
-  actor and critic, with the very operations of stable-baselines3's ``ActorCriticPolicy.evaluate_actions``
+- :class:`ActorCriticPass`: the actions sampled at an env step, or the values, log-probabilities and entropies of
+  a minibatch, in one pass of the policy's actor and critic, with the very operations of stable-baselines3's ``ActorCriticPolicy.evaluate_actions``
   (so results are bit-identical) but without building ``torch.distributions`` objects (whose argument checks
   and broadcasting cost more than the networks) and without module-call overhead.
 - :func:`clipped_gradient_step`: ``zero_grad``, ``backward``, ``clip_grad_norm_``'s very operations on a fixed
@@ -53,8 +53,13 @@ def _run(layers: Sequence[Layer], x: th.Tensor) -> th.Tensor:
     return x
 
 
+def _gaussian_log_prob(actions: th.Tensor, mean: th.Tensor, std: th.Tensor) -> th.Tensor:
+    """``Normal(mean, std).log_prob(actions)`` summed over the action dimensions, in torch's own operations."""
+    return (-((actions - mean) ** 2) / (2 * std**2) - std.log() - LOG_SQRT_2PI).sum(dim=1)
+
+
 class ActorCriticPass:
-    """``policy.evaluate_actions`` and ``policy.predict_values``, lean where the policy allows it.
+    """``policy(observations)``, ``policy.evaluate_actions`` and ``policy.predict_values``, lean where the policy allows it.
 
     The lean pass applies to stable-baselines3's ``ActorCriticPolicy`` with a flat ``Box`` observation (its
     ``FlattenExtractor``, one shared extractor) and a diagonal Gaussian without state-dependent exploration, the
@@ -77,6 +82,19 @@ class ActorCriticPass:
             self.actor = [*_layers(policy.mlp_extractor.policy_net), _layers(nn.Sequential(policy.action_net))[0]]
             self.critic = [*_layers(policy.mlp_extractor.value_net), _layers(nn.Sequential(policy.value_net))[0]]
 
+    def act(self, observations: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        """``policy(observations)`` (call it under ``torch.no_grad``): sampled actions, values of shape
+        ``(batch, 1)`` and log-probabilities, the actions drawn from torch's generator exactly as the policy draws
+        them."""
+        if not self.lean:
+            return self.policy(observations)
+        observations = observations.float()
+        mean = _run(self.actor, observations)
+        values = _run(self.critic, observations)
+        std = th.ones_like(mean) * self.policy.log_std.exp()
+        actions = mean + th.empty(mean.shape, dtype=mean.dtype, device=mean.device).normal_() * std
+        return actions, values, _gaussian_log_prob(actions, mean, std)
+
     def evaluate(self, observations: th.Tensor, actions: th.Tensor, with_entropy: bool = True
                  ) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
         """``(values, log_prob, entropy)`` of a batch, each of shape ``(batch,)``: the values flattened, the
@@ -89,7 +107,7 @@ class ActorCriticPass:
         mean = _run(self.actor, observations)
         values = _run(self.critic, observations).flatten()
         std = th.ones_like(mean) * self.policy.log_std.exp()
-        log_prob = (-((actions - mean) ** 2) / (2 * std**2) - std.log() - LOG_SQRT_2PI).sum(dim=1)
+        log_prob = _gaussian_log_prob(actions, mean, std)
         entropy = (GAUSSIAN_ENTROPY_CONSTANT + th.log(std)).sum(dim=1) if with_entropy else None
         return values, log_prob, entropy
 
