@@ -38,17 +38,23 @@ class RolloutTensors(NamedTuple):
 
     @classmethod
     def from_buffer(cls, buffer: CostRolloutBuffer, action_space: spaces.Space) -> RolloutTensors:
-        """The filled ``buffer``'s fields, converted once (float32, as the buffer holds them)."""
+        """The filled ``buffer``'s fields, converted once (float32, as the buffer holds them). The buffer's arrays
+        are first flattened env-major in place, as stable-baselines3's ``RolloutBuffer.get`` leaves them."""
+        if not buffer.generator_ready:
+            for name in ("observations", "actions", "values", "log_probs", "advantages", "returns",
+                         *CostRolloutBuffer.COST_FIELDS):
+                setattr(buffer, name, np.ascontiguousarray(RolloutBuffer.swap_and_flatten(getattr(buffer, name))))
+            buffer.generator_ready = True
 
-        def flat(array: np.ndarray) -> th.Tensor:
-            return th.from_numpy(np.ascontiguousarray(RolloutBuffer.swap_and_flatten(array))).to(buffer.device)
+        def tensor(array: np.ndarray) -> th.Tensor:
+            return th.from_numpy(array).to(buffer.device)
 
-        actions = flat(buffer.actions)
+        actions = tensor(buffer.actions)
         if isinstance(action_space, spaces.Discrete):
             actions = actions.long().flatten()
-        return cls(flat(buffer.observations), actions, flat(buffer.values).flatten(), flat(buffer.log_probs).flatten(),
-                   flat(buffer.advantages).flatten(), flat(buffer.returns).flatten(), flat(buffer.cost_advantages),
-                   flat(buffer.cost_returns))
+        return cls(tensor(buffer.observations), actions, tensor(buffer.values).flatten(),
+                   tensor(buffer.log_probs).flatten(), tensor(buffer.advantages).flatten(),
+                   tensor(buffer.returns).flatten(), tensor(buffer.cost_advantages), tensor(buffer.cost_returns))
 
     @property
     def size(self) -> int:
