@@ -10,31 +10,23 @@ then cuts contiguous slices, which are views: a minibatch allocates nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
-
 import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
 
-from safexp_sb3.cost_buffer import CostRolloutBuffer
+from safexp_sb3.cost_buffer import CostRolloutBuffer, CostRolloutBufferSamples
 
 
-class RolloutTensors(NamedTuple):
-    """The samples of a rollout, env-major as stable-baselines3 flattens them (``n_envs·n_steps`` rows).
+class RolloutTensors(CostRolloutBufferSamples):
+    """The samples of a rollout (the fields of :class:`~safexp_sb3.cost_buffer.CostRolloutBufferSamples`),
+    env-major as stable-baselines3 flattens them (``n_envs·n_steps`` rows).
 
     ``actions`` are as the policy evaluates them (a flat ``long`` tensor for a ``Discrete`` space); the cost fields
     have shape ``(rows, n_constraints)``; the others one value per row.
     """
 
-    observations: th.Tensor
-    actions: th.Tensor
-    old_values: th.Tensor
-    old_log_prob: th.Tensor
-    advantages: th.Tensor
-    returns: th.Tensor
-    cost_advantages: th.Tensor
-    cost_returns: th.Tensor
+    __slots__ = ()
 
     @classmethod
     def from_buffer(cls, buffer: CostRolloutBuffer, action_space: spaces.Space) -> RolloutTensors:
