@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-LEARNER_MODULES = ("safexp_sb3.cost_buffer", "safexp_sb3.constraints", "safexp_sb3.ppo_lag", "safexp_sb3.ppo_lag_rnn",
-                   "safexp_sb3.trpo_lag", "safexp_sb3.cpo", "safexp_sb3.sac_lag")
+LEARNER_MODULES = ("safexp_sb3.cost_buffer", "safexp_sb3.on_policy_costs", "safexp_sb3.ppo_lag",
+                   "safexp_sb3.ppo_lag_rnn", "safexp_sb3.trpo_lag", "safexp_sb3.cpo", "safexp_sb3.sac_lag")
 
 
 def _replace(name: str, replacement: Any) -> None:

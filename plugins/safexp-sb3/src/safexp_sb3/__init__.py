@@ -4,6 +4,8 @@ The registry names (``ppo_lag``, ``trpo_lag``, ``pid_lag``, ``cpo``, ``ppo``, ``
 by :mod:`safexp_sb3.plugin`; one module per learner (``ppo_lag``, ``trpo_lag``, ``cpo``, ``sac_lag``,
 ``baselines``); the building blocks they call are :mod:`safexp_sb3.costs` (reading costs, the episode-cost
 monitor), :mod:`safexp_sb3.cost_critic`, :mod:`safexp_sb3.cost_buffer` (rollout buffer with costs, advantages),
-:mod:`safexp_sb3.rollouts` (on-policy collection), :mod:`safexp_sb3.multipliers` and
+:mod:`safexp_sb3.rollouts` (on-policy collection), :mod:`safexp_sb3.on_policy_costs` (the on-policy learners' cost
+side, one component), :mod:`safexp_sb3.rollout_tensors` and :mod:`safexp_sb3.policy_update` (the lean minibatch
+update), :mod:`safexp_sb3.multipliers` and
 :mod:`safexp_sb3.constraints` (Lagrange multipliers) and :mod:`safexp_sb3.checkpoints` (safe save and load).
 """

@@ -3,8 +3,7 @@
 :class:`ConstraintMultipliers` is the component the Lagrangian learners (PPO-, PID-, TRPO- and SAC-Lagrangian)
 call explicitly in their ``train()``: :meth:`~ConstraintMultipliers.update` with this rollout's J_c, then
 :attr:`~ConstraintMultipliers.values` in the penalty. The multipliers themselves are
-:mod:`safexp_sb3.multipliers`'. :func:`lagrangian_advantages` is the first half of an on-policy Lagrangian update
-(PPO-, TRPO-Lagrangian and the recurrent PPO-Lagrangian): the multipliers' step, then the penalised advantage.
+:mod:`safexp_sb3.multipliers`'.
 """
 
 from __future__ import annotations
@@ -14,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from safexp_sb3.cost_buffer import centred, penalised_advantage, standardised
-from safexp_sb3.costs import EpisodeCostMonitor, resolve_cost_limits
-from safexp_sb3.multipliers import LagrangeMultiplier, check_finite, make_multiplier
+from safexp_sb3.costs import resolve_cost_limits
+from safexp_sb3.multipliers import LagrangeMultiplier, make_multiplier
 
 CostLimit = float | Mapping[str, float] | Sequence[float]
 
@@ -88,27 +86,3 @@ class ConstraintMultipliers:
             multiplier.load_state_dict(saved)
         last = state["last_estimate"]
         self.last_estimate = None if last is None else np.asarray(last, dtype=np.float64)
-
-
-def lagrangian_advantages(constraints: ConstraintMultipliers, monitor: EpisodeCostMonitor,
-                          reward_advantages: np.ndarray, cost_advantages: np.ndarray,
-                          standardise_rewards: bool) -> np.ndarray:
-    """Steps 1 and 2 of an on-policy Lagrangian update: step the multipliers from the episode cost estimate J_c of
-    ``monitor`` (λ stays while no episode has ended), then the penalised advantage
-    ``(A_r − Σλ·A_c) / (1 + Σλ)`` (:func:`~safexp_sb3.cost_buffer.penalised_advantage`) with the new λ.
-
-    :param reward_advantages: the rollout's reward GAE, shape ``(n_steps, n_envs)``; standardised over the whole
-        rollout when ``standardise_rewards``.
-    :param cost_advantages: the rollout's cost GAE, shape ``(n_steps, n_envs, n_constraints)``; centred, never
-        rescaled.
-    :return: the penalised advantage of every sample, shape ``(n_steps, n_envs)`` (float64).
-    :raises NonFiniteError: for a NaN or infinite advantage.
-    """
-    estimate = monitor.cost_estimate()
-    if estimate is not None:
-        constraints.update(estimate)
-    reward_adv = standardised(reward_advantages) if standardise_rewards else reward_advantages
-    check_finite("reward advantage", float(np.sum(reward_adv)))
-    cost_adv = centred(cost_advantages)
-    check_finite("cost advantage", float(np.sum(cost_adv)))
-    return penalised_advantage(reward_adv, cost_adv, constraints.values)

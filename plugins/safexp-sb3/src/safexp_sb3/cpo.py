@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import numpy as np
 import torch as th
-from gymnasium import spaces
 from sb3_contrib import TRPO
 from sb3_contrib.common.utils import flat_grad
 from stable_baselines3.common.distributions import kl_divergence
 from stable_baselines3.common.utils import explained_variance
-from torch.nn import functional as F
 
 from stable_baselines3.common.type_aliases import GymEnv
 
@@ -44,17 +42,12 @@ from safexp_sb3.checkpoints import CheckpointParts, load_learner, save_learner
 from safexp_sb3.cost_buffer import CostRolloutBuffer, centred, standardised
 from safexp_sb3.hyperparameters import CPOParams, TRPOParams
 from safexp_sb3.multipliers import check_finite
+from safexp_sb3.on_policy_costs import OnPolicyCosts, cost_critic_settings
 from safexp_sb3.params import expected_truncation_quiet, stock_kwargs
+from safexp_sb3.policy_update import ActorCriticPass, critic_passes, use_foreach_adam
 from safexp_sb3.ppo_lag import cost_kwargs
-from safexp_sb3.rollouts import (
-    CostCriticSettings,
-    check_policy_finite,
-    collect_rollout,
-    fit_cost_critic,
-    observation_normaliser,
-    set_up_costs,
-    start_monitor,
-)
+from safexp_sb3.rollout_tensors import RolloutTensors
+from safexp_sb3.rollouts import check_policy_finite
 
 EPS = 1e-8
 """Guards the divisions by λ and s of the CPO step, as the reference implementations do."""
@@ -219,14 +212,12 @@ class CPO(TRPO):
     :param cost_limit: the episode cost limit ``d`` (one constraint; Safety Gym suite: 25).
     :param learn_margin: learn a safety margin added to ``c`` (:class:`LearnedMargin`); off by default.
     :param margin_lr: the margin's step per unit of violation (safety-starter-agents: 0.05).
-    :param cost_gamma, cost_gae_lambda, cost_critic_lr, cost_critic_net_arch, cost_critic_epochs,
-        cost_critic_batch_size: the cost critic (:class:`safexp_sb3.hyperparameters.CostParams`).
     :param normalize_advantage: standardise the reward advantages over the rollout.
     :param normalize_observations: standardise the observations by their running statistics
         (:class:`~safexp_sb3.rollouts.ObservationNormaliser`).
-
-    Every other keyword argument is sb3-contrib ``TRPO``'s; ``target_kl`` is CPO's δ, ``cg_max_steps`` its CG
-    iterations, ``line_search_shrinking_factor`` (0.8) and ``line_search_max_iter`` (10) its backtracking.
+    :param kwargs: the cost critic's (as :class:`safexp_sb3.ppo_lag.PPOLagrangian`'s) and every keyword argument of
+        sb3-contrib ``TRPO``; ``target_kl`` is CPO's δ, ``cg_max_steps`` its CG iterations,
+        ``line_search_shrinking_factor`` (0.8) and ``line_search_max_iter`` (10) its backtracking.
 
     Logged: ``train/cpo/{A,B,c,q,r,s,lambda_star,nu_star,case,backtracks,margin}`` and ``train/kl_divergence``,
     ``train/policy_loss``, ``train/cost_surrogate_change``, ``train/is_line_search_success``,
@@ -236,36 +227,33 @@ class CPO(TRPO):
     params: CPOParams | None = None
 
     def __init__(self, policy: Any, env: GymEnv, cost_limit: float = 25.0, learn_margin: bool = False,
-                 margin_lr: float = 0.05, cost_gamma: float = 0.99, cost_gae_lambda: float = 0.95,
-                 cost_critic_lr: float = 1e-3, cost_critic_net_arch: Sequence[int] = (64, 64),
-                 cost_critic_epochs: int | None = None, cost_critic_batch_size: int | None = None,
-                 normalize_advantage: bool = True, normalize_observations: bool = False, **trpo_kwargs: Any):
+                 margin_lr: float = 0.05, normalize_advantage: bool = True, normalize_observations: bool = False,
+                 **kwargs: Any):
         if not isinstance(cost_limit, (int, float)):
             raise ParameterError(f"CPO handles one constraint: cost_limit must be one number, got {cost_limit!r}; "
                                  "use a Lagrangian learner (ppo_lag, trpo_lag, pid_lag) for several constraints")
+        cost_settings = cost_critic_settings(kwargs)
         self.cost_limit = float(cost_limit)
-        self.cost_settings = CostCriticSettings(cost_gamma, cost_gae_lambda, cost_critic_lr,
-                                                tuple(cost_critic_net_arch), cost_critic_epochs, cost_critic_batch_size)
         self.standardize_reward_advantage = normalize_advantage
         self.margin = LearnedMargin(margin_lr if learn_margin else 0.0)
-        super().__init__(policy, env, normalize_advantage=False, _init_setup_model=False, **trpo_kwargs)
-        set_up_costs(self, self.cost_limit, self.cost_settings)
-        self.obs_normaliser = observation_normaliser(self, normalize_observations)
+        super().__init__(policy, env, normalize_advantage=False, _init_setup_model=False, **kwargs)
+        self.costs = OnPolicyCosts(self, self.cost_limit, cost_settings, normalize_observations)
         if len(self.constraint_names) != 1:
             raise ParameterError(f"CPO handles one constraint, but the env has {len(self.constraint_names)} "
                                  f"({', '.join(self.constraint_names)}); use ppo_lag, trpo_lag or pid_lag, which "
                                  "keep one multiplier per constraint")
+        self.actor_critic = ActorCriticPass(self.policy)
+        use_foreach_adam(self.policy)
 
     def learn(self, total_timesteps: int, callback: Any = None, log_interval: int = 1, tb_log_name: str = "CPO",
               reset_num_timesteps: bool = True, progress_bar: bool = False) -> CPO:
         """``TRPO.learn``; the episode-cost monitor starts (or continues) with it."""
-        start_monitor(self, self.cost_monitor, reset_num_timesteps)
+        self.costs.start(reset_num_timesteps)
         return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
 
     def collect_rollouts(self, env: Any, callback: Any, rollout_buffer: CostRolloutBuffer, n_rollout_steps: int) -> bool:
-        """One rollout with its costs (:func:`safexp_sb3.rollouts.collect_rollout`)."""
-        return collect_rollout(self, env, callback, rollout_buffer, n_rollout_steps, self.cost_monitor,
-                               self.cost_critic, self.cost_settings.cost_gamma, self.obs_normaliser)
+        """One rollout with its costs (:meth:`safexp_sb3.on_policy_costs.OnPolicyCosts.collect`)."""
+        return self.costs.collect(env, callback, rollout_buffer, n_rollout_steps)
 
     def constraint_value(self) -> float:
         """Step 1: ``c = (J_c − d + margin) / mean episode length`` (the margin moved first); before any episode has
@@ -288,11 +276,12 @@ class CPO(TRPO):
         cost_adv = centred(buffer.cost_advantages)
         check_finite("cost advantage", float(np.sum(cost_adv)))
         buffer.cost_advantages = cost_adv.astype(np.float32)
+        rollout = RolloutTensors.from_buffer(buffer, self.action_space)
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
 
-        (data,) = buffer.get(batch_size=None)  # the policy step: on the whole rollout
-        actions = data.actions.long().flatten() if isinstance(self.action_space, spaces.Discrete) else data.actions
+        data = rollout.shuffled()  # the policy step: on the whole rollout
+        actions = data.actions
         cost_advantages = data.cost_advantages[:, 0]
         with th.no_grad():
             old_distribution = copy.copy(self.policy.get_distribution(data.observations))
@@ -314,25 +303,11 @@ class CPO(TRPO):
             params, shapes, solution, data, actions, cost_advantages, old_distribution, loss.item(),
             cost_surrogate.item(), c)
 
-        value_losses, cost_losses = [], []
-        alongside = not self.cost_settings.own_schedule
-        for _ in range(self.n_critic_updates):
-            for batch in buffer.get(self.batch_size):
-                value_loss = F.mse_loss(batch.returns, self.policy.predict_values(batch.observations).flatten())
-                value_losses.append(check_finite("value loss", value_loss.item()))
-                self.policy.optimizer.zero_grad()
-                value_loss.backward()
-                for param in params:  # the critic step leaves the actor (parameters shared with it) alone
-                    param.grad = None
-                self.policy.optimizer.step()
-                if alongside:
-                    cost_losses.append(check_finite("cost value loss", self.cost_critic.regression_step(
-                        batch.observations, batch.cost_returns)))
-        if not alongside:
-            cost_losses = fit_cost_critic(self.cost_critic, buffer,
-                                          self.cost_settings.cost_critic_epochs or self.n_critic_updates,
-                                          self.cost_settings.cost_critic_batch_size or self.batch_size,
-                                          self.cost_critic_rng)
+        value_losses, cost_losses = critic_passes(
+            rollout, self.n_critic_updates, self.batch_size, self.actor_critic, self.policy.optimizer, params,
+            None if self.costs.settings.own_schedule else self.cost_critic)
+        if self.costs.settings.own_schedule:
+            cost_losses = self.costs.fit_cost_critic(buffer, self.n_critic_updates, self.batch_size)
         check_policy_finite(self)
         self._n_updates += 1
 
@@ -344,8 +319,8 @@ class CPO(TRPO):
         self.logger.record("train/kl_divergence", new_kl)
         self.logger.record("train/policy_loss", new_loss)
         self.logger.record("train/cost_surrogate_change", cost_change)
-        self.logger.record("train/value_loss", float(np.mean(value_losses)))
-        self.logger.record("train/cost_value_loss", float(np.mean(cost_losses)))
+        self.logger.record("train/value_loss", check_finite("value loss", float(np.mean(value_losses))))
+        self.logger.record("train/cost_value_loss", check_finite("cost value loss", float(np.mean(cost_losses))))
         self.logger.record("train/explained_variance",
                            explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
         if hasattr(self.policy, "log_std"):
@@ -380,21 +355,13 @@ class CPO(TRPO):
         return False, self.line_search_max_iter, 0.0, old_loss, 0.0
 
     def checkpoint_parts(self) -> CheckpointParts:
-        """What a checkpoint holds besides the common part (:mod:`safexp_sb3.checkpoints`)."""
-        return CheckpointParts(
-            modules={"policy": self.policy, "cost_critic": self.cost_critic},
-            optimizers={"policy": self.policy.optimizer, "cost_critic": self.cost_critic.optimizer},
-            components=self._components({"margin": self.margin, "cost_monitor": self.cost_monitor}), tensors={})
-
-    def _components(self, components: dict[str, Any]) -> dict[str, Any]:
-        return components if self.obs_normaliser is None else {**components, "obs_normaliser": self.obs_normaliser}
+        """What a checkpoint holds besides the common part (:meth:`OnPolicyCosts.checkpoint_parts`)."""
+        return self.costs.checkpoint_parts({"margin": self.margin})
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
                 deterministic: bool = False) -> tuple[np.ndarray, Any]:
         """``TRPO.predict`` on the observation as the policy sees it (standardised with ``normalize_observations``)."""
-        if self.obs_normaliser is not None:
-            observation = self.obs_normaliser(observation)
-        return super().predict(observation, state, episode_start, deterministic)
+        return super().predict(self.costs.policy_input(observation), state, episode_start, deterministic)
 
     def save(self, path: Any, exclude: Any = None, include: Any = None) -> None:
         """Write a checkpoint that loads without unpickling (:func:`safexp_sb3.checkpoints.save_learner`)."""

@@ -39,10 +39,11 @@ from stable_baselines3.common.utils import explained_variance, is_vectorized_obs
 from torch import nn
 
 from safexp_sb3.checkpoints import CheckpointParts, load_learner, save_learner
-from safexp_sb3.constraints import ConstraintMultipliers, CostLimit, cost_limit_setting, lagrangian_advantages
+from safexp_sb3.constraints import ConstraintMultipliers, CostLimit, cost_limit_setting
 from safexp_sb3.costs import EpisodeCostMonitor, resolve_constraint_names
 from safexp_sb3.hyperparameters import PPOLagRNNParams, PPOParams
 from safexp_sb3.multipliers import check_finite
+from safexp_sb3.on_policy_costs import lagrangian_advantages
 from safexp_sb3.params import cost_limit_argument, expected_truncation_quiet, multiplier_kwargs, stock_kwargs
 from safexp_sb3.recurrent_rollouts import (
     CostValueHead,
@@ -115,8 +116,8 @@ class RecurrentPPOLagrangian(RecurrentPPO):
     def train(self) -> None:
         """One recurrent PPO-Lagrangian update on the collected rollout (module docstring)."""
         buffer: RecurrentCostRolloutBuffer = self.rollout_buffer
-        advantages = lagrangian_advantages(self.constraints, self.cost_monitor, buffer.advantages,
-                                           buffer.cost_advantages, self.standardize_reward_advantage)
+        advantages = lagrangian_advantages(buffer, self.constraints, self.cost_monitor.cost_estimate(),
+                                           self.standardize_reward_advantage)
         buffer.advantages = advantages.astype(np.float32)
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)

@@ -30,6 +30,7 @@ from safexp_sb3.cost_buffer import CostRolloutBuffer
 from safexp_sb3.cost_critic import CostCritic
 from safexp_sb3.costs import EpisodeCostMonitor, resolve_constraint_names
 from safexp_sb3.multipliers import check_finite
+from safexp_sb3.policy_update import ActorCriticPass
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def collect_rollout(model: OnPolicyAlgorithm, env: VecEnv, callback: BaseCallbac
     callback.on_rollout_start()
     box_actions = isinstance(model.action_space, spaces.Box)
     seen = (lambda observations: observations) if normaliser is None else normaliser
+    actor_critic = ActorCriticPass(policy)  # one lean policy call per env step
     if normaliser is not None and normaliser.count == 0:
         normaliser.update(model._last_obs)
     while n_steps < n_rollout_steps:
@@ -144,7 +146,7 @@ def collect_rollout(model: OnPolicyAlgorithm, env: VecEnv, callback: BaseCallbac
             policy.reset_noise(env.num_envs)
         observations = seen(model._last_obs)
         with th.no_grad():
-            actions, values, log_probs = policy(obs_as_tensor(observations, model.device))
+            actions, values, log_probs = actor_critic.act(obs_as_tensor(observations, model.device))
         actions = actions.cpu().numpy()
         env_actions = actions
         if box_actions:

@@ -18,61 +18,52 @@ policy parameter whose name does not contain "value"), so that with zero cost an
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
 import numpy as np
 import torch as th
-from gymnasium import spaces
 from sb3_contrib import TRPO
 from sb3_contrib.common.utils import conjugate_gradient_solver
 from stable_baselines3.common.distributions import kl_divergence
 from stable_baselines3.common.type_aliases import GymEnv
 from stable_baselines3.common.utils import explained_variance
-from torch.nn import functional as F
 
-from safexp_sb3.checkpoints import load_learner
+from safexp_sb3.checkpoints import CheckpointParts, load_learner, save_learner
 from safexp_sb3.constraints import ConstraintMultipliers, CostLimit, cost_limit_setting
 from safexp_sb3.cost_buffer import CostRolloutBuffer
 from safexp_sb3.hyperparameters import TRPOLagParams, TRPOParams
 from safexp_sb3.multipliers import check_finite
+from safexp_sb3.on_policy_costs import OnPolicyCosts, cost_critic_settings, lagrangian_advantages
 from safexp_sb3.params import expected_truncation_quiet, multiplier_kwargs, stock_kwargs
-from safexp_sb3.ppo_lag import PPOLagrangian, cost_kwargs
-from safexp_sb3.rollouts import (
-    CostCriticSettings,
-    check_policy_finite,
-    collect_rollout,
-    fit_cost_critic,
-    observation_normaliser,
-    set_up_costs,
-    start_monitor,
-)
+from safexp_sb3.policy_update import ActorCriticPass, critic_passes, use_foreach_adam
+from safexp_sb3.ppo_lag import cost_kwargs
+from safexp_sb3.rollout_tensors import RolloutTensors
+from safexp_sb3.rollouts import check_policy_finite
 
 
 class TRPOLagrangian(TRPO):
     """TRPO-Lagrangian: TRPO's natural-gradient step on the penalised advantage (module docstring).
 
-    Its constraint, multiplier and cost-critic arguments are :class:`safexp_sb3.ppo_lag.PPOLagrangian`'s; every
-    other keyword argument is sb3-contrib ``TRPO``'s (``learning_rate`` is the reward critic's; ``target_kl`` is δ).
+    Its constraint, multiplier, advantage, observation and cost-critic arguments are
+    :class:`safexp_sb3.ppo_lag.PPOLagrangian`'s; every other keyword argument is sb3-contrib ``TRPO``'s
+    (``learning_rate`` is the reward critic's; ``target_kl`` is δ).
     """
 
     params: TRPOLagParams | None = None
 
     def __init__(self, policy: Any, env: GymEnv, cost_limit: CostLimit = 25.0, multiplier: str = "omnisafe",
-                 multiplier_settings: Mapping[str, Any] | None = None, cost_gamma: float = 0.99,
-                 cost_gae_lambda: float = 0.95, cost_critic_lr: float = 1e-3,
-                 cost_critic_net_arch: Sequence[int] = (64, 64), cost_critic_epochs: int | None = None,
-                 cost_critic_batch_size: int | None = None, normalize_advantage: bool = True,
-                 normalize_observations: bool = False, **trpo_kwargs: Any):
-        self.cost_settings = CostCriticSettings(cost_gamma, cost_gae_lambda, cost_critic_lr,
-                                                tuple(cost_critic_net_arch), cost_critic_epochs, cost_critic_batch_size)
+                 multiplier_settings: Mapping[str, Any] | None = None, normalize_advantage: bool = True,
+                 normalize_observations: bool = False, **kwargs: Any):
+        cost_settings = cost_critic_settings(kwargs)
         self.standardize_reward_advantage = normalize_advantage
-        super().__init__(policy, env, normalize_advantage=False, _init_setup_model=False, **trpo_kwargs)
+        super().__init__(policy, env, normalize_advantage=False, _init_setup_model=False, **kwargs)
         self.cost_limit = cost_limit_setting(cost_limit)
-        set_up_costs(self, self.cost_limit, self.cost_settings)
-        self.obs_normaliser = observation_normaliser(self, normalize_observations)
+        self.costs = OnPolicyCosts(self, self.cost_limit, cost_settings, normalize_observations)
         self.constraints = ConstraintMultipliers(self.constraint_names, self.cost_limit, multiplier, multiplier_settings)
+        self.actor_critic = ActorCriticPass(self.policy)
+        use_foreach_adam(self.policy)
 
     @property
     def lagrange_multipliers(self) -> list[float]:
@@ -82,29 +73,31 @@ class TRPOLagrangian(TRPO):
     def learn(self, total_timesteps: int, callback: Any = None, log_interval: int = 1, tb_log_name: str = "TRPOLag",
               reset_num_timesteps: bool = True, progress_bar: bool = False) -> TRPOLagrangian:
         """``TRPO.learn``; the episode-cost monitor starts (or continues) with it."""
-        start_monitor(self, self.cost_monitor, reset_num_timesteps)
+        self.costs.start(reset_num_timesteps)
         return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
 
     def collect_rollouts(self, env: Any, callback: Any, rollout_buffer: CostRolloutBuffer, n_rollout_steps: int) -> bool:
-        """One rollout with its costs (:func:`safexp_sb3.rollouts.collect_rollout`)."""
-        return collect_rollout(self, env, callback, rollout_buffer, n_rollout_steps, self.cost_monitor,
-                               self.cost_critic, self.cost_settings.cost_gamma, self.obs_normaliser)
+        """One rollout with its costs (:meth:`safexp_sb3.on_policy_costs.OnPolicyCosts.collect`)."""
+        return self.costs.collect(env, callback, rollout_buffer, n_rollout_steps)
 
-    policy_advantages = PPOLagrangian.policy_advantages  # steps 1 and 2: the multipliers, then the advantages
+    def policy_advantages(self) -> np.ndarray:
+        """Steps 1 and 2 of the update (:func:`~safexp_sb3.on_policy_costs.lagrangian_advantages`)."""
+        return lagrangian_advantages(self.rollout_buffer, self.constraints, self.cost_monitor.cost_estimate(),
+                                     self.standardize_reward_advantage)
 
     def train(self) -> None:
         """One TRPO-Lagrangian update on the collected rollout (module docstring)."""
         buffer: CostRolloutBuffer = self.rollout_buffer
         buffer.advantages = self.policy_advantages().astype(np.float32)
+        rollout = RolloutTensors.from_buffer(buffer, self.action_space)
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
 
-        (data,) = buffer.get(batch_size=None)  # the natural-gradient step: on the whole rollout
-        actions = data.actions.long().flatten() if isinstance(self.action_space, spaces.Discrete) else data.actions
+        data = rollout.shuffled()  # the natural-gradient step: on the whole rollout
         with th.no_grad():
             old_distribution = copy.copy(self.policy.get_distribution(data.observations))
         distribution = self.policy.get_distribution(data.observations)
-        ratio = th.exp(distribution.log_prob(actions) - data.old_log_prob)
+        ratio = th.exp(distribution.log_prob(data.actions) - data.old_log_prob)
         objective = (data.advantages * ratio).mean()
         check_finite("policy objective", objective.item())
         kl = kl_divergence(distribution, old_distribution).mean()
@@ -125,7 +118,7 @@ class TRPOLagrangian(TRPO):
                     param.data = original.data + scale * max_step * direction[start:start + n].view(shape)
                     start += n
                 distribution = self.policy.get_distribution(data.observations)
-                ratio = th.exp(distribution.log_prob(actions) - data.old_log_prob)
+                ratio = th.exp(distribution.log_prob(data.actions) - data.old_log_prob)
                 candidate = (data.advantages * ratio).mean()
                 candidate_kl = kl_divergence(distribution, old_distribution).mean()
                 if candidate_kl < self.target_kl and candidate > objective:
@@ -136,32 +129,18 @@ class TRPOLagrangian(TRPO):
                 for param, original in zip(actor_params, originals, strict=True):
                     param.data = original.data.clone()
 
-        value_losses, cost_losses = [], []
-        alongside = not self.cost_settings.own_schedule
-        for _ in range(self.n_critic_updates):
-            for batch in buffer.get(self.batch_size):
-                value_loss = F.mse_loss(batch.returns, self.policy.predict_values(batch.observations).flatten())
-                value_losses.append(check_finite("value loss", value_loss.item()))
-                self.policy.optimizer.zero_grad()
-                value_loss.backward()
-                for param in actor_params:
-                    param.grad = None
-                self.policy.optimizer.step()
-                if alongside:
-                    cost_losses.append(check_finite("cost value loss", self.cost_critic.regression_step(
-                        batch.observations, batch.cost_returns)))
-        if not alongside:
-            cost_losses = fit_cost_critic(self.cost_critic, buffer,
-                                          self.cost_settings.cost_critic_epochs or self.n_critic_updates,
-                                          self.cost_settings.cost_critic_batch_size or self.batch_size,
-                                          self.cost_critic_rng)
+        value_losses, cost_losses = critic_passes(
+            rollout, self.n_critic_updates, self.batch_size, self.actor_critic, self.policy.optimizer, actor_params,
+            None if self.costs.settings.own_schedule else self.cost_critic)
+        if self.costs.settings.own_schedule:
+            cost_losses = self.costs.fit_cost_critic(buffer, self.n_critic_updates, self.batch_size)
         check_policy_finite(self)
         self._n_updates += 1
 
         self.constraints.record(self.logger)
-        self.logger.record("train/cost_value_loss", float(np.mean(cost_losses)))
+        self.logger.record("train/cost_value_loss", check_finite("cost value loss", float(np.mean(cost_losses))))
         self.logger.record("train/policy_objective", new_objective)
-        self.logger.record("train/value_loss", np.mean(value_losses))
+        self.logger.record("train/value_loss", check_finite("value loss", float(np.mean(value_losses))))
         self.logger.record("train/kl_divergence_loss", new_kl)
         self.logger.record("train/explained_variance",
                            explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
@@ -170,17 +149,18 @@ class TRPOLagrangian(TRPO):
             self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
 
-    checkpoint_parts = PPOLagrangian.checkpoint_parts
-    _components = PPOLagrangian._components
+    def checkpoint_parts(self) -> CheckpointParts:
+        """What a checkpoint holds besides the common part (:meth:`OnPolicyCosts.checkpoint_parts`)."""
+        return self.costs.checkpoint_parts({"multipliers": self.constraints})
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
                 deterministic: bool = False) -> tuple[np.ndarray, Any]:
         """``TRPO.predict`` on the observation as the policy sees it (standardised with ``normalize_observations``)."""
-        if self.obs_normaliser is not None:
-            observation = self.obs_normaliser(observation)
-        return super().predict(observation, state, episode_start, deterministic)
+        return super().predict(self.costs.policy_input(observation), state, episode_start, deterministic)
 
-    save = PPOLagrangian.save
+    def save(self, path: Any, exclude: Any = None, include: Any = None) -> None:
+        """Write a checkpoint that loads without unpickling (:func:`safexp_sb3.checkpoints.save_learner`)."""
+        save_learner(self, path)
 
 
 @expected_truncation_quiet()
