@@ -234,3 +234,33 @@ def test_the_ablation_switches_reach_every_run(tmp_path):
     with pytest.raises(TransferError, match="holds a different transfer experiment \\(transfer.pretrain_steps differs\\)"):
         run_transfer("transfer_demo", [f"out_dir={tmp_path}", "env.feedback=false", "transfer.constrained=false",
                                        "transfer.pretrain_steps=8000"])
+
+
+PPO_LAG_TRANSFER = """\
+# @package _global_
+defaults:
+  - /env: pointhallwaywallslidar
+  - /algo: ppo_lag
+  - _self_
+env: {max_episode_steps: 50}
+algo: {n_steps: 64, batch_size: 32, n_epochs: 1, cost_limit: 1}
+eval_episodes: 1
+transfer:
+  targets: [pointhallwaypoleslidar]
+  pretrain_steps: 100
+  finetune_steps: 20
+  zero_shot_episodes: 1
+  seeds: [0]
+"""
+
+
+def test_fine_tuning_starts_where_pretraining_stopped_when_a_learner_rounds_the_budget_up(tmp_path):
+    config = tmp_path / "ppo_lag_transfer.yaml"
+    config.write_text(PPO_LAG_TRANSFER)
+    run_transfer(config, [f"out_dir={tmp_path}", "launcher.workers=1"], stages="pretrain,finetune,scratch")
+    seed_dir = tmp_path / "transfer" / "ppo_lag_transfer" / "seed=0"
+    steps = {stage: json.loads((seed_dir / stage / "status.json").read_text())["steps"]
+             for stage in ("pretrain", "finetune/pointhallwaypoleslidar", "scratch/pointhallwaypoleslidar")}
+    # 100 steps in rollouts of 64 are 128; fine-tuning then trains as long as scratch does (20 → 64), from 128 (a
+    # budget counted from the nominal 100 would end at 120, before the start: no fine-tuning at all)
+    assert steps == {"pretrain": 128, "finetune/pointhallwaypoleslidar": 192, "scratch/pointhallwaypoleslidar": 64}

@@ -167,6 +167,17 @@ class TransferPlan:
         """The run directory of a ``finetune`` or ``scratch`` run."""
         return self.seed_dir(seed) / stage / target.name
 
+    def pretrained_steps(self, seed: int) -> int:
+        """The env steps the agent of ``seed`` was pretrained for, where its fine-tuning starts: the step of the
+        finished pretrain run's final checkpoint (a learner trains whole collection phases, so it may stop past
+        ``pretrain_steps``), or ``pretrain_steps`` while that run has not finished."""
+        run = RunDir(self.pretrain_dir(seed))
+        if run.path.is_dir() and run.finished():
+            checkpoint = run.latest_checkpoint()
+            if checkpoint is not None:
+                return checkpoint.step
+        return self.settings.pretrain_steps
+
     # -- the runs ---------------------------------------------------------------------------------------------
     def run_config(self, stage: str, seed: int, target: TransferTarget | None = None) -> dict[str, Any]:
         """The resolved config of one run of ``stage`` (``pretrain``: no target)."""
@@ -177,7 +188,7 @@ class TransferPlan:
         else:
             assert target is not None
             out, name, env = self.seed_dir(seed) / stage, target.name, dict(target.env)
-            steps = s.finetune_steps + (s.pretrain_steps if stage == "finetune" else 0)
+            steps = s.finetune_steps + (self.pretrained_steps(seed) if stage == "finetune" else 0)
             if stage == "finetune":
                 config["init_from"] = str(self.pretrain_dir(seed))
         return {**config, "env": env, "total_steps": steps, "out_dir": str(out), "name": name}
@@ -581,7 +592,7 @@ def plot_transfer(plan: TransferPlan, out: Path) -> Path | None:
 
     from safexp_experiments.plot import Curve, mean_and_spread
 
-    transfer_point = plan.settings.pretrain_steps
+    transfer_point = plan.pretrained_steps(plan.settings.seeds[0])  # every seed's run has the same budget
     columns = []
     for target in plan.targets:
         lines: dict[str, dict[str, list[Curve]]] = {"transfer": {}, "scratch": {}}
