@@ -264,3 +264,16 @@ def test_fine_tuning_starts_where_pretraining_stopped_when_a_learner_rounds_the_
     # 100 steps in rollouts of 64 are 128; fine-tuning then trains as long as scratch does (20 → 64), from 128 (a
     # budget counted from the nominal 100 would end at 120, before the start: no fine-tuning at all)
     assert steps == {"pretrain": 128, "finetune/pointhallwaypoleslidar": 192, "scratch/pointhallwaypoleslidar": 64}
+
+
+def test_a_lifetime_cost_row_cut_short_by_a_kill_is_dropped_on_resume(tmp_path):
+    from safexp_experiments.training import LifetimeCost, TrainerState
+
+    path = tmp_path / LIFETIME_COST_FILE
+    path.write_text("step,episodes,episode_return,episode_cost,lifetime_cost\n10,1,2.5,1.0,1.0\n20,2,3.0,0.")
+    assert read_lifetime_cost(path) == [{"step": 10, "episodes": 1, "episode_return": 2.5, "episode_cost": 1.0,
+                                         "lifetime_cost": 1.0}]
+    counter = LifetimeCost(TrainerState(lifetime_cost=1.0, episodes=1), path, start_step=20)
+    counter.finish(20)  # the resumed run's next row follows the whole ones
+    assert [row["step"] for row in read_lifetime_cost(path)] == [10, 20]
+    assert path.read_text().endswith("\n10,1,2.5,1.0,1.0\n20,1,,,1.0\n")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import random
 import signal
 import sys
@@ -355,8 +356,8 @@ class LifetimeCost:
         """The cost of each env's running episode."""
         rows = read_lifetime_cost(csv_path) if csv_path.is_file() else []
         kept = [row for row in rows if row["step"] <= start_step]
-        if not csv_path.is_file() or len(kept) != len(rows):
-            atomic_write_text(csv_path, ",".join(self.COLUMNS) + "\n" + "".join(self._line(**row) for row in kept))
+        # written whole, so that rows are appended after whole rows (a kill during an append cuts the last short)
+        atomic_write_text(csv_path, ",".join(self.COLUMNS) + "\n" + "".join(self._line(**row) for row in kept))
         self.last_row_step = kept[-1]["step"] if kept else None
 
     def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
@@ -397,14 +398,16 @@ class LifetimeCost:
 
 def read_lifetime_cost(csv_path: str | Path) -> list[dict[str, Any]]:
     """The rows of a run's ``lifetime_cost.csv``: ``step`` and ``episodes`` (int), ``episode_return`` and
-    ``episode_cost`` (float, ``None`` in the last step's row), ``lifetime_cost`` (float)."""
+    ``episode_cost`` (float, ``None`` in the last step's row), ``lifetime_cost`` (float). The file is appended to
+    a row at a time, each ending in a newline: a last row without one was cut short by a kill and is left out."""
     def number(text: str) -> float | None:
         return float(text) if text else None
 
-    with open(csv_path, encoding="utf-8", newline="") as file:
-        return [{"step": int(row["step"]), "episodes": int(row["episodes"]),
-                 "episode_return": number(row["episode_return"]), "episode_cost": number(row["episode_cost"]),
-                 "lifetime_cost": float(row["lifetime_cost"])} for row in csv.DictReader(file)]
+    text = Path(csv_path).read_text(encoding="utf-8")
+    whole_rows = io.StringIO(text[:text.rfind("\n") + 1])
+    return [{"step": int(row["step"]), "episodes": int(row["episodes"]),
+             "episode_return": number(row["episode_return"]), "episode_cost": number(row["episode_cost"]),
+             "lifetime_cost": float(row["lifetime_cost"])} for row in csv.DictReader(whole_rows)]
 
 
 class PeriodicEvaluation:
