@@ -254,7 +254,7 @@ transfer:
 """
 
 
-def test_fine_tuning_starts_where_pretraining_stopped_when_a_learner_rounds_the_budget_up(tmp_path):
+def test_fine_tuning_starts_where_pretraining_stopped_when_a_learner_rounds_the_budget_up(tmp_path, capsys):
     config = tmp_path / "ppo_lag_transfer.yaml"
     config.write_text(PPO_LAG_TRANSFER)
     run_transfer(config, [f"out_dir={tmp_path}", "launcher.workers=1"], stages="pretrain,finetune,scratch")
@@ -264,6 +264,12 @@ def test_fine_tuning_starts_where_pretraining_stopped_when_a_learner_rounds_the_
     # 100 steps in rollouts of 64 are 128; fine-tuning then trains as long as scratch does (20 → 64), from 128 (a
     # budget counted from the nominal 100 would end at 120, before the start: no fine-tuning at all)
     assert steps == {"pretrain": 128, "finetune/pointhallwaypoleslidar": 192, "scratch/pointhallwaypoleslidar": 64}
+
+    # a learner goes on with the hyperparameters it was saved with: a run asking for others is refused, not misled
+    assert main(["train", str(config), f"init_from={seed_dir / 'pretrain'}", "algo.learning_rate=0.001",
+                 f"out_dir={tmp_path / 'other'}"]) != 0
+    assert "algo.learning_rate 0.0003 there, 0.001 here" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
 
 
 def test_a_lifetime_cost_row_cut_short_by_a_kill_is_dropped_on_resume(tmp_path):

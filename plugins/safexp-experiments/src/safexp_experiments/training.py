@@ -140,10 +140,16 @@ def _learner_from_run(cfg: ExperimentConfig, spec: Any) -> Learner:
     if not source.finished():
         raise RunDirError(f"init_from: run '{source.path}' has not finished ({source.status()['state']}); finish it "
                           f"first (safexp train --resume {source.path})")
-    source_algo = load_config(source.config_source()).algo
-    if source_algo != cfg.algo:
-        raise RunDirError(f"init_from: run '{source.path}' trained '{source_algo}', this run is for '{cfg.algo}'; "
+    source_cfg = load_config(source.config_source())
+    if source_cfg.algo != cfg.algo:
+        raise RunDirError(f"init_from: run '{source.path}' trained '{source_cfg.algo}', this run is for '{cfg.algo}'; "
                           "a learner can only go on as the algorithm it is")
+    source_params, params = source_cfg.to_dict()["algo"], cfg.to_dict()["algo"]
+    differing = [key for key in params if params[key] != source_params.get(key)]
+    if differing:  # the learner goes on with its saved hyperparameters: others here would be silently ignored
+        raise RunDirError(f"init_from: this run's algo settings differ from those of run '{source.path}', which "
+                          "its learner keeps: " + ", ".join(f"algo.{key} {source_params.get(key)!r} there, {params[key]!r} here"
+                                               for key in differing))
     checkpoint = source.latest_checkpoint()
     if checkpoint is None:
         raise RunDirError(f"init_from: run '{source.path}' has no checkpoint to start from")

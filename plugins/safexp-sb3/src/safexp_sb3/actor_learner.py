@@ -49,9 +49,9 @@ import gymnasium
 import numpy as np
 import torch as th
 from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.utils import configure_logger
 
 from safexp.plugin import AlgorithmSpec, SafexpError
-from stable_baselines3.common.utils import configure_logger
 
 from safexp_sb3.costs import resolve_constraint_names
 from safexp_sb3.learner import SB3Learner, _CallbackBridge, make_vec_env

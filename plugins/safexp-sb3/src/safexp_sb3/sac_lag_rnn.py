@@ -454,7 +454,7 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         self.predict_hidden: th.Tensor | None = None  # the GRU state `predict` carries between calls
         self.episode_costs = np.zeros((self.n_envs, len(self.constraint_names)))
         self.episode_lengths = np.zeros(self.n_envs, dtype=np.int64)
-        self.finished_costs: deque = deque(maxlen=p.stats_window_size)  # per-step cost of finished episodes
+        self.finished_costs: deque = deque(maxlen=p.stats_window_size)  # each finished episode's cost per constraint
         self.unfed_episode_rates: list[np.ndarray] = []  # for multiplier_source=episode_cost
         self.lifetime_cost = np.zeros(len(self.constraint_names))
 
