@@ -26,12 +26,7 @@ from safexp_sb3.cost_buffer import centred, penalised_advantage, standardised
 from safexp_sb3.cpo import CPOStep, cpo_accepts
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = th.get_num_threads()
-    th.set_num_threads(1)
-    yield
-    th.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py: these small networks, one thread
 
 
 def build(name: str, env: Any, overrides: dict[str, Any], seed: int = 0) -> Any:

@@ -24,12 +24,7 @@ SMALL = {"n_steps": 8, "batch_size": 8, "n_epochs": 1, "net_arch": [8], "lstm_hi
          "cost_head_net_arch": [8], "cost_limit": 1.0, "target_kl": None}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = th.get_num_threads()
-    th.set_num_threads(1)
-    yield
-    th.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py: these small networks, one thread
 
 
 def feedback_env(episode_length: int = 3) -> safexp.FeedbackObservation:

@@ -35,12 +35,7 @@ TINY = {"learning_starts": 500, "batch_size": 64, "ent_coef": "0.02", "net_arch"
 TINY_LAG = {**TINY, "cost_limit": COST_LIMIT, "multiplier_warmup_steps": 500}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = th.get_num_threads()
-    th.set_num_threads(1)
-    yield
-    th.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py: these small networks, one thread
 
 
 def build(name: str, env: gym.Env, overrides: dict, **run) -> SAC:

@@ -21,12 +21,7 @@ SMALL = dict(vector_net_arch=[16], gru_hidden=8, head_net_arch=[16], batch_size=
              buffer_size=200)
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = th.get_num_threads()
-    th.set_num_threads(1)  # the learners' own setting for small networks (torch_threads)
-    yield
-    th.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py: these small networks, one thread
 
 
 def feedback_env(episode_length: int = 3) -> safexp.FeedbackObservation:

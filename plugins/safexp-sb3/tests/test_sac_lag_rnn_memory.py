@@ -14,7 +14,6 @@ Learning runs use one torch thread, as the other learning tests.
 from __future__ import annotations
 
 import pytest
-import torch as th
 from memory_env import COST_LIMIT_PER_EPISODE, EPISODE_LENGTH, evaluate, memory_env, memory_task_params
 
 from safexp_sb3.sac_lag_rnn import RecurrentSACLagrangian
@@ -23,12 +22,7 @@ STEPS = 550  # 300 random steps, then 250 gradient steps
 SEEDS = (0, 1, 2)
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = th.get_num_threads()
-    th.set_num_threads(1)
-    yield
-    th.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py: these small networks, one thread
 
 
 def train_and_evaluate(seed: int, feedback: bool) -> tuple[float, float]:

@@ -251,6 +251,12 @@ def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, kind: str = "trai
     spread = "; shaded: ± 1 std across seeds" if any(len(g.returns) > 1 for g in groups) else ""
     figure.suptitle(title or f"Return and cost of {caption}{spread}", fontsize=10)
     out.parent.mkdir(parents=True, exist_ok=True)
+    return save_figure(figure, out)
+
+
+def save_figure(figure: Any, out: Path) -> Path:
+    """Write a matplotlib ``figure`` to ``out`` in the format its suffix names, atomically (a temporary file moved
+    into place, removed when drawing fails); return ``out``."""
     tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
     try:
         figure.savefig(tmp, format=out.suffix.lower().lstrip("."))

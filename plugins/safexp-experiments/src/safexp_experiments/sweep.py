@@ -117,8 +117,22 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def split_launcher_overrides(overrides: Sequence[str]) -> tuple[dict[str, str], list[str]]:
-    """Separate ``launcher=...``, ``launcher.address=...``, ``launcher.workers=...`` from the run overrides."""
+@dataclass(frozen=True)
+class LauncherChoice:
+    """The launcher keys of a command line: ``launcher`` (one of :data:`LAUNCHERS`), ``launcher.workers``
+    (``None``: the default) and ``launcher.address`` (a Ray cluster; ``None``: a local Ray)."""
+
+    kind: str = "local"
+    workers: int | None = None
+    address: str | None = None
+
+
+def split_launcher_overrides(overrides: Sequence[str]) -> tuple[LauncherChoice, list[str]]:
+    """Separate ``launcher=...``, ``launcher.address=...``, ``launcher.workers=...`` from the run overrides, checked.
+
+    :raises ParameterError: an unknown launcher key or launcher (with the choices, nearest first), or a number of
+        workers that is not a positive integer.
+    """
     launcher: dict[str, str] = {}
     rest = []
     for item in overrides:
@@ -129,7 +143,13 @@ def split_launcher_overrides(overrides: Sequence[str]) -> tuple[dict[str, str], 
             raise ParameterError(f"unknown sweep key '{key.strip()}'; {choices_hint(key.strip(), LAUNCHER_KEYS)}")
         else:
             rest.append(item)
-    return launcher, rest
+    kind = launcher.get("launcher", "local")
+    if kind not in LAUNCHERS:
+        raise ParameterError(f"unknown launcher '{kind}'; {choices_hint(kind, LAUNCHERS)}")
+    workers = launcher.get("launcher.workers")
+    if workers is not None and (not workers.isdigit() or int(workers) < 1):
+        raise ParameterError(f"launcher.workers must be a positive integer, got '{workers}'")
+    return LauncherChoice(kind, int(workers) if workers else None, launcher.get("launcher.address")), rest
 
 
 def _run_name(grid_values: Iterable[tuple[str, str]], seed: int) -> str:
@@ -283,18 +303,11 @@ def run_sweep(config: Any, grid: Sequence[str], seeds: Sequence[int] | str, over
     :param progress: where to show the plan and the live progress (:class:`SweepProgress`); ``None``: silent.
     """
     launcher, run_overrides = split_launcher_overrides(overrides)
-    kind = launcher.get("launcher", "local")
-    if kind not in LAUNCHERS:
-        raise ParameterError(f"unknown launcher '{kind}'; {choices_hint(kind, LAUNCHERS)}")
-    workers = launcher.get("launcher.workers")
-    if workers is not None and (not workers.isdigit() or int(workers) < 1):
-        raise ParameterError(f"launcher.workers must be a positive integer, got '{workers}'")
     seed_list = parse_seeds(seeds) if isinstance(seeds, str) else list(seeds)
     grid_items = parse_grid(grid)
     sweep_path, jobs = make_jobs(config, grid_items, seed_list, run_overrides, sweep_dir, search_root)
     plan = SweepPlan(str(config) if isinstance(config, (str, Path)) else "the given config", sweep_path, jobs,
-                     grid_items, seed_list, kind, int(workers) if workers else default_workers(jobs),
-                     launcher.get("launcher.address"))
+                     grid_items, seed_list, launcher.kind, launcher.workers or default_workers(jobs), launcher.address)
     display = SweepProgress(plan, progress) if progress is not None else None
 
     def on_outcome(outcome: RunOutcome) -> None:
@@ -310,7 +323,7 @@ def run_sweep(config: Any, grid: Sequence[str], seeds: Sequence[int] | str, over
         for outcome in outcomes:
             on_outcome(outcome)
         to_run = [job for job in jobs if job.name not in finished]
-        if to_run and kind == "ray":
+        if to_run and plan.launcher == "ray":
             outcomes += launch_ray(to_run, plan.address, on_outcome, tick)
         elif to_run:
             outcomes += launch_local(to_run, plan.workers, on_outcome, tick)

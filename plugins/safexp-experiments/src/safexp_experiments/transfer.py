@@ -65,7 +65,6 @@ from safexp_experiments.config import (
 )
 from safexp_experiments.runs import RunDir, atomic_write_text, read_json, write_json
 from safexp_experiments.sweep import (
-    LAUNCHERS,
     RunOutcome,
     SweepJob,
     SweepPlan,
@@ -246,12 +245,6 @@ def plan_transfer(config: str | Path, overrides: Sequence[str] = (), stages: Seq
     """
     chosen_stages = parse_stages(stages)
     launcher, run_overrides = split_launcher_overrides(overrides)
-    kind = launcher.get("launcher", "local")
-    if kind not in LAUNCHERS:
-        raise ParameterError(f"unknown launcher '{kind}'; {choices_hint(kind, LAUNCHERS)}")
-    workers = launcher.get("launcher.workers")
-    if workers is not None and (not workers.isdigit() or int(workers) < 1):
-        raise ParameterError(f"launcher.workers must be a positive integer, got '{workers}'")
     composed = compose(config, run_overrides, search_root)
     if "transfer" not in composed.values:
         raise TransferError(f"'{config}' has no 'transfer:' section; a transfer experiment names its targets, budgets "
@@ -274,8 +267,8 @@ def plan_transfer(config: str | Path, overrides: Sequence[str] = (), stages: Seq
     roots = config_search_path(search_root, beside=config_root(path))
     targets = tuple(_target(name, roots, base["env"]) for name in settings.targets)
     directory = Path(base["out_dir"]).resolve() / "transfer" / (settings.name or path.stem)
-    plan = TransferPlan(path.stem, directory, settings, base, targets, chosen_stages, kind,
-                        int(workers) if workers else None, launcher.get("launcher.address"))
+    plan = TransferPlan(path.stem, directory, settings, base, targets, chosen_stages, launcher.kind,
+                        launcher.workers, launcher.address)
     for stage in ("pretrain", "finetune", "scratch"):
         plan.jobs(stage)  # every run's config is checked before anything runs
     return plan
@@ -590,7 +583,7 @@ def plot_transfer(plan: TransferPlan, out: Path) -> Path | None:
     from matplotlib.figure import Figure
     from matplotlib.ticker import EngFormatter
 
-    from safexp_experiments.plot import Curve, mean_and_spread
+    from safexp_experiments.plot import Curve, mean_and_spread, save_figure
 
     transfer_point = plan.pretrained_steps(plan.settings.seeds[0])  # every seed's run has the same budget
     columns = []
@@ -648,14 +641,7 @@ def plot_transfer(plan: TransferPlan, out: Path) -> Path | None:
         axes[-1, column].set_xlabel("environment steps")
         axes[-1, column].xaxis.set_major_formatter(EngFormatter(sep=""))
     figure.suptitle(f"Safe transfer: {plan.config_name} (mean ± 1 std across seeds)", fontsize=10)
-    tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
-    try:
-        figure.savefig(tmp, format=out.suffix.lower().lstrip("."))
-        tmp.replace(out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return out
+    return save_figure(figure, out)
 
 
 def _episodes(run_dir: Path, shift: int = 0) -> list[dict[str, Any]]:

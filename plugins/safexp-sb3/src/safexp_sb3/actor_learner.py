@@ -347,9 +347,9 @@ class RayActorLearner(SB3Learner):
         model.actor_episodes[first_ring:first_ring + self.layout.envs_per_actor] = block.episodes  # for checkpoints
         model.logger.record("actors/policy_lag", model._n_updates - block.weights_version)
         for step in block.steps:
+            model.num_timesteps += len(step.dones)  # first, as in a normal run's step (learning_starts is checked)
             model._store_step(first_ring, step.observation, step.hidden_before, step.hidden_after, step.action,
                               step.rewards, step.dones, step.infos, step.episodes)
-            model.num_timesteps += len(step.dones)
             self.steps_taken_in += len(step.dones)
             callback.update_locals({"infos": step.infos, "dones": step.dones, "rewards": step.rewards})
             if not callback.on_step():
