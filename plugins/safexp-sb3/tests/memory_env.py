@@ -113,3 +113,15 @@ def evaluate(model: Any, feedback: bool) -> tuple[float, float]:
         returns.append(episode_return)
         costs.append(episode_cost)
     return float(np.mean(returns)), float(np.mean(costs))
+
+
+def assert_memory_resets_at_an_episode_start(learner: Any, env: gym.Env) -> None:
+    """A recurrent ``learner`` (the :class:`safexp.plugin.Learner` contract) carries its memory from one
+    ``predict`` to the next, and forgets it at ``episode_start``: the same observation gives another action the
+    second time, and the first one again after an episode start. ``env`` has one action in ``[-1, 1]``."""
+    obs = np.asarray(env.reset(seed=0)[0])
+    first = learner.predict(obs, episode_start=True)
+    assert first.shape == (1,) and -1.0 <= first[0] <= 1.0
+    carried = learner.predict(obs)  # the memory holds the first call ...
+    assert not np.allclose(carried, first)
+    np.testing.assert_array_equal(learner.predict(obs, episode_start=True), first)  # ... until an episode starts

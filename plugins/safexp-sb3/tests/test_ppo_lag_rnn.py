@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
-from memory_env import HiddenHazardSideEnv
+from memory_env import HiddenHazardSideEnv, assert_memory_resets_at_an_episode_start
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
@@ -275,13 +275,7 @@ def test_registered_learner_trains_saves_and_reloads_behind_the_learner_contract
     assert 0.0 <= learner.cost_rate() <= 1.0
     with open(tmp_path / "model.pt", "wb") as file:
         learner.save(file)
-    reloaded = SB3Learner.load(spec, str(tmp_path / "model.pt"))
-    obs = np.asarray(feedback_env().reset(seed=0)[0])
-    first = reloaded.predict(obs, episode_start=True)
-    assert first.shape == (1,) and -1.0 <= first[0] <= 1.0
-    carried = reloaded.predict(obs)  # the LSTM remembers the first call ...
-    assert not np.allclose(carried, first)
-    np.testing.assert_array_equal(reloaded.predict(obs, episode_start=True), first)  # ... until an episode starts
+    assert_memory_resets_at_an_episode_start(SB3Learner.load(spec, str(tmp_path / "model.pt")), feedback_env())
     learner.close()
 
 
