@@ -17,7 +17,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from safexp.cli import main
 from safexp.plugin import ParameterError, get_registry, hookimpl
-from safexp_experiments.plot import read_run_scalars
+from safexp_experiments.plot import group_runs, read_run_scalars
 from safexp_experiments.training import LIFETIME_COST_FILE, read_lifetime_cost
 from safexp_experiments.transfer import STAGES, TransferError, parse_stages, plan_transfer, run_transfer
 
@@ -270,6 +270,13 @@ def test_fine_tuning_starts_where_pretraining_stopped_when_a_learner_rounds_the_
                  f"out_dir={tmp_path / 'other'}"]) != 0
     assert "algo.learning_rate 0.0003 there, 0.001 here" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
+
+    # a fine-tuned run and one trained from scratch with otherwise the same keys are two experiments to `safexp plot`
+    finetuned = seed_dir / "finetune" / "pointhallwaypoleslidar"
+    assert main(["train", str(config), "env=pointhallwaypoleslidar", "env.max_episode_steps=50", "total_steps=148",
+                 "name=scratch192", f"out_dir={tmp_path}", "progress=false"]) == 0
+    groups = group_runs([finetuned, finetuned, tmp_path / "scratch192"])
+    assert [len(group.returns) for group in groups] == [2, 1]
 
 
 def test_a_lifetime_cost_row_cut_short_by_a_kill_is_dropped_on_resume(tmp_path):

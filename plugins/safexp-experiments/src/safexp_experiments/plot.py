@@ -43,7 +43,7 @@ FEW_POINTS = 25
 RUN_IDENTITY_EXCLUDED = ("seed", "name", "out_dir", "progress", "device", "eval_freq", "eval_episodes",
                          "checkpoint_freq", "init_from")
 """Run keys that do not make two runs different experiments (they do not change what is learned; ``init_from``
-names each seed's own pretraining run, like ``seed``)."""
+names each seed's own pretraining run, like ``seed``: only whether a run has one counts)."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,10 @@ def group_runs(run_dirs: Sequence[str | Path], kind: str = "train") -> list[Curv
     groups: dict[str, dict[str, Any]] = {}
     for run_dir in run_dirs:
         config = load_config(RunDir.open(run_dir).config_source())
-        identity = {k: v for k, v in config.to_dict().items() if k not in RUN_IDENTITY_EXCLUDED}
+        values = config.to_dict()
+        identity = {k: v for k, v in values.items() if k not in RUN_IDENTITY_EXCLUDED}
+        if values.get("init_from") is not None:  # trained on from another run: not the same experiment as from scratch
+            identity["init_from"] = "pretrained"
         key = repr(identity)
         if key not in groups:
             groups[key] = {"config": config, "identity": identity, "returns": [], "costs": [], "multipliers": {}}
