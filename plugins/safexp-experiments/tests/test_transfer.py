@@ -290,3 +290,14 @@ def test_a_lifetime_cost_row_cut_short_by_a_kill_is_dropped_on_resume(tmp_path):
     counter.finish(20)  # the resumed run's next row follows the whole ones
     assert [row["step"] for row in read_lifetime_cost(path)] == [10, 20]
     assert path.read_text().endswith("\n10,1,2.5,1.0,1.0\n20,1,,,1.0\n")
+
+
+def test_the_cost_panel_draws_the_episode_limit_only_where_one_bounds_the_episode_cost(tmp_path):
+    from safexp_experiments.transfer import _episode_cost_limit
+
+    def limit(*overrides: str) -> float | None:
+        return _episode_cost_limit(plan_transfer("transfer_demo", [f"out_dir={tmp_path}", *overrides]))
+
+    assert limit() == pytest.approx(0.02 * 300)  # sac_lag_rnn's per-step limit over the 300-step episodes
+    assert limit("transfer.constrained=false") is None
+    assert limit("algo.cost_limits={cost_hazards: 0.01}") is None  # limits per constraint: none bounds the total

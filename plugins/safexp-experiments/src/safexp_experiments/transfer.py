@@ -656,9 +656,10 @@ def _episodes(run_dir: Path, shift: int = 0) -> list[dict[str, Any]]:
 
 def _episode_cost_limit(plan: TransferPlan) -> float | None:
     """The learner's cost limit per episode, for the cost panel: an episode limit as it is, a per-step limit
-    (``sac_lag_rnn``) times the target env's episode length; ``None`` for an unconstrained learner."""
+    (``sac_lag_rnn``) times the target env's episode length; ``None`` for an unconstrained learner, and for limits
+    per constraint (``cost_limits``): the panel shows the episode's total cost, which no one of them bounds."""
     algo = plan.base["algo"]
-    if "cost_limit" not in algo or not plan.settings.constrained:
+    if "cost_limit" not in algo or not plan.settings.constrained or algo.get("cost_limits"):
         return None
     limit = float(algo["cost_limit"])
     if algo["name"] == "sac_lag_rnn":
