@@ -122,11 +122,12 @@ def main() -> None:
         parser.error(f"--out {out} lies inside the repository {REPO}; give a folder outside it")
     if (args.steps is not None and args.steps < 1) or (args.batch is not None and args.batch < 1):
         parser.error("--steps and --batch must be at least 1")
-    overrides = list(args.set)
+    overrides = []
     if args.steps is not None:
         overrides += [f"total_steps={args.steps}", f"eval_freq={args.steps}", f"checkpoint_freq={args.steps}"]
     if args.batch is not None:
         overrides.append(f"algo.n_steps={args.batch}")
+    overrides += args.set  # last, so ``--set checkpoint_freq=...`` wins over --steps
     results = []
     for task in args.tasks:
         algos = [a for a in args.algos if (EXPERIMENTS / f"{task}_{a}.yaml").is_file()]

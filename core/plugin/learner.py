@@ -21,7 +21,9 @@ class TrainingCallback(Protocol):
         """After every (vectorised) env step.
 
         :param learner: the learner, its :attr:`~Learner.num_timesteps` already counting this step.
-        :param infos: each env's ``info`` of this step (``info["cost"]`` for safexp envs).
+        :param infos: each env's ``info`` of this step (``info["cost"]`` for safexp envs), always in the same
+            env order; a learner that steps its envs in groups (an actor–learner run) gives ``{}`` for the envs
+            that did not step.
         :return: ``False`` to stop learning after this step.
         """
         ...

@@ -23,7 +23,7 @@ from safexp.plugin import ParameterError, get_registry
 from safexp_experiments.config import load_config
 from safexp_experiments.envs import make_env
 from safexp_experiments.runs import RunDir
-from safexp_experiments.training import resume
+from safexp_experiments.training import LIFETIME_COST_FILE, read_lifetime_cost, resume
 from safexp_sb3.actor_learner import ActorLayout, RayActorLearner
 
 ray = pytest.importorskip("ray")
@@ -175,5 +175,8 @@ def test_a_killed_run_resumes_to_its_total_step_count(local_ray, tmp_path):
     state = RunDir(run).latest_checkpoint().trainer_state()
     assert state["env_steps"] == 256 and state["train_cost_rate"] == 1.0  # every step counted once
     assert result.summary["train_cost_rate"] == 1.0
+    episode_costs = [row["episode_cost"] for row in read_lifetime_cost(run / LIFETIME_COST_FILE)
+                     if row["episode_cost"] is not None]
+    assert episode_costs and set(episode_costs) == {50.0}  # each actor's episodes apart: 50 steps, each costing 1
     steps = sorted(int(p.name.split("_")[1].split(".")[0]) for p in (run / "checkpoints").glob("*.manifest.json"))
     assert steps == list(range(64, 257, 64))

@@ -496,7 +496,7 @@ class ProgressBar:
     def on_step(self, learner: Learner, infos: Sequence[Mapping[str, Any]]) -> bool:
         now, self.steps = time.perf_counter(), learner.num_timesteps
         if self.start_time is None:
-            self.start_time, self.start_steps = now, self.steps - len(infos)
+            self.start_time, self.start_steps = now, self.steps  # the clock starts after the first step
             self.next_line = self.start_steps
         if self.interactive and now - self.last_draw >= 0.25:
             self.last_draw = now

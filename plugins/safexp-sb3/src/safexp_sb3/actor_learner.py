@@ -341,17 +341,23 @@ class RayActorLearner(SB3Learner):
 
     def take_in(self, block: Block, actor: int, callback: Any) -> bool:
         """Store a block in actor ``actor``'s rings, step by step, calling the callbacks after each step as a
-        normal run does. Returns ``False`` when a callback asks to stop (the rest of the block is dropped)."""
+        normal run does. Returns ``False`` when a callback asks to stop (the rest of the block is dropped).
+
+        The callbacks see one info per ring (actor × env), the other actors' slots empty, so that a callback
+        that follows each env's episode (the runner's per-episode cost) never mixes two actors' envs."""
         model = self.model
         first_ring = actor * self.layout.envs_per_actor
-        model.actor_episodes[first_ring:first_ring + self.layout.envs_per_actor] = block.episodes  # for checkpoints
+        rings = slice(first_ring, first_ring + self.layout.envs_per_actor)
+        model.actor_episodes[rings] = block.episodes  # for checkpoints
         model.logger.record("actors/policy_lag", model._n_updates - block.weights_version)
         for step in block.steps:
             model.num_timesteps += len(step.dones)  # first, as in a normal run's step (learning_starts is checked)
             model._store_step(first_ring, step.observation, step.hidden_before, step.hidden_after, step.action,
                               step.rewards, step.dones, step.infos, step.episodes)
             self.steps_taken_in += len(step.dones)
-            callback.update_locals({"infos": step.infos, "dones": step.dones, "rewards": step.rewards})
+            infos: list[dict[str, Any]] = [{} for _ in range(self.layout.n_envs)]
+            infos[rings] = step.infos
+            callback.update_locals({"infos": infos, "dones": step.dones, "rewards": step.rewards})
             if not callback.on_step():
                 return False
         return True
