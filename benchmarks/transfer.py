@@ -12,11 +12,16 @@ the fine-tuned figures and the lifetime cost (total cost in the target env durin
 against training from scratch — the paper's claim is that the transferred agent reaches a comparable return for
 far less lifetime cost — and writes it to ``<out>/README.md``, next to each experiment's ``transfer.png``.
 
-    python benchmarks/transfer.py --out ~/transfer                      # the full budget: days on a CPU
-    python benchmarks/transfer.py --out /tmp/transfer-smoke --smoke     # minutes: the pipeline, not the result
+    python benchmarks/transfer.py --out ~/transfer                             # the paper's scale: weeks on a CPU
+    python benchmarks/transfer.py --out ~/transfer-lidar --budget lidar        # this machine's: hours, resumable
+    python benchmarks/transfer.py --out /tmp/transfer-smoke --budget smoke     # minutes: the pipeline, not the result
 
-``--smoke`` shrinks everything (lidar hallways, 300-step episodes, a small network, 1,500 + 500 steps, one seed);
-``--set KEY=VALUE`` passes any other override (``--set launcher=ray``, ``--set transfer.seeds=[0]``).
+``--budget lidar`` is what a 2-core CPU can run (:data:`BUDGETS`): the lidar hallways (1000-step episodes), a
+smaller recurrent SAC-Lagrangian (GRU 64, heads 128-128, 64 sequences of 30 per gradient step, one gradient step
+per 4 env steps; the paper's α, learning rate, horizon and per-step cost limit 0.01), 1e5 pretraining steps and
+5e4 in each target env, seeds 0, 10, 20: 9e5 env steps in all. ``--budget smoke`` shrinks everything (300-step
+episodes, a tiny network, 1,500 + 500 steps, one seed). ``--set KEY=VALUE`` passes any other override
+(``--set launcher=ray``, ``--set transfer.seeds=[0]``).
 ``--out`` must lie outside the repository: run directories are large and not source.
 """
 
@@ -31,16 +36,26 @@ from safexp_experiments.transfer import run_transfer
 
 EXPERIMENT = "transfer_point_people"
 TARGETS = {"pointhallwaypoles": "pointhallwaypoleslidar", "pointhallwaypeople": "pointhallwaypeoplelidar"}
-"""The target envs (depth camera), and the lidar ones that replace them with ``--smoke``."""
+"""The target envs (depth camera), and the lidar ones that replace them at the ``lidar`` and ``smoke`` budgets."""
 PAPER = {"pointhallwaypoles": ("Point-Poles", 1090, 0.4, 756, 1000),
          "pointhallwaypeople": ("Point-Humanoids", 1040, 16, 935, 5.5)}
 """The paper's Table 1 rows: env, from-scratch return and cost, zero-shot return and cost."""
-SMOKE = ["env=pointhallwaywallslidar", "env.max_episode_steps=300", "algo.gru_hidden=32", "algo.head_net_arch=[64,64]",
-         "algo.vector_net_arch=[64]", "algo.batch_size=32", "algo.sequence_length=10", "algo.buffer_size=20000",
-         "algo.learning_starts=500", "algo.train_freq=4", "algo.cost_limit=0.02", "eval_freq=0", "eval_episodes=2",
-         "checkpoint_freq=0", "transfer.pretrain_steps=1500", "transfer.finetune_steps=500",
-         "transfer.zero_shot_episodes=2", "transfer.seeds=[0]", "transfer.name=point_walls_to_people_poles_smoke"]
-"""What ``--smoke`` overrides (with the lidar targets of :data:`TARGETS`)."""
+BUDGETS = {
+    "paper": [],
+    "lidar": ["env=pointhallwaywallslidar", "algo.gru_hidden=64", "algo.head_net_arch=[128,128]",
+              "algo.batch_size=64", "algo.train_freq=4", "algo.learning_starts=5000", "algo.buffer_size=150000",
+              "eval_freq=25000", "eval_episodes=5", "checkpoint_freq=10000", "transfer.pretrain_steps=100000",
+              "transfer.finetune_steps=50000", "transfer.zero_shot_episodes=10",
+              "transfer.name=point_walls_to_people_poles_lidar"],
+    "smoke": ["env=pointhallwaywallslidar", "env.max_episode_steps=300", "algo.gru_hidden=32",
+              "algo.head_net_arch=[64,64]", "algo.vector_net_arch=[64]", "algo.batch_size=32",
+              "algo.sequence_length=10", "algo.buffer_size=20000", "algo.learning_starts=500", "algo.train_freq=4",
+              "algo.cost_limit=0.02", "eval_freq=0", "eval_episodes=2", "checkpoint_freq=0",
+              "transfer.pretrain_steps=1500", "transfer.finetune_steps=500", "transfer.zero_shot_episodes=2",
+              "transfer.seeds=[0]", "transfer.name=point_walls_to_people_poles_smoke"],
+}
+"""What each ``--budget`` overrides in ``transfer_point_people`` (``paper``: nothing; the others also swap the
+targets for the lidar ones of :data:`TARGETS`)."""
 
 
 def row(paper_target: str, ours: dict) -> str:
@@ -59,16 +74,17 @@ def row(paper_target: str, ours: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, type=Path, help="where the transfer folders go (outside the repository)")
-    parser.add_argument("--smoke", action="store_true", help="a tiny budget that checks the pipeline in minutes")
+    parser.add_argument("--budget", choices=list(BUDGETS), default="paper",
+                        help="paper: the full experiment; lidar: what this machine can run; smoke: the pipeline only")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any other override of the experiment")
     args = parser.parse_args(argv)
     if Path(__file__).resolve().parents[1] in args.out.resolve().parents:
         parser.error("--out must lie outside the repository")
     lines = ["| env | scratch return / cost | zero-shot return / cost | fine-tuned return / cost | scratch lifetime "
              "cost | fine-tuned lifetime cost | paper: scratch | paper: zero-shot |", "|---|---|---|---|---|---|---|---|"]
-    targets = list(TARGETS.values()) if args.smoke else list(TARGETS)
+    targets = list(TARGETS) if args.budget == "paper" else list(TARGETS.values())
     overrides = [f"out_dir={args.out}", f"transfer.targets=[{','.join(targets)}]",
-                 "transfer.name=point_walls_to_people_poles", *(SMOKE if args.smoke else []), *args.set]
+                 "transfer.name=point_walls_to_people_poles", *BUDGETS[args.budget], *args.set]
     result = run_transfer(EXPERIMENT, overrides, progress=sys.stderr)
     for paper_target, ours in zip(TARGETS, result.rows):
         lines.append(row(paper_target, ours))
