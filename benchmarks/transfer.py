@@ -65,7 +65,8 @@ def row(paper_target: str, ours: dict) -> str:
         return "-" if mean is None else f"{mean:.1f} ± {std:.1f}"
 
     env, scratch_return, scratch_cost, zero_return, zero_cost = PAPER[paper_target]
-    return (f"| {env} ({ours['seeds']} seed{'' if ours['seeds'] == 1 else 's'}) | {pm('scratch_return')} / {pm('scratch_cost')} | "
+    seeds = f"{ours['seeds']} seed" + ("" if ours["seeds"] == 1 else "s")
+    return (f"| {env} ({seeds}) | {pm('scratch_return')} / {pm('scratch_cost')} | "
             f"{pm('zero_shot_return')} / {pm('zero_shot_cost')} | {pm('finetune_return')} / {pm('finetune_cost')} | "
             f"{pm('scratch_lifetime_cost')} | {pm('finetune_lifetime_cost')} | "
             f"{scratch_return} / {scratch_cost} | {zero_return} / {zero_cost} |")
