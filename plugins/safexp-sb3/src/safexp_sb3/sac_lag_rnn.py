@@ -30,10 +30,11 @@ Checkpoints hold tensors, state dicts and plain values only (``torch.save``; rea
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any, BinaryIO, NamedTuple
 
@@ -209,6 +210,20 @@ class RecurrentAgent(nn.Module):
         """``Q_1``, ``Q_2`` (``(..., 1)`` each) and ``Q_c`` (``(..., n_costs)``) of ``action`` in ``state``."""
         inputs = th.cat([state, action], dim=-1)
         return self.reward_q[0](inputs), self.reward_q[1](inputs), self.cost_q(inputs)
+
+    @contextlib.contextmanager
+    def q_heads_frozen(self) -> Iterator[None]:
+        """Inside the block the Q heads' weights take no gradient: a loss built there (the actor's)
+        differentiates through the heads to their inputs only, skipping the weight gradients the critic's own
+        step computes anyway."""
+        heads = [*self.reward_q.parameters(), *self.cost_q.parameters()]
+        for param in heads:
+            param.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for param in heads:
+                param.requires_grad_(True)
 
     def critic_parameters(self) -> list[nn.Parameter]:
         """What the critic loss trains: encoder, GRU and the three Q heads."""
@@ -635,7 +650,8 @@ class RecurrentSACLagrangian(BaseAlgorithm):
 
             detached = states[:, :-1].detach()
             actions_pi, log_prob = self.agent.act(detached)
-            q1_pi, q2_pi, cost_q_pi = self.agent.q_values(detached, actions_pi)
+            with self.agent.q_heads_frozen():
+                q1_pi, q2_pi, cost_q_pi = self.agent.q_values(detached, actions_pi)
             penalty = (cost_q_pi * multipliers).sum(dim=-1, keepdim=True)
             actor_loss = ((p.ent_coef * log_prob - th.min(q1_pi, q2_pi) + penalty) * batch.mask).sum() / valid
             if p.normalize_actor_loss:
