@@ -7,6 +7,7 @@ and targets fail with the choices, nearest first, before anything is written."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from safexp.cli import main
 from safexp.plugin import ParameterError, get_registry, hookimpl
 from safexp_experiments.plot import group_runs, read_run_scalars
+from safexp_experiments.sweep import RunOutcome, SweepPlan, SweepProgress
 from safexp_experiments.training import LIFETIME_COST_FILE, read_lifetime_cost
 from safexp_experiments.transfer import STAGES, TransferError, parse_stages, plan_transfer, run_transfer
 
@@ -301,3 +303,17 @@ def test_the_cost_panel_draws_the_episode_limit_only_where_one_bounds_the_episod
     assert limit() == pytest.approx(0.02 * 300)  # sac_lag_rnn's per-step limit over the 300-step episodes
     assert limit("transfer.constrained=false") is None
     assert limit("algo.cost_limits={cost_hazards: 0.01}") is None  # limits per constraint: none bounds the total
+
+
+def test_the_progress_of_a_stage_counts_every_seed_and_names_each_run_by_its_folder(tmp_path):
+    plan = plan_transfer("transfer_demo", [f"out_dir={tmp_path}", "transfer.seeds=[0,1]"])
+    jobs = plan.jobs("pretrain")  # both named 'pretrain', one per seed folder
+    stream = io.StringIO()
+    progress = SweepProgress(SweepPlan("transfer_demo", plan.directory, jobs, [], [0, 1], "local", 2), stream,
+                             interval=0.0)
+    assert progress.counts() == {"finished": 0, "skipped": 0, "failed": 0, "running": 0, "waiting": 2}
+    progress.run_ended(RunOutcome(jobs[0], "finished", {"return_mean": 1.0, "cost_mean": 0.0}, seconds=3.0))
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert "[1/2] finished seed=0/pretrain (3s): return 1.000, cost 0.000" in lines
+    assert lines[-1].startswith("sweep: 1/2 runs done, 0 running, 1 waiting; 4,000 of 8,000 env steps")

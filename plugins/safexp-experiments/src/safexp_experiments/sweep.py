@@ -404,13 +404,14 @@ class SweepProgress:
     def __init__(self, plan: SweepPlan, stream: TextIO, interval: float = 60.0) -> None:
         self.plan, self.stream, self.interval = plan, stream, interval
         self.began = time.time()
-        self.totals = {job.name: int(job.config["total_steps"]) for job in plan.jobs}
-        self.prior = {job.name: prior_state(job)[1] for job in plan.jobs}
+        # keyed by run directory: a transfer stage's runs share their name (``pretrain`` of every seed)
+        self.totals = {job.run_dir: int(job.config["total_steps"]) for job in plan.jobs}
+        self.prior = {job.run_dir: prior_state(job)[1] for job in plan.jobs}
         """Steps done before the sweep began (runs finished before, checkpoints to resume from)."""
         self.steps = dict(self.prior)
         """Steps done of every run, as far as known."""
-        self.running: set[str] = set()
-        self.ended: dict[str, RunOutcome] = {}
+        self.running: set[Path] = set()
+        self.ended: dict[Path, RunOutcome] = {}
         self.last_line = 0.0
         print(plan.describe(), file=stream, flush=True)
         self.bar = None
@@ -427,7 +428,7 @@ class SweepProgress:
     def poll(self) -> None:
         """Read the status files of the runs that have not ended; show the progress."""
         for job in self.plan.jobs:
-            if job.name in self.ended:
+            if job.run_dir in self.ended:
                 continue
             path = job.run_dir / "status.json"
             try:
@@ -436,23 +437,24 @@ class SweepProgress:
                 continue
             status = _read_status(job.run_dir) if fresh else {}
             if status.get("state") == "running":
-                self.running.add(job.name)
-                self.steps[job.name] = min(max(int(status.get("steps", 0)), self.steps[job.name]),
-                                           self.totals[job.name])
+                self.running.add(job.run_dir)
+                self.steps[job.run_dir] = min(max(int(status.get("steps", 0)), self.steps[job.run_dir]),
+                                              self.totals[job.run_dir])
         self._refresh()
 
     def run_ended(self, outcome: RunOutcome) -> None:
         """Record an outcome and print its line."""
-        name = outcome.job.name
-        self.ended[name] = outcome
-        self.running.discard(name)
-        self.steps[name] = self.totals[name] if outcome.state != "failed" else 0
+        run_dir = outcome.job.run_dir
+        self.ended[run_dir] = outcome
+        self.running.discard(run_dir)
+        self.steps[run_dir] = self.totals[run_dir] if outcome.state != "failed" else 0
         if outcome.summary is not None:
             detail = f"return {outcome.summary['return_mean']:.3f}, cost {outcome.summary['cost_mean']:.3f}"
         else:
             detail = str(outcome.error)
         when = "finished before" if outcome.state == "skipped" else _duration(outcome.seconds)
-        self._write(f"[{len(self.ended)}/{len(self.plan.jobs)}] {outcome.state:8s} {name} ({when}): {detail}")
+        self._write(f"[{len(self.ended)}/{len(self.plan.jobs)}] {outcome.state:8s} {self.label(outcome.job)} "
+                    f"({when}): {detail}")
         self._refresh(force_line=True)
 
     def close(self) -> None:
@@ -463,6 +465,14 @@ class SweepProgress:
             self.bar = None
 
     # -- display ----------------------------------------------------------------------------------------------
+    def label(self, job: SweepJob) -> str:
+        """A run as the lines name it: its folder under the sweep's (``seed=0/pretrain`` in a transfer), else its
+        name."""
+        try:
+            return job.run_dir.relative_to(self.plan.sweep_dir).as_posix()
+        except ValueError:
+            return job.name
+
     def counts(self) -> dict[str, int]:
         """Runs ended (finished, skipped, failed), running, and waiting for a worker."""
         states = [o.state for o in self.ended.values()]
@@ -483,10 +493,10 @@ class SweepProgress:
 
     def _progress(self) -> tuple[int, int, int]:
         """Env steps done before the sweep, done in all, and to do; failed runs left out of all three."""
-        failed = {name for name, o in self.ended.items() if o.state == "failed"}
+        failed = {run_dir for run_dir, o in self.ended.items() if o.state == "failed"}
 
-        def total(steps: Mapping[str, int]) -> int:
-            return sum(count for name, count in steps.items() if name not in failed)
+        def total(steps: Mapping[Path, int]) -> int:
+            return sum(count for run_dir, count in steps.items() if run_dir not in failed)
 
         return total(self.prior), total(self.steps), total(self.totals)
 
