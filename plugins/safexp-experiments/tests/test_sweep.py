@@ -81,6 +81,18 @@ def test_failed_run_is_reported_and_a_rerun_skips_finished_runs(tmp_path, capsys
                                                              "launcher.address=127.0.0.1:9"], sweep_dir=tmp_path)
     assert [o.state for o in done.outcomes] == ["skipped"] and not ray.is_initialized()
 
+    # a rerun with other settings is refused before anything runs (it would skip the old run as if it were new);
+    # how often a run saves does not change what it learns
+    assert main(["sweep", str(TINY), "--grid", "algo.activation=[tanh]", "--seeds", "0", "--sweep-dir", str(tmp_path),
+                 "total_steps=256", "algo.gamma=0.9"]) == 2
+    assert ("the sweep folder holds run '" + str(tmp_path / "algo.activation=tanh,seed=0") + "' trained with other "
+            "settings (algo.gamma differs); delete it, or give the sweep another folder (--sweep-dir)"
+            ) in capsys.readouterr().err
+    saving = run_sweep(TINY, ["algo.activation=[tanh]"], [0], ["total_steps=256", "checkpoint_freq=128"],
+                       sweep_dir=tmp_path)
+    assert [o.state for o in saving.outcomes] == ["skipped"]
+    assert (tmp_path / "algo.activation=tanh,seed=0" / "summary.json").read_text() == finished_summary
+
 
 def test_sweep_input_errors(tmp_path, capsys):
     assert main(["sweep", str(TINY), "--grid", "env=[pointgoal1,pointgoal9]", "--sweep-dir", str(tmp_path)]) == 2

@@ -690,3 +690,21 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+def flatten_keys(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested config as ``{"algo.gamma": 0.99, ...}``: every leaf (or empty mapping) under its dotted path."""
+    out: dict[str, Any] = {}
+    for key, sub in value.items():
+        if isinstance(sub, Mapping) and sub:
+            out.update(flatten_keys(sub, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = sub
+    return out
+
+
+def changed_keys(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The dotted paths whose values differ between two nested configs (added and removed keys included),
+    sorted."""
+    old, new = flatten_keys(before), flatten_keys(after)
+    return sorted(key for key in {*old, *new} if old.get(key, ...) != new.get(key, ...))

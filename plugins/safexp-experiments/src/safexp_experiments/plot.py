@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from safexp_experiments.config import load_config
+from safexp_experiments.config import flatten_keys, load_config
 from safexp.plugin import ParameterError, choices_hint
 from safexp_experiments.envs import env_label
 from safexp_experiments.runs import RunDir, RunDirError
@@ -148,23 +148,13 @@ def _labels(identities: list[dict[str, Any]]) -> list[str]:
     for identity in identities:
         config_env, algo = identity["env"], identity["algo"]["name"]
         base.append(f"{algo} · {env_label(config_env)}")
-    flat = [_flatten(i) for i in identities]
+    flat = [flatten_keys(i) for i in identities]
     labels = []
     for index, label in enumerate(base):
         twins = [j for j, other in enumerate(base) if other == label and j != index]
         extra = sorted({k for j in twins for k in flat[index] if flat[index].get(k) != flat[j].get(k)})
         labels.append(label + "".join(f" · {k}={flat[index].get(k)}" for k in extra[:3]))
     return labels
-
-
-def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, sub in value.items():
-        if isinstance(sub, dict) and sub:
-            out.update(_flatten(sub, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = sub
-    return out
 
 
 def mean_and_spread(curves: Sequence[Curve]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

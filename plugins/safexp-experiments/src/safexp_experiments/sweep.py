@@ -11,7 +11,8 @@ Every run's config is validated before anything starts. With a progress stream (
 stderr) the sweep prints its plan, then keeps a live bar of env steps with the runs done, running and failed
 and the time left (plain lines when the stream is not a terminal), and a line per run as it ends (see
 :class:`SweepProgress`). A run that fails is reported with its error and the others go on; rerunning a sweep
-skips the runs that finished, resumes interrupted ones from their checkpoint and restarts failed ones.
+skips the runs that finished, resumes interrupted ones from their checkpoint and restarts failed ones; it is
+refused when the folder holds runs trained with other settings (:func:`check_earlier_runs`).
 
 The table (``results.csv``, ``results.md`` in the sweep directory) has one row per env and variant: mean ± std
 across seeds of the final evaluation's return and cost and the mean of Safety Gym's ``J_r``, ``M_c``, ``ρ_c``,
@@ -36,15 +37,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+from omegaconf import OmegaConf
 
 from safexp.plugin import ParameterError, choices_hint
-from safexp_experiments.config import ConfigError, load_config
+from safexp_experiments.config import ConfigError, changed_keys, load_config
 from safexp_experiments.metrics import NormalizedMetrics, mean_metrics, suite_aggregates
 from safexp_experiments.runs import RunDir, RunLock, RunLockedError, atomic_write_text, read_json
 
 LAUNCHERS = ("local", "ray")
 LAUNCHER_KEYS = ("launcher", "launcher.address", "launcher.workers")
 """Sweep-level overrides: which launcher, the Ray address, the number of local workers."""
+RUN_ONLY_KEYS = ("out_dir", "name", "progress", "checkpoint_freq")
+"""Run keys that say where a run goes, what it prints and how often it saves, not what it learns: a rerun of a
+sweep may change them and still skip or resume its runs."""
 POLL_SECONDS = 1.0
 """How often the launchers look at the running runs (their status files) between outcomes."""
 TABLE_COLUMNS = ("env", "variant", "seeds", "return_mean", "return_std", "cost_mean", "cost_std", "J_r", "M_c", "rho_c")
@@ -218,6 +223,31 @@ def execute(job: SweepJob) -> RunOutcome:
         return RunOutcome(job, "failed", error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start)
 
 
+def settings_changed(job: SweepJob) -> list[str]:
+    """The keys (dotted paths) whose values in ``job``'s config differ from the config its existing run
+    directory holds, :data:`RUN_ONLY_KEYS` aside: a rerun with other settings must not skip or resume a run
+    trained with the old ones."""
+    stored = OmegaConf.to_container(OmegaConf.create(RunDir(job.run_dir).config_yaml()))
+    wanted = OmegaConf.to_container(OmegaConf.create(job.config))
+    return [key for key in changed_keys(stored, wanted) if key not in RUN_ONLY_KEYS]
+
+
+def check_earlier_runs(jobs: Sequence[SweepJob]) -> None:
+    """Refuse a sweep whose folder holds runs of the same names trained with other settings (which it would
+    otherwise skip or resume as they are).
+
+    :raises ConfigError: naming the first such run and the keys that differ.
+    """
+    for job in jobs:
+        if prior_state(job)[0] == "new":
+            continue
+        changed = settings_changed(job)
+        if changed:
+            raise ConfigError(f"the sweep folder holds run '{job.run_dir}' trained with other settings "
+                              f"({', '.join(changed[:5])} differ{'s' if len(changed) == 1 else ''}); delete it, "
+                              "or give the sweep another folder (--sweep-dir)")
+
+
 def prior_state(job: SweepJob) -> tuple[str, int]:
     """What a job's run directory holds before the job runs, and its steps: ``finished`` (the job is skipped),
     ``resumable`` (interrupted or cut off with a checkpoint: resumed from it) or ``new`` (missing, failed or
@@ -306,6 +336,7 @@ def run_sweep(config: Any, grid: Sequence[str], seeds: Sequence[int] | str, over
     seed_list = parse_seeds(seeds) if isinstance(seeds, str) else list(seeds)
     grid_items = parse_grid(grid)
     sweep_path, jobs = make_jobs(config, grid_items, seed_list, run_overrides, sweep_dir, search_root)
+    check_earlier_runs(jobs)
     plan = SweepPlan(str(config) if isinstance(config, (str, Path)) else "the given config", sweep_path, jobs,
                      grid_items, seed_list, launcher.kind, launcher.workers or default_workers(jobs), launcher.address)
     display = SweepProgress(plan, progress) if progress is not None else None

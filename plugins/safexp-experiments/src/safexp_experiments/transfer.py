@@ -54,6 +54,7 @@ from safexp_experiments.config import (
     ComposedConfig,
     ConfigError,
     all_options,
+    changed_keys,
     command_section,
     compose,
     config_root,
@@ -396,11 +397,8 @@ def _check_folder(plan: TransferPlan) -> None:
         return
     before = OmegaConf.to_container(OmegaConf.load(recorded), resolve=False)
     now = plan.identity()
-    if before != now:
-        from safexp_experiments.plot import _flatten
-
-        old, new = _flatten(before), _flatten(now)
-        keys = sorted(k for k in {*old, *new} if old.get(k) != new.get(k))
+    keys = changed_keys(before, now)
+    if keys:
         raise TransferError(f"'{plan.directory}' holds a different transfer experiment ({', '.join(keys[:5])} "
                             f"differ{'s' if len(keys) == 1 else ''}); choose another folder with transfer.name=NAME")
 
