@@ -135,7 +135,9 @@ def safexp_training_callbacks(algorithm: str, run_dir: str) -> Iterable[Any]:
     :param run_dir: the run directory (TensorBoard logs, checkpoints) as a string path.
     :return: an iterable of the backend's own callback objects — for the safexp-sb3 learners,
         ``stable_baselines3.common.callbacks.BaseCallback`` — handed to :meth:`safexp.plugin.Learner.learn` as
-        ``native_callbacks``; every plugin's are used. An implementation that raises becomes its plugin's load
+        ``native_callbacks``; every plugin's are used. They see the step's ``infos``, ``dones`` and ``rewards``
+        one per env of the run, always in the same order; in an actor–learner run, whose actors step in turns,
+        the envs of the other actors read ``{}``, ``False`` and 0. An implementation that raises becomes its plugin's load
         error and the run goes on without it (strict mode: the run fails).
 
     Example::

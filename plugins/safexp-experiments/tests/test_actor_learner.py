@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch as th
+from stable_baselines3.common.callbacks import BaseCallback
 
 from safexp.plugin import ParameterError, get_registry
 from safexp_experiments.config import load_config
@@ -61,6 +62,24 @@ class PublishedWeights:
         self.by_version[learner.model._n_updates] = {k: v.clone() for k, v in learner.model.agent.state_dict().items()}
 
 
+class StepSlots(BaseCallback):
+    """A backend callback, as plugins add them: checks that each step's ``infos``, ``dones`` and ``rewards`` have
+    one entry per env of the run, the other actor's envs empty, and keeps which envs stepped."""
+
+    def __init__(self, n_envs: int) -> None:
+        super().__init__()
+        self.n_envs, self.stepped = n_envs, set()
+
+    def _on_step(self) -> bool:
+        infos, dones, rewards = self.locals["infos"], self.locals["dones"], self.locals["rewards"]
+        assert len(infos) == len(dones) == len(rewards) == self.n_envs
+        filled = tuple(env for env, info in enumerate(infos) if info)
+        assert not any(dones[env] or rewards[env] for env in range(self.n_envs) if env not in filled)
+        assert all(("episode" in infos[env]) == bool(dones[env]) for env in filled)
+        self.stepped.add(filled)
+        return True
+
+
 def test_weights_reach_the_actors_and_transitions_fill_a_ring_per_actor_and_env(local_ray):
     learner = actor_learner(ActorLayout(num=2, envs_per_actor=2, sync_every=8), overrides=("env.max_episode_steps=10",))
     try:
@@ -69,8 +88,10 @@ def test_weights_reach_the_actors_and_transitions_fill_a_ring_per_actor_and_env(
         before = learner.actor_weights()
         assert [version for version, _ in before] == [-1, -1]  # nothing pulled yet: actor 1 has its own init
         assert not all(th.equal(before[1][1][name], value) for name, value in published.by_version[0].items())
-        learner.learn(160, [published])
+        slots = StepSlots(n_envs=4)
+        learner.learn(160, [published], [slots])
         assert model.num_timesteps == 160 and model._n_updates > 0
+        assert slots.stepped == {(0, 1), (2, 3)}  # each step: one actor's two envs
 
         for actor, (version, parameters) in enumerate(learner.actor_weights()):
             assert version > 0, f"actor {actor} never pulled trained weights"

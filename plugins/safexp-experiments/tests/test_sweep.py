@@ -85,13 +85,20 @@ def test_failed_run_is_reported_and_a_rerun_skips_finished_runs(tmp_path, capsys
     # how often a run saves does not change what it learns
     assert main(["sweep", str(TINY), "--grid", "algo.activation=[tanh]", "--seeds", "0", "--sweep-dir", str(tmp_path),
                  "total_steps=256", "algo.gamma=0.9"]) == 2
-    assert ("the sweep folder holds run '" + str(tmp_path / "algo.activation=tanh,seed=0") + "' trained with other "
-            "settings (algo.gamma differs); delete it, or give the sweep another folder (--sweep-dir)"
-            ) in capsys.readouterr().err
+    run = tmp_path / "algo.activation=tanh,seed=0"
+    assert (f"the sweep folder holds run '{run}' trained with other settings (algo.gamma: 0.99 → 0.9); delete it, "
+            "or give the sweep another folder (--sweep-dir)") in capsys.readouterr().err
     saving = run_sweep(TINY, ["algo.activation=[tanh]"], [0], ["total_steps=256", "checkpoint_freq=128"],
                        sweep_dir=tmp_path)
     assert [o.state for o in saving.outcomes] == ["skipped"]
     assert (tmp_path / "algo.activation=tanh,seed=0" / "summary.json").read_text() == finished_summary
+    config = (run / "config.yaml").read_text()
+    (run / "config.yaml").write_text("algo: [unclosed\n")
+    assert main(["sweep", str(TINY), "--grid", "algo.activation=[tanh]", "--seeds", "0", "--sweep-dir", str(tmp_path),
+                 "total_steps=256"]) == 2
+    assert f"the sweep folder holds run '{run}', which cannot be compared with the sweep's settings (" in (
+        capsys.readouterr().err)
+    (run / "config.yaml").write_text(config)
 
 
 def test_sweep_input_errors(tmp_path, capsys):

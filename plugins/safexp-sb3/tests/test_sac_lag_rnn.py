@@ -3,6 +3,7 @@ cost Q target, the multiplier, weights-only checkpoints, and learning on a memor
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 
 import numpy as np
@@ -15,7 +16,7 @@ from safexp.plugin import ParameterError, build_params, get_registry
 from safexp_sb3.hyperparameters import MultiplierOverrides
 from safexp_sb3.learner import SB3Learner
 from safexp_sb3.rnn_hyperparameters import SACLagRNNParams
-from safexp_sb3.sac_lag_rnn import RecurrentSACLagrangian, SequenceReplayBuffer
+from safexp_sb3.sac_lag_rnn import RecurrentAgent, RecurrentSACLagrangian, SequenceReplayBuffer
 
 SMALL = dict(vector_net_arch=[16], gru_hidden=8, head_net_arch=[16], batch_size=4, sequence_length=4,
              buffer_size=200)
@@ -201,6 +202,21 @@ def test_the_same_seed_gives_the_same_learner():
     for first, second in zip(runs[0][1].values(), runs[1][1].values()):
         th.testing.assert_close(first, second, rtol=0, atol=0)
     assert runs[0][2] == runs[1][2]
+
+
+def test_the_actor_step_differentiates_through_the_q_heads_without_training_them(monkeypatch):
+    """The Q heads' weights are frozen while the actor's loss is built: the learner ends with the very weights of
+    one that is not frozen (the actor's gradient reaches its actions only), and every parameter trains again."""
+    trained = []
+    for frozen in (True, False):
+        if not frozen:
+            monkeypatch.setattr(RecurrentAgent, "q_heads_frozen", lambda self: contextlib.nullcontext())
+        model = small_learner(learning_starts=6)
+        model.learn(15)
+        assert all(param.requires_grad for param in model.agent.parameters())
+        trained.append(model.agent.state_dict())
+    for name, weights in trained[0].items():
+        th.testing.assert_close(weights, trained[1][name], rtol=0, atol=0, msg=name)
 
 
 def test_registered_learner_trains_saves_and_reloads_behind_the_learner_contract(tmp_path):

@@ -37,10 +37,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
-from omegaconf import OmegaConf
+import yaml
+from omegaconf.errors import OmegaConfBaseException
 
-from safexp.plugin import ParameterError, choices_hint
-from safexp_experiments.config import ConfigError, changed_keys, load_config
+from safexp.plugin import ParameterError, SafexpError, choices_hint
+from safexp_experiments.config import ConfigError, changed_keys, flatten_keys, load_config
 from safexp_experiments.metrics import NormalizedMetrics, mean_metrics, suite_aggregates
 from safexp_experiments.runs import RunDir, RunLock, RunLockedError, atomic_write_text, read_json
 
@@ -49,7 +50,7 @@ LAUNCHER_KEYS = ("launcher", "launcher.address", "launcher.workers")
 """Sweep-level overrides: which launcher, the Ray address, the number of local workers."""
 RUN_ONLY_KEYS = ("out_dir", "name", "progress", "checkpoint_freq")
 """Run keys that say where a run goes, what it prints and how often it saves, not what it learns: a rerun of a
-sweep may change them and still skip or resume its runs."""
+sweep may change them and still skip or resume its runs (an interrupted run resumes with its own values)."""
 POLL_SECONDS = 1.0
 """How often the launchers look at the running runs (their status files) between outcomes."""
 TABLE_COLUMNS = ("env", "variant", "seeds", "return_mean", "return_std", "cost_mean", "cost_std", "J_r", "M_c", "rho_c")
@@ -223,29 +224,38 @@ def execute(job: SweepJob) -> RunOutcome:
         return RunOutcome(job, "failed", error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start)
 
 
-def settings_changed(job: SweepJob) -> list[str]:
-    """The keys (dotted paths) whose values in ``job``'s config differ from the config its existing run
-    directory holds, :data:`RUN_ONLY_KEYS` aside: a rerun with other settings must not skip or resume a run
-    trained with the old ones."""
-    stored = OmegaConf.to_container(OmegaConf.create(RunDir(job.run_dir).config_yaml()))
-    wanted = OmegaConf.to_container(OmegaConf.create(job.config))
-    return [key for key in changed_keys(stored, wanted) if key not in RUN_ONLY_KEYS]
-
-
 def check_earlier_runs(jobs: Sequence[SweepJob]) -> None:
     """Refuse a sweep whose folder holds runs of the same names trained with other settings (which it would
-    otherwise skip or resume as they are).
+    otherwise skip, or resume with their own settings), or runs it cannot compare.
 
-    :raises ConfigError: naming the first such run and the keys that differ.
+    :raises ConfigError: naming the first such run, and the keys that differ with their old and new values.
     """
     for job in jobs:
-        if prior_state(job)[0] == "new":
-            continue
-        changed = settings_changed(job)
+        try:
+            if prior_state(job)[0] == "new":
+                continue
+            changed = settings_changed(job)
+        except (OSError, SafexpError, OmegaConfBaseException, yaml.YAMLError) as exc:
+            raise ConfigError(f"the sweep folder holds run '{job.run_dir}', which cannot be compared with the "
+                              f"sweep's settings ({exc}); delete it, or give the sweep another folder (--sweep-dir)"
+                              ) from None
         if changed:
-            raise ConfigError(f"the sweep folder holds run '{job.run_dir}' trained with other settings "
-                              f"({', '.join(changed[:5])} differ{'s' if len(changed) == 1 else ''}); delete it, "
-                              "or give the sweep another folder (--sweep-dir)")
+            shown = "; ".join(f"{key}: {old!r} → {new!r}" for key, old, new in changed[:3])
+            more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+            raise ConfigError(f"the sweep folder holds run '{job.run_dir}' trained with other settings ({shown}"
+                              f"{more}); delete it, or give the sweep another folder (--sweep-dir)")
+
+
+def settings_changed(job: SweepJob) -> list[tuple[str, Any, Any]]:
+    """``(key, its value in the run, in the job)`` for each key (a dotted path) whose value in ``job``'s config
+    differs from the config its existing run directory was trained with, :data:`RUN_ONLY_KEYS` aside. The run's
+    ``config.yaml`` is read as a resume reads it, keys added to safexp since taking their defaults (a missing one:
+    the newest checkpoint's copy)."""
+    run = RunDir(job.run_dir)
+    stored = load_config(run.config_file if run.config_file.is_file() else run.config_source()).to_dict()
+    old, new = flatten_keys(stored), flatten_keys(job.config)
+    return [(key, old.get(key), new.get(key)) for key in changed_keys(stored, job.config)
+            if key not in RUN_ONLY_KEYS]
 
 
 def prior_state(job: SweepJob) -> tuple[str, int]:
@@ -497,12 +507,9 @@ class SweepProgress:
 
     # -- display ----------------------------------------------------------------------------------------------
     def label(self, job: SweepJob) -> str:
-        """A run as the lines name it: its folder under the sweep's (``seed=0/pretrain`` in a transfer), else its
-        name."""
-        try:
-            return job.run_dir.relative_to(self.plan.sweep_dir).as_posix()
-        except ValueError:
-            return job.name
+        """A run as the lines name it: its folder under the sweep's (its name; ``seed=0/pretrain`` in a
+        transfer)."""
+        return job.run_dir.relative_to(self.plan.sweep_dir).as_posix()
 
     def counts(self) -> dict[str, int]:
         """Runs ended (finished, skipped, failed), running, and waiting for a worker."""

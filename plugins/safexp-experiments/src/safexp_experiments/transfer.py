@@ -66,6 +66,7 @@ from safexp_experiments.config import (
 )
 from safexp_experiments.runs import RunDir, atomic_write_text, read_json, write_json
 from safexp_experiments.sweep import (
+    RUN_ONLY_KEYS,
     RunOutcome,
     SweepJob,
     SweepPlan,
@@ -212,7 +213,7 @@ class TransferPlan:
         """What makes two transfer experiments the same (``transfer.yaml``): the learner, the source env, the run
         keys that change learning, the budgets and the constraint switch; not the seeds or targets, which only
         choose runs."""
-        base = {k: v for k, v in self.base.items() if k not in ("seed", "out_dir", "name", "progress", "init_from")}
+        base = {k: v for k, v in self.base.items() if k not in (*RUN_ONLY_KEYS, "seed", "init_from")}
         s = self.settings
         return {**base, "transfer": {"pretrain_steps": s.pretrain_steps, "finetune_steps": s.finetune_steps,
                                      "zero_shot_episodes": s.zero_shot_episodes, "constrained": s.constrained}}
@@ -395,7 +396,8 @@ def _check_folder(plan: TransferPlan) -> None:
     recorded = plan.directory / "transfer.yaml"
     if not recorded.is_file():
         return
-    before = OmegaConf.to_container(OmegaConf.load(recorded), resolve=False)
+    recorded_identity = OmegaConf.to_container(OmegaConf.load(recorded), resolve=False)
+    before = {k: v for k, v in recorded_identity.items() if k not in RUN_ONLY_KEYS}  # written by older versions
     now = plan.identity()
     keys = changed_keys(before, now)
     if keys:

@@ -343,8 +343,9 @@ class RayActorLearner(SB3Learner):
         """Store a block in actor ``actor``'s rings, step by step, calling the callbacks after each step as a
         normal run does. Returns ``False`` when a callback asks to stop (the rest of the block is dropped).
 
-        The callbacks see one info per ring (actor × env), the other actors' slots empty, so that a callback
-        that follows each env's episode (the runner's per-episode cost) never mixes two actors' envs."""
+        The callbacks see one info, done and reward per ring (actor × env), the other actors' slots empty
+        (``{}``, ``False``, 0), so that a callback that follows each env's episode (the runner's per-episode
+        cost) never mixes two actors' envs."""
         model = self.model
         first_ring = actor * self.layout.envs_per_actor
         rings = slice(first_ring, first_ring + self.layout.envs_per_actor)
@@ -357,7 +358,9 @@ class RayActorLearner(SB3Learner):
             self.steps_taken_in += len(step.dones)
             infos: list[dict[str, Any]] = [{} for _ in range(self.layout.n_envs)]
             infos[rings] = step.infos
-            callback.update_locals({"infos": infos, "dones": step.dones, "rewards": step.rewards})
+            dones, rewards = np.zeros(self.layout.n_envs, dtype=bool), np.zeros(self.layout.n_envs, dtype=np.float32)
+            dones[rings], rewards[rings] = step.dones, step.rewards
+            callback.update_locals({"infos": infos, "dones": dones, "rewards": rewards})
             if not callback.on_step():
                 return False
         return True
