@@ -17,7 +17,7 @@ far less lifetime cost — and writes it to ``<out>/README.md``, next to each ex
     python benchmarks/transfer.py --out /tmp/transfer-smoke --budget smoke     # minutes: the pipeline, not the result
 
 ``--budget lidar`` is what a 2-core CPU can run (:data:`BUDGETS`): the lidar hallways (1000-step episodes), a
-smaller recurrent SAC-Lagrangian (GRU 64, heads 128-128, 64 sequences of 30 per gradient step, one gradient step
+smaller recurrent SAC-Lagrangian (GRU 64, heads 128-128, 32 sequences of 30 per gradient step, one gradient step
 per 4 env steps; the paper's α, learning rate, horizon and per-step cost limit 0.01), 1e5 pretraining steps and
 5e4 in each target env, seeds 0, 10, 20: 9e5 env steps in all. ``--budget smoke`` shrinks everything (300-step
 episodes, a tiny network, 1,500 + 500 steps, one seed). ``--set KEY=VALUE`` passes any other override
@@ -43,7 +43,7 @@ PAPER = {"pointhallwaypoles": ("Point-Poles", 1090, 0.4, 756, 1000),
 BUDGETS = {
     "paper": [],
     "lidar": ["env=pointhallwaywallslidar", "algo.gru_hidden=64", "algo.head_net_arch=[128,128]",
-              "algo.batch_size=64", "algo.train_freq=4", "algo.learning_starts=5000", "algo.buffer_size=150000",
+              "algo.batch_size=32", "algo.train_freq=4", "algo.learning_starts=5000", "algo.buffer_size=150000",
               "eval_freq=25000", "eval_episodes=5", "checkpoint_freq=10000", "transfer.pretrain_steps=100000",
               "transfer.finetune_steps=50000", "transfer.zero_shot_episodes=10",
               "transfer.name=point_walls_to_people_poles_lidar"],
