@@ -692,6 +692,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+RUN_ONLY_KEYS = ("out_dir", "name", "progress", "checkpoint_freq")
+"""Run keys that say where a run goes, what it prints and how often it saves, not what it learns or reports: a
+rerun of a sweep or a transfer may change them, and ``safexp plot`` groups runs across them (an interrupted run
+resumes with its own values)."""
+
+
 def flatten_keys(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """A nested config as ``{"algo.gamma": 0.99, ...}``: every leaf (or empty mapping) under its dotted path."""
     out: dict[str, Any] = {}

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from safexp_experiments.config import flatten_keys, load_config
+from safexp_experiments.config import RUN_ONLY_KEYS, flatten_keys, load_config
 from safexp.plugin import ParameterError, choices_hint
 from safexp_experiments.envs import env_label
 from safexp_experiments.runs import RunDir, RunDirError
@@ -40,8 +40,7 @@ CONSTRAINT_LINESTYLES = ("-", "--", ":", "-.")
 FEW_POINTS = 25
 """Curves with fewer points than this are drawn with a marker at each point (one point draws no line)."""
 
-RUN_IDENTITY_EXCLUDED = ("seed", "name", "out_dir", "progress", "device", "eval_freq", "eval_episodes",
-                         "checkpoint_freq", "init_from")
+RUN_IDENTITY_EXCLUDED = (*RUN_ONLY_KEYS, "seed", "device", "eval_freq", "eval_episodes", "init_from")
 """Run keys that do not make two runs different experiments (they do not change what is learned; ``init_from``
 names each seed's own pretraining run, like ``seed``: only whether a run has one counts)."""
 

@@ -41,16 +41,13 @@ import yaml
 from omegaconf.errors import OmegaConfBaseException
 
 from safexp.plugin import ParameterError, SafexpError, choices_hint
-from safexp_experiments.config import ConfigError, changed_keys, flatten_keys, load_config
+from safexp_experiments.config import RUN_ONLY_KEYS, ConfigError, changed_keys, flatten_keys, load_config
 from safexp_experiments.metrics import NormalizedMetrics, mean_metrics, suite_aggregates
 from safexp_experiments.runs import RunDir, RunLock, RunLockedError, atomic_write_text, read_json
 
 LAUNCHERS = ("local", "ray")
 LAUNCHER_KEYS = ("launcher", "launcher.address", "launcher.workers")
 """Sweep-level overrides: which launcher, the Ray address, the number of local workers."""
-RUN_ONLY_KEYS = ("out_dir", "name", "progress", "checkpoint_freq")
-"""Run keys that say where a run goes, what it prints and how often it saves, not what it learns: a rerun of a
-sweep may change them and still skip or resume its runs (an interrupted run resumes with its own values)."""
 POLL_SECONDS = 1.0
 """How often the launchers look at the running runs (their status files) between outcomes."""
 TABLE_COLUMNS = ("env", "variant", "seeds", "return_mean", "return_std", "cost_mean", "cost_std", "J_r", "M_c", "rho_c")
@@ -248,7 +245,7 @@ def check_earlier_runs(jobs: Sequence[SweepJob]) -> None:
 
 def settings_changed(job: SweepJob) -> list[tuple[str, Any, Any]]:
     """``(key, its value in the run, in the job)`` for each key (a dotted path) whose value in ``job``'s config
-    differs from the config its existing run directory was trained with, :data:`RUN_ONLY_KEYS` aside. The run's
+    differs from the config its existing run directory was trained with, :data:`~safexp_experiments.config.RUN_ONLY_KEYS` aside. The run's
     ``config.yaml`` is read as a resume reads it, keys added to safexp since taking their defaults (a missing one:
     the newest checkpoint's copy)."""
     run = RunDir(job.run_dir)

@@ -51,6 +51,7 @@ from omegaconf import OmegaConf
 from safexp.plugin import ParameterError, SafexpError, bounded, choices_hint, title
 from safexp_experiments.config import (
     MAX_SEED,
+    RUN_ONLY_KEYS,
     ComposedConfig,
     ConfigError,
     all_options,
@@ -66,7 +67,6 @@ from safexp_experiments.config import (
 )
 from safexp_experiments.runs import RunDir, atomic_write_text, read_json, write_json
 from safexp_experiments.sweep import (
-    RUN_ONLY_KEYS,
     RunOutcome,
     SweepJob,
     SweepPlan,
