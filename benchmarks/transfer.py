@@ -21,7 +21,9 @@ smaller recurrent SAC-Lagrangian (GRU 64, heads 128-128, 32 sequences of 30 per 
 per 4 env steps; the paper's α, learning rate, horizon and per-step cost limit 0.01), 1e5 pretraining steps and
 5e4 in each target env, seeds 0, 10, 20: 9e5 env steps in all. ``--budget smoke`` shrinks everything (300-step
 episodes, a tiny network, 1,500 + 500 steps, one seed). ``--set KEY=VALUE`` passes any other override
-(``--set launcher=ray``, ``--set transfer.seeds=[0]``).
+(``--set launcher=ray``, ``--set transfer.seeds=[0]``). ``--stages`` runs only the stages named (the others'
+finished runs still make the table): the ``scratch`` baseline needs no pretrained agent, so a second process
+with ``--stages scratch --set launcher.workers=1`` can train it on a core that pretraining leaves idle.
 ``--out`` must lie outside the repository: run directories are large and not source.
 """
 
@@ -31,6 +33,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from safexp.plugin import SafexpError
 from safexp_experiments.runs import atomic_write_text
 from safexp_experiments.transfer import run_transfer
 
@@ -78,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", choices=list(BUDGETS), default="paper",
                         help="paper: the full experiment; lidar: what this machine can run; smoke: the pipeline only")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any other override of the experiment")
+    parser.add_argument("--stages", default=None, metavar="A,B",
+                        help="the stages to run (pretrain, zero_shot, finetune, scratch; default: all)")
     args = parser.parse_args(argv)
     if Path(__file__).resolve().parents[1] in args.out.resolve().parents:
         parser.error("--out must lie outside the repository")
@@ -86,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     targets = list(TARGETS) if args.budget == "paper" else list(TARGETS.values())
     overrides = [f"out_dir={args.out}", f"transfer.targets=[{','.join(targets)}]",
                  "transfer.name=point_walls_to_people_poles", *BUDGETS[args.budget], *args.set]
-    result = run_transfer(EXPERIMENT, overrides, progress=sys.stderr)
+    try:
+        result = run_transfer(EXPERIMENT, overrides, args.stages, progress=sys.stderr)
+    except SafexpError as exc:
+        parser.error(str(exc))
     for paper_target, ours in zip(TARGETS, result.rows):
         lines.append(row(paper_target, ours))
     print(f"{result.markdown_path}, {result.plot_path}", file=sys.stderr)
