@@ -10,7 +10,8 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
-from safexp_sb3.cost_critic import ACTIVATION_DERIVATIVES, CostCritic
+from safexp_sb3.cost_critic import CostCritic
+from safexp_sb3.mlp_gradients import ACTIVATION_DERIVATIVES
 
 BOX = spaces.Box(-np.inf, np.inf, (7,), np.float32)
 
@@ -55,7 +56,7 @@ def test_regression_step_matches_an_autograd_adam_step_and_lowers_the_loss():
     th.manual_seed(3)
     critic = CostCritic(BOX, 2, [16, 16], nn.Tanh, learning_rate=1e-2)
     reference = copy.deepcopy(critic)
-    reference._derivative = None  # the autograd path
+    reference._layers = None  # the autograd path
     observations, targets = _batch(2)
     losses = [critic.regression_step(observations, targets) for _ in range(50)]
     reference_losses = [reference.regression_step(observations, targets) for _ in range(50)]
@@ -68,7 +69,7 @@ def test_regression_step_matches_an_autograd_adam_step_and_lowers_the_loss():
 def test_an_activation_without_a_derivative_trains_through_autograd():
     th.manual_seed(4)
     critic = CostCritic(BOX, 1, [16], nn.GELU, learning_rate=1e-2)
-    assert critic._derivative is None
+    assert critic._layers is None
     observations, targets = _batch(1)
     losses = [critic.regression_step(observations, targets) for _ in range(50)]
     assert losses[-1] < 0.5 * losses[0]

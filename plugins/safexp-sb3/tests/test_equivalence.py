@@ -1,10 +1,11 @@
-"""With zero cost and λ fixed at 0, PPO-Lag / TRPO-Lag are exactly stock PPO / TRPO for the same seed.
+"""With zero cost and λ fixed at 0, PPO-Lag / TRPO-Lag are stock PPO / TRPO for the same seed, to rounding: their
+minibatch gradients are derived by hand and their Adam is the fused one, the same arithmetic in another order.
 
 Both sides use ``normalize_advantage=False``: stock PPO standardises per minibatch, the Lagrangian learners over
 the whole rollout (constrained-rl.md §2), which agree only up to rounding. Everything else — the policy
 initialisation, the action sampling, the minibatch order, the random start of sb3-contrib's conjugate gradient
-— must be bit-identical: the cost critic is built on a forked torch RNG and trained with its own numpy
-generator, so it perturbs neither stream.
+— must be the same: the cost critic is built on a forked torch RNG and trained with its own numpy generator, so
+it perturbs neither stream.
 """
 
 import pytest
@@ -34,6 +35,10 @@ CASES = [
     (PPO, PPOLagrangian, {"n_epochs": 3}),
     (TRPO, TRPOLagrangian, {"n_critic_updates": 3}),
 ]
+TOLERANCE = {"rtol": 1e-4, "atol": 5e-6}
+"""How far a parameter of the two learners may differ (``torch.allclose``'s tolerances). The largest difference
+measured: TRPO's log-std, which stays near 0, by 7e-7 (seeds 0-5); the tests of the hand-derived gradients
+(``test_policy_update.py``) guard each term far more tightly."""
 
 
 @pytest.mark.parametrize(("stock_cls", "lag_cls", "extra"), CASES, ids=["ppo", "trpo"])
@@ -47,16 +52,19 @@ def test_zero_cost_and_zero_multiplier_reproduce_the_stock_learner(stock_cls, la
     expected, got = _params(stock), _params(lag)
     assert any(not th.equal(initial[k], expected[k]) for k in initial), "training did not move the policy"
     for key in expected:
-        assert th.equal(expected[key], got[key]), f"parameter {key} differs from stock {stock_cls.__name__}"
+        th.testing.assert_close(got[key], expected[key], **TOLERANCE,
+                                msg=lambda m, k=key: f"parameter {k} differs from stock {stock_cls.__name__}: {m}")
 
 
 @pytest.mark.parametrize(("stock_cls", "lag_cls", "extra"), CASES, ids=["ppo", "trpo"])
 def test_the_comparison_detects_a_penalty(stock_cls, lag_cls, extra):
-    """The same comparison fails once costs and a positive λ enter the advantage (so the test above can fail)."""
+    """The same comparison fails once costs and a positive λ enter the advantage, by far more than the tolerance
+    (so the test above can fail)."""
     stock = stock_cls("MlpPolicy", _env(1.0), **COMMON, **extra)
     stock.learn(3 * 128)
     lag = lag_cls("MlpPolicy", _env(1.0), cost_limit=0.0, multiplier="omnisafe",
                   multiplier_settings={"init": 1.0, "lr": 0.0}, **COMMON, **extra)
     lag.learn(3 * 128)
     expected, got = _params(stock), _params(lag)
-    assert any(not th.equal(expected[k], got[k]) for k in expected)
+    loose = {name: 100 * value for name, value in TOLERANCE.items()}
+    assert any(not th.allclose(got[k], expected[k], **loose) for k in expected)

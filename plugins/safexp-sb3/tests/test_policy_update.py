@@ -1,6 +1,7 @@
-"""The lean update pieces against the stable-baselines3 code they stand in for, bit for bit: the actor-critic pass
-against ``ActorCriticPolicy``'s own methods, the clipped gradient step against ``clip_grad_norm_``, the rollout
-tensors' minibatches against ``RolloutBuffer.get``; and the cost component's checkpoint parts."""
+"""The lean update pieces against the stable-baselines3 code they stand in for: the actor-critic pass against
+``ActorCriticPolicy``'s own methods (bit for bit), its hand-derived gradients against autograd's (to rounding), the clipped step against
+``clip_grad_norm_``, the rollout tensors' minibatches against ``RolloutBuffer.get``; and the cost component's
+checkpoint parts."""
 
 import copy
 
@@ -10,18 +11,23 @@ import torch as th
 from stable_baselines3.common.env_util import make_vec_env
 from tiny_env import HazardPointEnv
 
-from safexp.plugin import build_params, get_registry
+from safexp.plugin import ParameterError, build_params, get_registry
 from safexp_sb3.cost_buffer import CostRolloutBuffer
-from safexp_sb3.policy_update import ActorCriticPass, clipped_gradient_step
+from safexp_sb3.policy_update import ActorCriticPass, clipped_step
+from safexp_sb3.ppo_lag import PPOLagrangian
 from safexp_sb3.rollout_tensors import RolloutTensors
 
 SMALL = {"n_steps": 32, "batch_size": 16, "net_arch": [8, 8], "cost_critic_net_arch": [8], "cost_limit": 1.0}
 
 
 def _model(name: str = "ppo_lag", **overrides):
+    """A small learner whose policy's log-std is moved off its initial 0 (σ ≠ 1, where σ's factors show)."""
     spec = get_registry().get("algorithms", name)
-    return spec.factory(make_vec_env(HazardPointEnv, n_envs=2, seed=0), build_params(spec, {**SMALL, **overrides}),
-                        seed=0)
+    model = spec.factory(make_vec_env(HazardPointEnv, n_envs=2, seed=0), build_params(spec, {**SMALL, **overrides}),
+                         seed=0)
+    with th.no_grad():
+        model.policy.log_std.copy_(th.tensor([-0.7, 0.4]))
+    return model
 
 
 def test_the_lean_pass_is_the_policys_own_forward_bit_for_bit():
@@ -42,7 +48,7 @@ def test_the_lean_pass_is_the_policys_own_forward_bit_for_bit():
     assert th.equal(lean.values(observations), policy.predict_values(observations).flatten())
 
 
-def test_the_clipped_gradient_step_is_clip_grad_norm_and_adam_bit_for_bit():
+def test_the_clipped_step_is_clip_grad_norm_and_adam_bit_for_bit():
     model = _model()
     twin = copy.deepcopy(model.policy)
     observations, actions = th.randn(16, *model.observation_space.shape), th.randn(16, 2)
@@ -51,7 +57,9 @@ def test_the_clipped_gradient_step_is_clip_grad_norm_and_adam_bit_for_bit():
         values, log_prob, _ = policy.evaluate_actions(observations, actions)
         return 100.0 * (values.pow(2).mean() - log_prob.mean())  # large: the clip is active
 
-    clipped_gradient_step(model.policy.optimizer, list(model.policy.parameters()), loss_of(model.policy), 0.5)
+    model.policy.optimizer.zero_grad()
+    loss_of(model.policy).backward()
+    clipped_step(model.policy.optimizer, list(model.policy.parameters()), 0.5)
     twin.optimizer.zero_grad()
     loss_of(twin).backward()
     assert float(th.nn.utils.clip_grad_norm_(twin.parameters(), 0.5)) > 0.5
@@ -92,3 +100,87 @@ def test_the_cost_component_names_what_a_checkpoint_holds(normalize_observations
     observation = np.ones(model.observation_space.shape, dtype=np.float32)
     assert np.array_equal(model.costs.policy_input(observation),
                           model.obs_normaliser(observation) if normalize_observations else observation)
+
+
+def _ppo_batch(model, seed: int = 0) -> RolloutTensors:
+    """A minibatch of 64 whose ratios π/π_old spread over [0.5, 2] (old log-probabilities shifted), so that both
+    of PPO's clipped branches occur for positive and for negative advantages."""
+    generator = th.Generator().manual_seed(seed)
+    observations, actions = th.randn(64, *model.observation_space.shape, generator=generator), th.randn(64, 2, generator=generator)
+    with th.no_grad():
+        _, log_prob, _ = model.policy.evaluate_actions(observations, actions)
+    old_log_prob = log_prob - th.empty(64).uniform_(-0.7, 0.7, generator=generator)
+    advantages, returns = th.randn(64, generator=generator), th.randn(64, generator=generator)
+    zeros = th.zeros(64, 1)
+    return RolloutTensors(observations, actions, th.zeros(64), old_log_prob, advantages, returns, zeros, zeros)
+
+
+def _autograd_ppo_gradients(policy, batch: RolloutTensors, clip_range: float, ent_coef: float, vf_coef: float):
+    """PPO's loss as stable-baselines3's ``PPO.train`` writes it, differentiated by autograd."""
+    values, log_prob, entropy = policy.evaluate_actions(batch.observations, batch.actions)
+    ratio = th.exp(log_prob - batch.old_log_prob)
+    policy_loss = -th.min(batch.advantages * ratio, batch.advantages * th.clamp(ratio, 1 - clip_range, 1 + clip_range)).mean()
+    loss = policy_loss - ent_coef * entropy.mean() + vf_coef * th.nn.functional.mse_loss(batch.returns, values.flatten())
+    policy.zero_grad()
+    loss.backward()
+    log_ratio = (log_prob - batch.old_log_prob).detach()
+    terms = [policy_loss.item(), loss.item() - policy_loss.item() + ent_coef * entropy.mean().item(),
+             -entropy.mean().item(), float(((ratio - 1).abs() > clip_range).float().mean()),
+             float(((ratio.detach() - 1) - log_ratio).mean())]
+    return [p.grad.clone() for p in policy.parameters()], ratio.detach(), terms
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "elu"])
+@pytest.mark.parametrize(("net_arch", "ent_coef"), [([8, 8], 0.0), ([16], 0.01), ([], 0.5)])
+def test_the_hand_derived_ppo_gradient_is_autograds(activation, net_arch, ent_coef):
+    model = _model(activation=activation, net_arch=net_arch)
+    lean = ActorCriticPass(model.policy)
+    assert lean.by_hand
+    batch, clip_range = _ppo_batch(model), 0.2
+    expected, ratio, expected_terms = _autograd_ppo_gradients(model.policy, batch, clip_range, ent_coef, vf_coef=0.5)
+    above, below = ratio > 1 + clip_range, ratio < 1 - clip_range
+    for clipped in (above & (batch.advantages > 0), above & (batch.advantages < 0),
+                    below & (batch.advantages > 0), below & (batch.advantages < 0)):
+        assert clipped.any()  # every branch of the clipped objective is exercised
+    model.policy.zero_grad()
+    terms = lean.ppo_gradients(batch, clip_range, ent_coef, vf_coef=0.5)
+    for (name, param), want in zip(model.policy.named_parameters(), expected, strict=True):
+        th.testing.assert_close(param.grad, want, rtol=1e-5, atol=1e-7, msg=lambda m, n=name: f"{n}: {m}")
+    expected_terms[1] /= 0.5  # the value loss itself, not c_vf times it
+    assert terms.tolist() == pytest.approx(expected_terms, rel=1e-5, abs=1e-7)
+    assert terms[3].item() == pytest.approx(float((above | below).float().mean()))
+
+
+def test_a_policy_the_hand_derivation_does_not_cover_takes_autograds_ppo_gradient():
+    model = _model()
+    for network in (model.policy.mlp_extractor.policy_net, model.policy.mlp_extractor.value_net):
+        network[1] = network[3] = th.nn.Sigmoid()  # an activation without a hand-written derivative
+    lean = ActorCriticPass(model.policy)
+    assert lean.lean and not lean.by_hand
+    batch = _ppo_batch(model)
+    expected, _, _ = _autograd_ppo_gradients(model.policy, batch, 0.2, 0.0, 0.5)
+    model.policy.zero_grad()
+    lean.ppo_gradients(batch, 0.2, 0.0, 0.5)
+    for param, want in zip(model.policy.parameters(), expected, strict=True):
+        th.testing.assert_close(param.grad, want, rtol=1e-6, atol=0.0)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "elu"])
+def test_the_hand_derived_value_gradient_is_autograds_and_leaves_the_actor_alone(activation):
+    model = _model("trpo_lag", activation=activation)
+    lean = ActorCriticPass(model.policy)
+    batch = _ppo_batch(model)
+    model.policy.zero_grad()
+    th.nn.functional.mse_loss(batch.returns, model.policy.predict_values(batch.observations).flatten()).backward()
+    expected = {name: p.grad for name, p in model.policy.named_parameters() if p.grad is not None}
+    model.policy.zero_grad()
+    lean.value_gradients(batch.observations, batch.returns)
+    got = {name: p.grad for name, p in model.policy.named_parameters() if p.grad is not None}
+    assert sorted(got) == sorted(expected) and all("value" in name for name in got)
+    for name, want in expected.items():
+        th.testing.assert_close(got[name], want, rtol=1e-5, atol=1e-7)
+
+
+def test_a_clipped_value_function_is_refused_not_ignored():
+    with pytest.raises(ParameterError, match="clip_range_vf"):
+        PPOLagrangian("MlpPolicy", make_vec_env(HazardPointEnv, n_envs=1, seed=0), clip_range_vf=0.2)

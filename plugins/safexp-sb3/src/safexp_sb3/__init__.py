@@ -5,7 +5,7 @@ by :mod:`safexp_sb3.plugin`; one module per learner (``ppo_lag``, ``trpo_lag``, 
 ``baselines``); the building blocks they call are :mod:`safexp_sb3.costs` (reading costs, the episode-cost
 monitor), :mod:`safexp_sb3.cost_critic`, :mod:`safexp_sb3.cost_buffer` (rollout buffer with costs, advantages),
 :mod:`safexp_sb3.rollouts` (on-policy collection), :mod:`safexp_sb3.on_policy_costs` (the on-policy learners' cost
-side, one component), :mod:`safexp_sb3.rollout_tensors` and :mod:`safexp_sb3.policy_update` (the lean minibatch
-update), :mod:`safexp_sb3.multipliers` and
+side, one component), :mod:`safexp_sb3.rollout_tensors`, :mod:`safexp_sb3.policy_update` and :mod:`safexp_sb3.mlp_gradients` (the lean
+minibatch update, its gradients derived by hand), :mod:`safexp_sb3.multipliers` and
 :mod:`safexp_sb3.constraints` (Lagrange multipliers) and :mod:`safexp_sb3.checkpoints` (safe save and load).
 """

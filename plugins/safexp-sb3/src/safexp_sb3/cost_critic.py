@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch as th
 from gymnasium import spaces
@@ -11,15 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from safexp.plugin import ParameterError
-
-
-ACTIVATION_DERIVATIVES: dict[type[nn.Module], Callable[[nn.Module, th.Tensor], th.Tensor]] = {
-    nn.Tanh: lambda module, out: 1.0 - out * out,
-    nn.ReLU: lambda module, out: (out > 0).to(out.dtype),
-    nn.ELU: lambda module, out: th.where(out > 0, 1.0, out + module.alpha),
-}
-"""The derivative of each hidden activation the cost critic backpropagates by hand, written in terms of the
-activation's output (the module is passed for its settings, ELU's ``alpha``)."""
+from safexp_sb3.mlp_gradients import MLPLayers
 
 
 class CostCritic(nn.Module):
@@ -34,9 +26,10 @@ class CostCritic(nn.Module):
 
     :meth:`regression_step` takes one step on a minibatch. It runs on every minibatch of every update, next to
     a PPO minibatch step of about the same network size, so its cost is most of what the cost machinery costs
-    a learner: with the activations of :data:`ACTIVATION_DERIVATIVES` it computes the gradient of the squared
-    error by hand (a dozen tensor operations, no autograd graph), which makes the step about 1.6 times faster
-    on the 64×64 networks of the references; other activations go through autograd.
+    a learner: with the activations of :data:`~safexp_sb3.mlp_gradients.ACTIVATION_DERIVATIVES` it computes the
+    gradient of the squared error by hand (:class:`~safexp_sb3.mlp_gradients.MLPLayers`, no autograd graph),
+    which makes the step about 1.6 times faster on the 64×64 networks of the references; other activations go
+    through autograd.
     """
 
     def __init__(self, observation_space: spaces.Space, n_constraints: int, net_arch: Sequence[int],
@@ -54,9 +47,8 @@ class CostCritic(nn.Module):
         layers.append(nn.Linear(in_dim, n_constraints))
         self.net = nn.Sequential(*layers)
         self.optimizer = th.optim.Adam(self.parameters(), lr=learning_rate, fused=True)
-        self._linears: list[nn.Linear] = list(self.net[::2])
-        self._activation: nn.Module | None = self.net[1] if len(self.net) > 1 else None
-        self._derivative = ACTIVATION_DERIVATIVES.get(activation_fn)
+        layers = MLPLayers.of(self.net)
+        self._layers = layers if layers is not None and layers.has_backward else None  # None: autograd
 
     def _features(self, observations: th.Tensor) -> th.Tensor:
         return preprocess_obs(observations, self.observation_space, normalize_images=True).float().flatten(start_dim=1)
@@ -68,7 +60,7 @@ class CostCritic(nn.Module):
     def regression_step(self, observations: th.Tensor, cost_returns: th.Tensor) -> float:
         """One Adam step on the mean squared error between V_c(``observations``) and ``cost_returns`` (both
         ``(batch, n_constraints)``); returns the loss before the step."""
-        if self._derivative is None:
+        if self._layers is None:
             loss = F.mse_loss(self(observations), cost_returns)
             self.optimizer.zero_grad()
             loss.backward()
@@ -79,21 +71,9 @@ class CostCritic(nn.Module):
         return loss.item()
 
     def _backpropagate_squared_error(self, features: th.Tensor, targets: th.Tensor) -> th.Tensor:
-        """Set every parameter's ``grad`` to the gradient of mean((V_c − targets)²), computed layer by layer
-        backwards from the hidden outputs kept on the way forward; returns the loss."""
-        inputs = []
-        x = features
-        for k, linear in enumerate(self._linears):
-            inputs.append(x)
-            x = th.addmm(linear.bias, x, linear.weight.T)
-            if k < len(self._linears) - 1:
-                x = self._activation(x)
-        error = x - targets
-        grad_out = error * (2.0 / error.numel())  # d loss / d V_c
-        for k in reversed(range(len(self._linears))):
-            linear, layer_input = self._linears[k], inputs[k]
-            linear.weight.grad = grad_out.T @ layer_input
-            linear.bias.grad = grad_out.sum(dim=0)
-            if k > 0:  # through the linear layer, then the activation that produced its input
-                grad_out = (grad_out @ linear.weight) * self._derivative(self._activation, layer_input)
+        """Set every parameter's ``grad`` to the gradient of mean((V_c − targets)²) (:class:`MLPLayers`);
+        returns the loss."""
+        values, inputs = self._layers.forward(features)
+        error = values - targets
+        self._layers.backward(inputs, error * (2.0 / error.numel()))  # d loss / d V_c
         return (error * error).mean()

@@ -44,7 +44,7 @@ from safexp_sb3.hyperparameters import CPOParams, TRPOParams
 from safexp_sb3.multipliers import check_finite
 from safexp_sb3.on_policy_costs import OnPolicyCosts, cost_critic_settings
 from safexp_sb3.params import expected_truncation_quiet, stock_kwargs
-from safexp_sb3.policy_update import ActorCriticPass, critic_passes, use_foreach_adam
+from safexp_sb3.policy_update import ActorCriticPass, critic_passes, use_fused_adam
 from safexp_sb3.ppo_lag import cost_kwargs
 from safexp_sb3.rollout_tensors import RolloutTensors
 from safexp_sb3.rollouts import check_policy_finite
@@ -243,7 +243,7 @@ class CPO(TRPO):
                                  f"({', '.join(self.constraint_names)}); use ppo_lag, trpo_lag or pid_lag, which "
                                  "keep one multiplier per constraint")
         self.actor_critic = ActorCriticPass(self.policy)
-        use_foreach_adam(self.policy)
+        use_fused_adam(self.policy)
 
     def learn(self, total_timesteps: int, callback: Any = None, log_interval: int = 1, tb_log_name: str = "CPO",
               reset_num_timesteps: bool = True, progress_bar: bool = False) -> CPO:

@@ -7,9 +7,10 @@ with rewards, costs and both GAEs::
        λ_k ← multiplier step on J_c,k − d_k, for every constraint k    (before the policy sees λ)
     2. A_r ← standardised reward advantages;  A_c ← centred cost advantages (not rescaled)
        A   ← (A_r − Σ_k λ_k·A_c,k) / (1 + Σ_k λ_k)
-    3. n_epochs passes of minibatches: PPO's clipped surrogate on A plus the reward critic's loss (one Adam step,
-       gradient norm clipped), stopping once the approximate KL exceeds 1.5 × target_kl; the cost critic steps on
-       the same minibatches (or on its own schedule afterwards)
+    3. n_epochs passes of minibatches: PPO's clipped surrogate on A plus the reward critic's loss (its gradient
+       derived by hand, ActorCriticPass.ppo_gradients; one Adam step, gradient norm clipped), stopping once the
+       approximate KL exceeds 1.5 × target_kl; the cost critic steps on the same minibatches (or on its own
+       schedule afterwards)
 
 Defaults follow OmniSafe's configuration for the Safety Gym suite (constrained-rl.md §7): 20,000 env steps per
 update, 64×64 tanh networks, γ = γ_c = 0.99, λ_GAE = λ_c = 0.95, cost limit 25.
@@ -26,8 +27,8 @@ import torch as th
 from stable_baselines3 import PPO
 from stable_baselines3.common.type_aliases import GymEnv
 from stable_baselines3.common.utils import explained_variance
-from torch.nn import functional as F
 
+from safexp.plugin import ParameterError
 from safexp_sb3.checkpoints import CheckpointParts, load_learner, save_learner
 from safexp_sb3.constraints import ConstraintMultipliers, CostLimit, cost_limit_setting
 from safexp_sb3.cost_buffer import CostRolloutBuffer
@@ -35,7 +36,7 @@ from safexp_sb3.hyperparameters import CostParams, PIDLagParams, PPOLagParams, P
 from safexp_sb3.multipliers import check_finite
 from safexp_sb3.on_policy_costs import OnPolicyCosts, cost_critic_settings, lagrangian_advantages
 from safexp_sb3.params import cost_limit_argument, expected_truncation_quiet, multiplier_kwargs, stock_kwargs
-from safexp_sb3.policy_update import ActorCriticPass, clipped_gradient_step, use_foreach_adam
+from safexp_sb3.policy_update import ActorCriticPass, clipped_step, use_fused_adam
 from safexp_sb3.rollout_tensors import RolloutTensors
 from safexp_sb3.rollouts import check_policy_finite
 
@@ -66,6 +67,8 @@ class PPOLagrangian(PPO):
     def __init__(self, policy: Any, env: GymEnv, cost_limit: CostLimit = 25.0, multiplier: str = "omnisafe",
                  multiplier_settings: Mapping[str, Any] | None = None, normalize_advantage: bool = True,
                  normalize_observations: bool = False, **kwargs: Any):
+        if kwargs.get("clip_range_vf") is not None:
+            raise ParameterError("PPOLagrangian does not clip the value function: leave clip_range_vf at None")
         cost_settings = cost_critic_settings(kwargs)
         self.standardize_reward_advantage = normalize_advantage
         super().__init__(policy, env, normalize_advantage=False, _init_setup_model=False, **kwargs)
@@ -73,7 +76,7 @@ class PPOLagrangian(PPO):
         self.costs = OnPolicyCosts(self, self.cost_limit, cost_settings, normalize_observations)
         self.constraints = ConstraintMultipliers(self.constraint_names, self.cost_limit, multiplier, multiplier_settings)
         self.actor_critic = ActorCriticPass(self.policy)
-        use_foreach_adam(self.policy)
+        use_fused_adam(self.policy)
 
     @property
     def lagrange_multipliers(self) -> list[float]:
@@ -109,28 +112,17 @@ class PPOLagrangian(PPO):
         alongside = not self.costs.settings.own_schedule
         parameters = list(self.policy.parameters())
 
-        losses, cost_losses = [], []  # per minibatch: policy, value, entropy loss, clip fraction, approximate KL
+        losses, cost_losses = [], []
         continue_training = True
         for _ in range(self.n_epochs):
             epoch_start = len(losses)  # the approximate KL is logged for the last epoch, as stock PPO does
             for batch in rollout.shuffled().minibatches(self.batch_size):
-                values, log_prob, entropy = self.actor_critic.evaluate(batch.observations, batch.actions)
-                ratio = th.exp(log_prob - batch.old_log_prob)
-                surrogate = th.min(batch.advantages * ratio,
-                                   batch.advantages * th.clamp(ratio, 1 - clip_range, 1 + clip_range))
-                policy_loss = -surrogate.mean()
-                value_loss = F.mse_loss(batch.returns, values)
-                entropy_loss = -th.mean(-log_prob) if entropy is None else -th.mean(entropy)
-                loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
-                with th.no_grad():
-                    log_ratio = log_prob - batch.old_log_prob
-                    approx_kl_div = th.mean((th.exp(log_ratio) - 1) - log_ratio)
-                    clip_fraction = th.mean((th.abs(ratio - 1) > clip_range).float())
-                    losses.append(th.stack([policy_loss, value_loss, entropy_loss, clip_fraction, approx_kl_div]))
-                if self.target_kl is not None and approx_kl_div.item() > 1.5 * self.target_kl:
+                terms = self.actor_critic.ppo_gradients(batch, clip_range, self.ent_coef, self.vf_coef)
+                losses.append(terms)  # policy, value, entropy loss, clip fraction, approximate KL
+                if self.target_kl is not None and terms[4].item() > 1.5 * self.target_kl:
                     continue_training = False
                     break
-                clipped_gradient_step(self.policy.optimizer, parameters, loss, self.max_grad_norm)
+                clipped_step(self.policy.optimizer, parameters, self.max_grad_norm)
                 if alongside:
                     cost_losses.append(self.cost_critic.regression_step(batch.observations, batch.cost_returns))
             self._n_updates += 1

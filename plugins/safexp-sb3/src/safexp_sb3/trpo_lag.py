@@ -37,7 +37,7 @@ from safexp_sb3.hyperparameters import TRPOLagParams, TRPOParams
 from safexp_sb3.multipliers import check_finite
 from safexp_sb3.on_policy_costs import OnPolicyCosts, cost_critic_settings, lagrangian_advantages
 from safexp_sb3.params import expected_truncation_quiet, multiplier_kwargs, stock_kwargs
-from safexp_sb3.policy_update import ActorCriticPass, critic_passes, use_foreach_adam
+from safexp_sb3.policy_update import ActorCriticPass, critic_passes, use_fused_adam
 from safexp_sb3.ppo_lag import cost_kwargs
 from safexp_sb3.rollout_tensors import RolloutTensors
 from safexp_sb3.rollouts import check_policy_finite
@@ -63,7 +63,7 @@ class TRPOLagrangian(TRPO):
         self.costs = OnPolicyCosts(self, self.cost_limit, cost_settings, normalize_observations)
         self.constraints = ConstraintMultipliers(self.constraint_names, self.cost_limit, multiplier, multiplier_settings)
         self.actor_critic = ActorCriticPass(self.policy)
-        use_foreach_adam(self.policy)
+        use_fused_adam(self.policy)
 
     @property
     def lagrange_multipliers(self) -> list[float]:
