@@ -267,6 +267,12 @@ def test_fine_tuning_starts_where_pretraining_stopped_when_a_learner_rounds_the_
     # budget counted from the nominal 100 would end at 120, before the start: no fine-tuning at all)
     assert steps == {"pretrain": 128, "finetune/pointhallwaypoleslidar": 192, "scratch/pointhallwaypoleslidar": 64}
 
+    # the fine-tuning stage's progress counts its own budget (20 from step 128), not the pretrained steps too
+    jobs = plan_transfer(config, [f"out_dir={tmp_path}"]).jobs("finetune")
+    sweep_plan = SweepPlan(str(config), seed_dir, jobs, [], [0], "local", 1)
+    assert "20 env steps in all" in sweep_plan.describe()
+    assert SweepProgress(sweep_plan, io.StringIO(), interval=0.0)._progress() == (20, 20, 20)
+
     # a learner goes on with the hyperparameters it was saved with: a run asking for others is refused, not misled
     assert main(["train", str(config), f"init_from={seed_dir / 'pretrain'}", "algo.learning_rate=0.001",
                  f"out_dir={tmp_path / 'other'}"]) != 0

@@ -271,6 +271,17 @@ def prior_state(job: SweepJob) -> tuple[str, int]:
     return "new", 0
 
 
+def start_step(job: SweepJob) -> int:
+    """The step a job's run starts from: that of the final checkpoint of the run whose learner it trains on
+    (``init_from``, as a transfer's fine-tuning does), else 0. The steps before it are that run's work, not this
+    job's."""
+    source = job.config.get("init_from")
+    if not source or not Path(source).is_dir():
+        return 0
+    checkpoint = RunDir(Path(source)).latest_checkpoint()
+    return checkpoint.step if checkpoint is not None else 0
+
+
 def launch_local(jobs: Sequence[SweepJob], workers: int | None, report: Callable[[RunOutcome], None],
                  tick: Callable[[], None] = lambda: None) -> list[RunOutcome]:
     """Run ``jobs`` on a pool of ``workers`` processes (default: one per core, at most one per job).
@@ -393,7 +404,7 @@ class SweepPlan:
 
     def describe(self) -> str:
         """The plan in a few lines: runs, steps, launcher and workers, the sweep folder, runs done before."""
-        total = sum(int(job.config["total_steps"]) for job in self.jobs)
+        total = sum(int(job.config["total_steps"]) - start_step(job) for job in self.jobs)
         grid = ", ".join(f"{key}=[{','.join(values)}]" for key, values in self.grid)
         seeds = ",".join(str(seed) for seed in self.seeds)
         runs = len(self.jobs)
@@ -443,8 +454,10 @@ class SweepProgress:
         self.plan, self.stream, self.interval = plan, stream, interval
         self.began = time.time()
         # keyed by run directory: a transfer stage's runs share their name (``pretrain`` of every seed)
-        self.totals = {job.run_dir: int(job.config["total_steps"]) for job in plan.jobs}
-        self.prior = {job.run_dir: prior_state(job)[1] for job in plan.jobs}
+        self.start = {job.run_dir: start_step(job) for job in plan.jobs}
+        """The step each run starts from (a fine-tuning run: its pretrained learner's); steps count from there."""
+        self.totals = {job.run_dir: int(job.config["total_steps"]) - self.start[job.run_dir] for job in plan.jobs}
+        self.prior = {job.run_dir: max(prior_state(job)[1] - self.start[job.run_dir], 0) for job in plan.jobs}
         """Steps done before the sweep began (runs finished before, checkpoints to resume from)."""
         self.steps = dict(self.prior)
         """Steps done of every run, as far as known."""
@@ -476,8 +489,8 @@ class SweepProgress:
             status = _read_status(job.run_dir) if fresh else {}
             if status.get("state") == "running":
                 self.running.add(job.run_dir)
-                self.steps[job.run_dir] = min(max(int(status.get("steps", 0)), self.steps[job.run_dir]),
-                                              self.totals[job.run_dir])
+                done = int(status.get("steps", 0)) - self.start[job.run_dir]
+                self.steps[job.run_dir] = min(max(done, self.steps[job.run_dir]), self.totals[job.run_dir])
         self._refresh()
 
     def run_ended(self, outcome: RunOutcome) -> None:
