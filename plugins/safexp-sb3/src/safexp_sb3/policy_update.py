@@ -40,6 +40,12 @@ def _gaussian_log_prob(actions: th.Tensor, mean: th.Tensor, std: th.Tensor) -> t
     return (-((actions - mean) ** 2) / (2 * std**2) - std.log() - LOG_SQRT_2PI).sum(dim=1)
 
 
+def _ratio_statistics(ratio: th.Tensor, log_ratio: th.Tensor, clip_range: float) -> tuple[th.Tensor, th.Tensor]:
+    """PPO's diagnostics of a minibatch's probability ratios ``ρ``: the fraction clipped (``|ρ − 1| > ε``) and the
+    approximate KL ``mean((ρ − 1) − log ρ)``."""
+    return ((ratio - 1).abs() > clip_range).float().mean(), ((ratio - 1) - log_ratio).mean()
+
+
 class ActorCriticPass:
     """``policy(observations)``, ``policy.evaluate_actions`` and ``policy.predict_values``, lean where the policy allows it.
 
@@ -123,7 +129,8 @@ class ActorCriticPass:
             mean, actor_inputs = self.actor.forward(observations)
             values, critic_inputs = self.critic.forward(observations)
             log_std = self.policy.log_std
-            log_prob = _gaussian_log_prob(batch.actions, mean, th.ones_like(mean) * log_std.exp())
+            std = log_std.exp()  # broadcast over the batch, as in act
+            log_prob = _gaussian_log_prob(batch.actions, mean, std)
             log_ratio = log_prob - batch.old_log_prob
             ratio = th.exp(log_ratio)
             advantages, n = batch.advantages, ratio.shape[0]
@@ -132,10 +139,10 @@ class ActorCriticPass:
             error = values.flatten() - batch.returns
             entropy = (GAUSSIAN_ENTROPY_CONSTANT + log_std).sum()  # the same for every sample
             terms = th.stack([-th.min(unclipped, clipped).mean(), (error * error).mean(), -entropy,
-                              ((ratio - 1).abs() > clip_range).float().mean(), ((ratio - 1) - log_ratio).mean()])
+                              *_ratio_statistics(ratio, log_ratio, clip_range)])
 
             grad_log_prob = th.where(unclipped <= clipped, unclipped, 0.0) * (-1.0 / n)
-            inverse_variance = th.exp(-2.0 * log_std)
+            inverse_variance = 1.0 / (std * std)
             deviation = batch.actions - mean
             self.actor.backward(actor_inputs, grad_log_prob[:, None] * deviation * inverse_variance)
             log_std.grad = ((grad_log_prob[:, None] * (deviation * deviation * inverse_variance - 1.0)).sum(dim=0)
@@ -171,8 +178,7 @@ class ActorCriticPass:
         self.policy.zero_grad()
         (policy_loss + ent_coef * entropy_loss + vf_coef * value_loss).backward()
         with th.no_grad():
-            return th.stack([policy_loss, value_loss, entropy_loss, ((ratio - 1).abs() > clip_range).float().mean(),
-                             ((ratio - 1) - log_ratio).mean()])
+            return th.stack([policy_loss, value_loss, entropy_loss, *_ratio_statistics(ratio, log_ratio, clip_range)])
 
 
 def clipped_step(optimizer: th.optim.Optimizer, parameters: Sequence[th.Tensor], max_grad_norm: float) -> None:
