@@ -3,6 +3,7 @@ critic steps on (ending with PPO's KL stop), or its own schedule when ``cost_cri
 ``cost_critic_batch_size`` is set. Counted from the Adam step counters of the real optimisers after one update
 (2 envs × 64 steps = 128 samples, minibatches of 32: 4 per pass)."""
 
+import numpy as np
 import pytest
 import torch as th
 from stable_baselines3.common.env_util import make_vec_env
@@ -58,3 +59,19 @@ def test_cost_critic_settings_below_one_are_named_errors():
     env = make_vec_env(HazardPointEnv, n_envs=1, seed=0)
     with pytest.raises(ParameterError, match=r"parameter 'cost_critic_epochs' of algorithm 'ppo_lag' is 0 \(valid: \[1, inf\)\)"):
         spec.factory(env, build_params(spec, {**SMALL, "cost_critic_epochs": 0}), seed=0)
+
+
+@pytest.mark.parametrize("name", ["ppo_lag", "trpo_lag", "cpo"])
+def test_a_checkpoint_carries_the_own_schedules_random_stream(tmp_path, name):
+    """The minibatch order of the cost critic's own schedule continues after save → load, as in an uninterrupted
+    run, instead of restarting from the seed; without an own schedule the checkpoint holds no such stream."""
+    spec = get_registry().get("algorithms", name)
+    model = _trained_once(name, cost_critic_epochs=2)
+    model.save(tmp_path / "own.zip")
+    loaded = spec.load(str(tmp_path / "own.zip"), env=make_vec_env(HazardPointEnv, n_envs=2, seed=1))
+    fresh = np.random.default_rng(model.seed)
+    assert loaded.cost_critic_rng.bit_generator.state == model.cost_critic_rng.bit_generator.state
+    assert np.array_equal(loaded.cost_critic_rng.permutation(128), model.cost_critic_rng.permutation(128))
+    assert not np.array_equal(loaded.cost_critic_rng.permutation(128), fresh.permutation(128))
+    assert "cost_critic_rng" in model.checkpoint_parts().components
+    assert "cost_critic_rng" not in _trained_once(name).checkpoint_parts().components

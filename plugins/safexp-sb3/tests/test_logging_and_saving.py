@@ -12,11 +12,37 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tiny_env import HazardPointEnv
 
 from safexp.plugin.errors import SafexpError
-from safexp.plugin import build_params, get_registry
+from safexp.plugin import ParameterError, build_params, get_registry
+from safexp_sb3.cpo import CPO
 from safexp_sb3.multipliers import NonFiniteError
+from safexp_sb3.ppo_lag import PPOLagrangian
+from safexp_sb3.ppo_lag_rnn import RecurrentPPOLagrangian
+from safexp_sb3.trpo_lag import TRPOLagrangian
 
 SMALL = {"n_steps": 64, "batch_size": 64, "net_arch": [16]}
 COSTS = {"cost_limit": 1.0, "cost_critic_net_arch": [16]}
+
+
+class DictObservationEnv(HazardPointEnv):
+    """The hazard env observed as a ``Dict``: the position and the hazard's offset as two entries."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        flat = self.observation_space
+        self.observation_space = gym.spaces.Dict({
+            "position": gym.spaces.Box(flat.low[:2], flat.high[:2], dtype=flat.dtype),
+            "hazard": gym.spaces.Box(flat.low[2:], flat.high[2:], dtype=flat.dtype)})
+
+    def _as_dict(self, observation):
+        return {"position": observation[:2], "hazard": observation[2:]}
+
+    def reset(self, **kwargs):
+        observation, info = super().reset(**kwargs)
+        return self._as_dict(observation), info
+
+    def step(self, action):
+        observation, *rest = super().step(action)
+        return self._as_dict(observation), *rest
 
 
 def _model(name: str, tmp_path: Path | None = None, env_kwargs: dict | None = None, **overrides):
@@ -33,8 +59,13 @@ def _scalar_tags(log_dir: Path) -> set[str]:
     return set(accumulator.Tags()["scalars"])
 
 
+STOCK_PPO_KEYS = {f"train/{key}" for key in ("entropy_loss", "policy_gradient_loss", "value_loss", "approx_kl",
+                                               "clip_fraction", "loss", "explained_variance", "std", "clip_range")}
+"""What stable-baselines3's ``PPO.train`` logs to TensorBoard."""
+
+
 @pytest.mark.parametrize(("name", "extra_keys"), [
-    ("ppo_lag", {"train/lagrange_multiplier", "train/cost_violation"}),
+    ("ppo_lag", {"train/lagrange_multiplier", "train/cost_violation", *STOCK_PPO_KEYS}),
     ("pid_lag", {"train/lagrange_multiplier", "train/pid_p", "train/pid_i", "train/pid_d"}),
     ("trpo_lag", {"train/lagrange_multiplier"}),
     ("cpo", {f"train/cpo/{k}" for k in ("A", "B", "c", "q", "r", "s", "lambda_star", "nu_star", "case", "backtracks")}),
@@ -110,6 +141,41 @@ def test_non_finite_values_stop_training_with_a_named_error(env_cls, quantity):
     with pytest.raises(NonFiniteError, match=quantity) as info:
         model.learn(256)
     assert isinstance(info.value, SafexpError)
+
+
+@pytest.mark.parametrize(("learner_cls", "setting"), [
+    (PPOLagrangian, {"clip_range_vf": 0.2}),
+    (RecurrentPPOLagrangian, {"clip_range_vf": 0.2}),
+    (TRPOLagrangian, {"sub_sampling_factor": 4}),
+    (CPO, {"sub_sampling_factor": 4}),
+])
+def test_a_stock_setting_the_learner_does_not_implement_is_refused_not_ignored(learner_cls, setting):
+    (key,) = setting
+    with pytest.raises(ParameterError, match=f"leave {key} at"):
+        learner_cls("MlpPolicy", make_vec_env(HazardPointEnv, n_envs=1, seed=0), **setting)
+
+
+@pytest.mark.parametrize("name", ["ppo_lag", "pid_lag", "trpo_lag", "cpo"])
+def test_a_dict_observation_is_a_clear_error_naming_the_learners_that_take_one(name):
+    spec = get_registry().get("algorithms", name)
+    env = make_vec_env(DictObservationEnv, n_envs=1, seed=0)
+    with pytest.raises(ParameterError, match=r"cpo take a Box or Discrete observation, not a Dict space \(entries hazard, position\): ppo_lag_rnn and "
+                                             r"sac_lag_rnn encode image observations"):
+        spec.factory(env, build_params(spec, {**SMALL, **COSTS}), seed=0)
+
+
+@pytest.mark.parametrize("name", ["ppo", "trpo"])
+def test_the_unconstrained_baselines_train_save_and_load_on_a_dict_observation(tmp_path, name):
+    spec = get_registry().get("algorithms", name)
+    env = make_vec_env(DictObservationEnv, n_envs=2, seed=0)
+    model = spec.factory(env, build_params(spec, SMALL), seed=0)
+    model.learn(128)
+    assert model.num_timesteps == 128 and model.cost_monitor.steps == 128
+    model.save(tmp_path / "model.zip")
+    loaded = spec.load(str(tmp_path / "model.zip"))
+    observation = {key: np.zeros(space.shape, dtype=np.float32) for key, space in env.observation_space.items()}
+    assert np.array_equal(loaded.predict(observation, deterministic=True)[0],
+                          model.predict(observation, deterministic=True)[0])
 
 
 def test_an_env_without_cost_is_a_clear_error_for_a_constrained_learner():

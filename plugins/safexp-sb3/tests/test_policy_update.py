@@ -11,10 +11,9 @@ import torch as th
 from stable_baselines3.common.env_util import make_vec_env
 from tiny_env import HazardPointEnv
 
-from safexp.plugin import ParameterError, build_params, get_registry
+from safexp.plugin import build_params, get_registry
 from safexp_sb3.cost_buffer import CostRolloutBuffer
 from safexp_sb3.policy_update import ActorCriticPass, clipped_step
-from safexp_sb3.ppo_lag import PPOLagrangian
 from safexp_sb3.rollout_tensors import RolloutTensors
 
 SMALL = {"n_steps": 32, "batch_size": 16, "net_arch": [8, 8], "cost_critic_net_arch": [8], "cost_limit": 1.0}
@@ -180,7 +179,3 @@ def test_the_hand_derived_value_gradient_is_autograds_and_leaves_the_actor_alone
     for name, want in expected.items():
         th.testing.assert_close(got[name], want, rtol=1e-5, atol=1e-7)
 
-
-def test_a_clipped_value_function_is_refused_not_ignored():
-    with pytest.raises(ParameterError, match="clip_range_vf"):
-        PPOLagrangian("MlpPolicy", make_vec_env(HazardPointEnv, n_envs=1, seed=0), clip_range_vf=0.2)

@@ -15,7 +15,7 @@ from stable_baselines3.common.type_aliases import GymEnv
 from safexp_sb3.checkpoints import CheckpointParts, load_learner, save_learner
 from safexp_sb3.costs import EpisodeCostMonitor, resolve_constraint_names
 from safexp_sb3.hyperparameters import PPOParams, TRPOParams
-from safexp_sb3.params import expected_truncation_quiet, stock_kwargs
+from safexp_sb3.params import expected_truncation_quiet, stock_kwargs, stock_policy
 from safexp_sb3.rollouts import collect_rollout, start_monitor
 
 
@@ -81,7 +81,7 @@ class UnconstrainedTRPO(TRPO):
 def make_ppo(env: GymEnv, params: PPOParams, *, seed: int | None = None, tensorboard_log: str | None = None,
              verbose: int = 0, device: str = "cpu") -> UnconstrainedPPO:
     """Unconstrained PPO (costs monitored) on ``env`` from validated ``params``."""
-    model = UnconstrainedPPO("MlpPolicy", env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose,
+    model = UnconstrainedPPO(stock_policy(env), env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose,
                              device=device, **stock_kwargs(params, PPOParams))
     model.params = params
     return model
@@ -91,7 +91,7 @@ def make_ppo(env: GymEnv, params: PPOParams, *, seed: int | None = None, tensorb
 def make_trpo(env: GymEnv, params: TRPOParams, *, seed: int | None = None, tensorboard_log: str | None = None,
               verbose: int = 0, device: str = "cpu") -> UnconstrainedTRPO:
     """Unconstrained TRPO (costs monitored) on ``env`` from validated ``params``."""
-    model = UnconstrainedTRPO("MlpPolicy", env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose,
+    model = UnconstrainedTRPO(stock_policy(env), env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose,
                               device=device, **stock_kwargs(params, TRPOParams))
     model.params = params
     return model

@@ -10,14 +10,14 @@ from stable_baselines3.common.preprocessing import preprocess_obs
 from torch import nn
 from torch.nn import functional as F
 
-from safexp.plugin import ParameterError
 from safexp_sb3.mlp_gradients import MLPLayers
 
 
 class CostCritic(nn.Module):
     """The cost value network V_c: an MLP on the flattened (preprocessed) observation, one output per constraint.
 
-    :param observation_space: the env's observation space (``Box``, ``Discrete`` or ``MultiDiscrete``...).
+    :param observation_space: the env's observation space (``Box``, ``Discrete`` or ``MultiDiscrete``...; not a
+        ``Dict``: the learners refuse one first, :func:`safexp_sb3.rollouts.set_up_costs`).
     :param n_constraints: the number of output heads.
     :param net_arch: hidden layer sizes.
     :param activation_fn: hidden activation.
@@ -35,9 +35,6 @@ class CostCritic(nn.Module):
     def __init__(self, observation_space: spaces.Space, n_constraints: int, net_arch: Sequence[int],
                  activation_fn: type[nn.Module], learning_rate: float):
         super().__init__()
-        if isinstance(observation_space, spaces.Dict):
-            raise ParameterError("the safexp on-policy learners take Box/Discrete observations, not a Dict space; "
-                                 "flatten the observation (gymnasium.wrappers.FlattenObservation)")
         self.observation_space = observation_space
         in_dim = int(spaces.flatdim(observation_space))
         layers: list[nn.Module] = []

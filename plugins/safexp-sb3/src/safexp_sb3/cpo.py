@@ -39,12 +39,12 @@ from stable_baselines3.common.type_aliases import GymEnv
 
 from safexp.plugin import ParameterError
 from safexp_sb3.checkpoints import CheckpointParts, load_learner, save_learner
-from safexp_sb3.cost_buffer import CostRolloutBuffer, centred, standardised
+from safexp_sb3.cost_buffer import CostRolloutBuffer
 from safexp_sb3.hyperparameters import CPOParams, TRPOParams
 from safexp_sb3.multipliers import check_finite
-from safexp_sb3.on_policy_costs import OnPolicyCosts, cost_critic_settings
-from safexp_sb3.params import expected_truncation_quiet, stock_kwargs
-from safexp_sb3.policy_update import ActorCriticPass, critic_passes, use_fused_adam
+from safexp_sb3.on_policy_costs import OnPolicyCosts, cost_critic_settings, prepared_advantages
+from safexp_sb3.params import expected_truncation_quiet, stock_kwargs, stock_policy
+from safexp_sb3.policy_update import ActorCriticPass, use_fused_adam
 from safexp_sb3.ppo_lag import cost_kwargs
 from safexp_sb3.rollout_tensors import RolloutTensors
 from safexp_sb3.rollouts import check_policy_finite
@@ -217,7 +217,8 @@ class CPO(TRPO):
         (:class:`~safexp_sb3.rollouts.ObservationNormaliser`).
     :param kwargs: the cost critic's (as :class:`safexp_sb3.ppo_lag.PPOLagrangian`'s) and every keyword argument of
         sb3-contrib ``TRPO``; ``target_kl`` is CPO's δ, ``cg_max_steps`` its CG iterations,
-        ``line_search_shrinking_factor`` (0.8) and ``line_search_max_iter`` (10) its backtracking.
+        ``line_search_shrinking_factor`` (0.8) and ``line_search_max_iter`` (10) its backtracking;
+        ``sub_sampling_factor`` is refused (the step uses the whole rollout).
 
     Logged: ``train/cpo/{A,B,c,q,r,s,lambda_star,nu_star,case,backtracks,margin}`` and ``train/kl_divergence``,
     ``train/policy_loss``, ``train/cost_surrogate_change``, ``train/is_line_search_success``,
@@ -232,6 +233,8 @@ class CPO(TRPO):
         if not isinstance(cost_limit, (int, float)):
             raise ParameterError(f"CPO handles one constraint: cost_limit must be one number, got {cost_limit!r}; "
                                  "use a Lagrangian learner (ppo_lag, trpo_lag, pid_lag) for several constraints")
+        if kwargs.get("sub_sampling_factor", 1) != 1:
+            raise ParameterError("CPO steps on the whole rollout: leave sub_sampling_factor at 1")
         cost_settings = cost_critic_settings(kwargs)
         self.cost_limit = float(cost_limit)
         self.standardize_reward_advantage = normalize_advantage
@@ -257,7 +260,8 @@ class CPO(TRPO):
 
     def constraint_value(self) -> float:
         """Step 1: ``c = (J_c − d + margin) / mean episode length`` (the margin moved first); before any episode has
-        ended, the rollout's cost per step minus ``d / n_steps`` (the rollout stands in for an episode)."""
+        ended, the cost per step so far (the monitor's cost rate, all steps since training started) minus
+        ``d / n_steps`` (a rollout stands in for an episode)."""
         estimate = self.cost_monitor.cost_estimate()
         length = self.cost_monitor.mean_episode_length()
         if estimate is None or length is None:
@@ -270,12 +274,8 @@ class CPO(TRPO):
         """One CPO update on the collected rollout (module docstring)."""
         buffer: CostRolloutBuffer = self.rollout_buffer
         c = check_finite("CPO constraint value c", self.constraint_value())
-        reward_adv = standardised(buffer.advantages) if self.standardize_reward_advantage else buffer.advantages
-        check_finite("reward advantage", float(np.sum(reward_adv)))
-        buffer.advantages = reward_adv.astype(np.float32)
-        cost_adv = centred(buffer.cost_advantages)
-        check_finite("cost advantage", float(np.sum(cost_adv)))
-        buffer.cost_advantages = cost_adv.astype(np.float32)
+        reward_adv, cost_adv = prepared_advantages(buffer, self.standardize_reward_advantage)
+        buffer.advantages, buffer.cost_advantages = reward_adv.astype(np.float32), cost_adv.astype(np.float32)
         rollout = RolloutTensors.from_buffer(buffer, self.action_space)
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
@@ -303,11 +303,8 @@ class CPO(TRPO):
             params, shapes, solution, data, actions, cost_advantages, old_distribution, loss.item(),
             cost_surrogate.item(), c)
 
-        value_losses, cost_losses = critic_passes(
-            rollout, self.n_critic_updates, self.batch_size, self.actor_critic, self.policy.optimizer, params,
-            None if self.costs.settings.own_schedule else self.cost_critic)
-        if self.costs.settings.own_schedule:
-            cost_losses = self.costs.fit_cost_critic(buffer, self.n_critic_updates, self.batch_size)
+        value_losses, cost_losses = self.costs.fit_critics(rollout, self.n_critic_updates, self.batch_size,
+                                                           self.actor_critic, params)
         check_policy_finite(self)
         self._n_updates += 1
 
@@ -378,7 +375,7 @@ def make_cpo(env: GymEnv, params: CPOParams, *, seed: int | None = None, tensorb
             raise ParameterError(f"CPO handles one constraint, but cost_limits names {len(params.cost_limits)} "
                                  f"({', '.join(params.cost_limits)}); use ppo_lag, trpo_lag or pid_lag")
         kwargs["cost_limit"] = float(next(iter(params.cost_limits.values())))
-    model = CPO("MlpPolicy", env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose, device=device,
+    model = CPO(stock_policy(env), env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose, device=device,
                 learn_margin=params.learn_margin, margin_lr=params.margin_lr,
                 normalize_observations=params.normalize_observations, **stock_kwargs(params, TRPOParams),
                 **kwargs)

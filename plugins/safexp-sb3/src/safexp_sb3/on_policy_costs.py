@@ -2,18 +2,20 @@
 
 A learner builds one :class:`OnPolicyCosts` in its ``__init__`` and calls it, by name, where its costs come in:
 ``start`` before ``learn``, ``collect`` as its ``collect_rollouts``, ``policy_input`` in ``predict``,
-``fit_cost_critic`` when the cost critic trains on its own schedule, ``checkpoint_parts`` when it is saved. The
-update itself (``train``) stays in the learner's own file. :func:`lagrangian_advantages` is the advantage step the
-Lagrangian learners share.
+``fit_cost_critic`` when the cost critic trains on its own schedule, ``fit_critics`` for a trust-region update's
+critics, ``checkpoint_parts`` when it is saved. The update itself (``train``) stays in the learner's own file.
+:func:`lagrangian_advantages` is the advantage step the Lagrangian learners share (:func:`prepared_advantages`,
+its first part, is CPO's too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
 import numpy as np
+import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
@@ -22,8 +24,11 @@ from safexp_sb3.checkpoints import CheckpointParts
 from safexp_sb3.constraints import ConstraintMultipliers
 from safexp_sb3.cost_buffer import CostRolloutBuffer, centred, penalised_advantage, standardised
 from safexp_sb3.multipliers import check_finite
+from safexp_sb3.policy_update import ActorCriticPass, critic_passes
+from safexp_sb3.rollout_tensors import RolloutTensors
 from safexp_sb3.rollouts import (
     CostCriticSettings,
+    RandomStream,
     collect_rollout,
     fit_cost_critic,
     observation_normaliser,
@@ -86,14 +91,30 @@ class OnPolicyCosts:
         return fit_cost_critic(self.model.cost_critic, buffer, settings.cost_critic_epochs or epochs,
                                settings.cost_critic_batch_size or batch_size, self.model.cost_critic_rng)
 
+    def fit_critics(self, rollout: RolloutTensors, passes: int, batch_size: int, actor_critic: ActorCriticPass,
+                    actor_parameters: Sequence[th.Tensor]) -> tuple[list[float], list[float]]:
+        """The critics of a trust-region update (TRPO-Lagrangian, CPO): ``passes`` passes of the reward critic over
+        ``rollout`` in minibatches of ``batch_size`` (:func:`~safexp_sb3.policy_update.critic_passes`), the cost
+        critic alongside on the same minibatches, or after them on its own schedule; returns the reward and the
+        cost critic's losses."""
+        model, own_schedule = self.model, self.settings.own_schedule
+        value_losses, cost_losses = critic_passes(rollout, passes, batch_size, actor_critic, model.policy.optimizer,
+                                                  actor_parameters, None if own_schedule else model.cost_critic)
+        if own_schedule:
+            cost_losses = self.fit_cost_critic(model.rollout_buffer, passes, batch_size)
+        return value_losses, cost_losses
+
     def checkpoint_parts(self, components: Mapping[str, Any]) -> CheckpointParts:
         """What a checkpoint of the learner holds besides the common part (:mod:`safexp_sb3.checkpoints`): the
         policy, the cost critic, their optimisers, the cost monitor, the observation statistics (with
-        ``normalize_observations``) and the learner's own ``components`` (its multipliers, CPO's margin)."""
+        ``normalize_observations``), the random stream of the cost critic's own schedule (when it has one) and the
+        learner's own ``components`` (its multipliers, CPO's margin)."""
         model = self.model
         own = {"cost_monitor": model.cost_monitor, **components}
         if model.obs_normaliser is not None:
             own["obs_normaliser"] = model.obs_normaliser
+        if self.settings.own_schedule:
+            own["cost_critic_rng"] = RandomStream(model.cost_critic_rng)
         return CheckpointParts(modules={"policy": model.policy, "cost_critic": model.cost_critic},
                                optimizers={"policy": model.policy.optimizer, "cost_critic": model.cost_critic.optimizer},
                                components=own, tensors={})
@@ -107,8 +128,19 @@ def lagrangian_advantages(buffer: CostRolloutBuffer, constraints: ConstraintMult
     advantages."""
     if cost_estimate is not None:
         constraints.update(cost_estimate)
+    reward_adv, cost_adv = prepared_advantages(buffer, standardize_reward_advantage)
+    return penalised_advantage(reward_adv, cost_adv, constraints.values)
+
+
+def prepared_advantages(buffer: CostRolloutBuffer, standardize_reward_advantage: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The rollout's advantages as a constrained update uses them: the reward advantages standardised (or raw, when
+    not ``standardize_reward_advantage``), shape ``(n_steps, n_envs)``, and the cost advantages centred, shape
+    ``(n_steps, n_envs, n_constraints)``.
+
+    :raises NonFiniteError: when either holds a NaN or an infinity.
+    """
     reward_adv = standardised(buffer.advantages) if standardize_reward_advantage else buffer.advantages
     check_finite("reward advantage", float(np.sum(reward_adv)))
     cost_adv = centred(buffer.cost_advantages)
     check_finite("cost advantage", float(np.sum(cost_adv)))
-    return penalised_advantage(reward_adv, cost_adv, constraints.values)
+    return reward_adv, cost_adv

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import fields
 from typing import Any
 
+from gymnasium import spaces
+from stable_baselines3.common.type_aliases import GymEnv
 from torch import nn
 
 from safexp.plugin import ParameterError, choices_hint
@@ -47,6 +49,12 @@ def stock_kwargs(params: PolicyParams, schema: type[PolicyParams]) -> dict[str, 
     kwargs = {f.name: getattr(params, f.name) for f in fields(schema) if f.name not in NETWORK_FIELDS}
     kwargs["policy_kwargs"] = network_kwargs(params)
     return kwargs
+
+
+def stock_policy(env: GymEnv) -> str:
+    """The stock policy class for ``env``'s observations: ``MultiInputPolicy`` for a ``Dict`` space (images among
+    its entries: a CNN each), else ``MlpPolicy``."""
+    return "MultiInputPolicy" if isinstance(env.observation_space, spaces.Dict) else "MlpPolicy"
 
 
 def cost_limit_argument(params: CostLimitParams) -> float | dict[str, float]:

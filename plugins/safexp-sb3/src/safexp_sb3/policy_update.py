@@ -84,20 +84,18 @@ class ActorCriticPass:
         actions = mean + th.empty(mean.shape, dtype=mean.dtype, device=mean.device).normal_() * std
         return actions, values, _gaussian_log_prob(actions, mean, std)
 
-    def evaluate(self, observations: th.Tensor, actions: th.Tensor, with_entropy: bool = True
-                 ) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
+    def evaluate(self, observations: th.Tensor, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
         """``(values, log_prob, entropy)`` of a batch, each of shape ``(batch,)``: the values flattened, the
-        log-probabilities of ``actions``, the entropies (``None`` when not ``with_entropy``, or for a distribution
-        without one)."""
+        log-probabilities of ``actions``, the entropies (``None`` for a distribution without one)."""
         if not self.lean:
             values, log_prob, entropy = self.policy.evaluate_actions(observations, actions)
-            return values.flatten(), log_prob, entropy if with_entropy else None
+            return values.flatten(), log_prob, entropy
         observations = observations.float()
         mean, _ = self.actor.forward(observations)
         values = self.critic.forward(observations)[0].flatten()
         std = th.ones_like(mean) * self.policy.log_std.exp()
         log_prob = _gaussian_log_prob(actions, mean, std)
-        entropy = (GAUSSIAN_ENTROPY_CONSTANT + th.log(std)).sum(dim=1) if with_entropy else None
+        entropy = (GAUSSIAN_ENTROPY_CONSTANT + th.log(std)).sum(dim=1)
         return values, log_prob, entropy
 
     def values(self, observations: th.Tensor) -> th.Tensor:

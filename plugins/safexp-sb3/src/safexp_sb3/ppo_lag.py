@@ -35,7 +35,13 @@ from safexp_sb3.cost_buffer import CostRolloutBuffer
 from safexp_sb3.hyperparameters import CostParams, PIDLagParams, PPOLagParams, PPOParams
 from safexp_sb3.multipliers import check_finite
 from safexp_sb3.on_policy_costs import OnPolicyCosts, cost_critic_settings, lagrangian_advantages
-from safexp_sb3.params import cost_limit_argument, expected_truncation_quiet, multiplier_kwargs, stock_kwargs
+from safexp_sb3.params import (
+    cost_limit_argument,
+    expected_truncation_quiet,
+    multiplier_kwargs,
+    stock_kwargs,
+    stock_policy,
+)
 from safexp_sb3.policy_update import ActorCriticPass, clipped_step, use_fused_adam
 from safexp_sb3.rollout_tensors import RolloutTensors
 from safexp_sb3.rollouts import check_policy_finite
@@ -56,7 +62,8 @@ class PPOLagrangian(PPO):
         (:class:`~safexp_sb3.rollouts.ObservationNormaliser`).
     :param kwargs: the cost critic's ``cost_gamma``, ``cost_gae_lambda``, ``cost_critic_lr``,
         ``cost_critic_net_arch``, ``cost_critic_epochs``, ``cost_critic_batch_size``
-        (:class:`safexp_sb3.hyperparameters.CostParams`), and every keyword argument of stable-baselines3 ``PPO``.
+        (:class:`safexp_sb3.hyperparameters.CostParams`), and every keyword argument of stable-baselines3 ``PPO`` but
+        ``clip_range_vf`` (refused: the value loss is not clipped).
 
     Logged besides PPO's keys: the multipliers' (:class:`~safexp_sb3.constraints.ConstraintMultipliers`),
     ``train/cost_value_loss`` and the cost tags of :data:`safexp_sb3.costs.TENSORBOARD_TAGS`.
@@ -144,6 +151,10 @@ class PPOLagrangian(PPO):
         self.logger.record("train/value_loss", value_loss)
         self.logger.record("train/approx_kl", approx_kl)
         self.logger.record("train/clip_fraction", clip_fraction)
+        last_policy_loss, last_value_loss, last_entropy_loss = losses[-1][:3].tolist()  # stock PPO's: the last minibatch's
+        self.logger.record("train/loss", last_policy_loss + self.ent_coef * last_entropy_loss
+                           + self.vf_coef * last_value_loss)
+        self.logger.record("train/clip_range", clip_range)
         self.logger.record("train/explained_variance",
                            explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
         if hasattr(self.policy, "log_std"):
@@ -177,8 +188,8 @@ def cost_kwargs(params: CostParams) -> dict[str, Any]:
 def make_ppo_lag(env: GymEnv, params: PPOLagParams, *, seed: int | None = None, tensorboard_log: str | None = None,
                  verbose: int = 0, device: str = "cpu") -> PPOLagrangian:
     """PPO-Lagrangian (or PID-Lagrangian, with :class:`PIDLagParams`) on ``env`` from validated ``params``."""
-    model = PPOLagrangian("MlpPolicy", env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose, device=device,
-                          normalize_observations=params.normalize_observations, **stock_kwargs(params, PPOParams),
+    model = PPOLagrangian(stock_policy(env), env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose,
+                          device=device, normalize_observations=params.normalize_observations, **stock_kwargs(params, PPOParams),
                           **cost_kwargs(params), **multiplier_kwargs(params))
     model.params = params
     return model

@@ -38,6 +38,7 @@ from stable_baselines3.common.type_aliases import GymEnv
 from stable_baselines3.common.utils import explained_variance, is_vectorized_observation
 from torch import nn
 
+from safexp.plugin import ParameterError
 from safexp_sb3.checkpoints import CheckpointParts, load_learner, save_learner
 from safexp_sb3.constraints import ConstraintMultipliers, CostLimit, cost_limit_setting
 from safexp_sb3.costs import EpisodeCostMonitor, resolve_constraint_names
@@ -67,7 +68,7 @@ class RecurrentPPOLagrangian(RecurrentPPO):
         stock RecurrentPPO does); cost advantages are always centred and never rescaled.
 
     Every other keyword argument is sb3-contrib ``RecurrentPPO``'s (the policy keeps its default of separate actor
-    and critic LSTMs and one features extractor). Logged besides RecurrentPPO's keys: the multipliers'
+    and critic LSTMs and one features extractor) but ``clip_range_vf``, refused: the value loss is not clipped. Logged besides RecurrentPPO's keys: the multipliers'
     (:class:`~safexp_sb3.constraints.ConstraintMultipliers`), ``train/cost_value_loss`` and the cost tags of
     :data:`safexp_sb3.costs.TENSORBOARD_TAGS`.
     """
@@ -78,6 +79,8 @@ class RecurrentPPOLagrangian(RecurrentPPO):
                  multiplier_settings: Mapping[str, Any] | None = None, cost_gamma: float = 0.99,
                  cost_gae_lambda: float = 0.95, cost_head_net_arch: Sequence[int] = (64,), cost_head_lr: float = 1e-3,
                  cost_vf_coef: float = 0.5, normalize_advantage: bool = True, **recurrent_ppo_kwargs: Any):
+        if recurrent_ppo_kwargs.get("clip_range_vf") is not None:
+            raise ParameterError("RecurrentPPOLagrangian does not clip the value function: leave clip_range_vf at None")
         self.cost_gamma, self.cost_vf_coef = cost_gamma, cost_vf_coef
         self.standardize_reward_advantage = normalize_advantage
         super().__init__(policy, env, normalize_advantage=False, _init_setup_model=False, **recurrent_ppo_kwargs)
@@ -174,6 +177,8 @@ class RecurrentPPOLagrangian(RecurrentPPO):
         self.logger.record("train/value_loss", np.mean(value_losses))
         self.logger.record("train/approx_kl", np.mean(approx_kl_divs))
         self.logger.record("train/clip_fraction", np.mean(clip_fractions))
+        self.logger.record("train/loss", loss.item())  # as stock PPO: the last minibatch's
+        self.logger.record("train/clip_range", clip_range)
         self.logger.record("train/explained_variance",
                            explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
         if hasattr(self.policy, "log_std"):

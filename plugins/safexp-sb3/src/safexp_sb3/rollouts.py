@@ -26,6 +26,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 
 from safexp.plugin import ParameterError
+from safexp_sb3.checkpoints import CheckpointError
 from safexp_sb3.cost_buffer import CostRolloutBuffer
 from safexp_sb3.cost_critic import CostCritic
 from safexp_sb3.costs import EpisodeCostMonitor, resolve_constraint_names
@@ -83,7 +84,15 @@ def set_up_costs(model: OnPolicyAlgorithm, cost_limit: Any, settings: CostCritic
     """Finish building an on-policy learner constructed with ``_init_setup_model=False``: its constraints
     (``constraint_names``, from the env or the limits), its episode-cost monitor (``cost_monitor``), its rollout
     buffer with costs, stable-baselines3's own setup (policy, seeding), then its cost critic (``cost_critic``) and
-    the random generator of the cost critic's own schedule (``cost_critic_rng``)."""
+    the random generator of the cost critic's own schedule (``cost_critic_rng``).
+
+    :raises ParameterError: for a ``Dict`` observation space (images among them): the cost critic and the rollout
+        buffer take one flat observation.
+    """
+    if isinstance(model.observation_space, spaces.Dict):
+        raise ParameterError(f"ppo_lag, pid_lag, trpo_lag and cpo take a Box or Discrete observation, not a Dict "
+                             f"space (entries {', '.join(model.observation_space.spaces)}): ppo_lag_rnn and sac_lag_rnn "
+                             "encode image observations; or flatten it (gymnasium.wrappers.FlattenObservation)")
     model.constraint_names = resolve_constraint_names(model.env, cost_limit)
     model.cost_monitor = EpisodeCostMonitor(model.n_envs, model.constraint_names, window=model._stats_window_size)
     model.rollout_buffer_class = CostRolloutBuffer
@@ -218,6 +227,32 @@ def fit_cost_critic(cost_critic: CostCritic, buffer: CostRolloutBuffer, epochs: 
         for observations, cost_returns in buffer.cost_critic_batches(batch_size, rng):
             losses.append(check_finite("cost value loss", cost_critic.regression_step(observations, cost_returns)))
     return losses
+
+
+class RandomStream:
+    """A NumPy random generator as a checkpoint component (``state_dict``/``load_state_dict``): its bit generator's
+    state, plain ints and strings, so that a resumed run draws what an uninterrupted one would.
+
+    :param rng: the generator, restored in place.
+    """
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def state_dict(self) -> dict[str, Any]:
+        """The bit generator's state (its ``state`` property)."""
+        return self.rng.bit_generator.state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned.
+
+        :raises CheckpointError: for a state of another kind of bit generator, or a damaged one.
+        """
+        try:
+            self.rng.bit_generator.state = state
+        except (TypeError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"the checkpoint's random generator state does not fit a "
+                                  f"{type(self.rng.bit_generator).__name__} ({exc})") from None
 
 
 def check_policy_finite(model: OnPolicyAlgorithm) -> None:

@@ -30,14 +30,15 @@ from stable_baselines3.common.distributions import kl_divergence
 from stable_baselines3.common.type_aliases import GymEnv
 from stable_baselines3.common.utils import explained_variance
 
+from safexp.plugin import ParameterError
 from safexp_sb3.checkpoints import CheckpointParts, load_learner, save_learner
 from safexp_sb3.constraints import ConstraintMultipliers, CostLimit, cost_limit_setting
 from safexp_sb3.cost_buffer import CostRolloutBuffer
 from safexp_sb3.hyperparameters import TRPOLagParams, TRPOParams
 from safexp_sb3.multipliers import check_finite
 from safexp_sb3.on_policy_costs import OnPolicyCosts, cost_critic_settings, lagrangian_advantages
-from safexp_sb3.params import expected_truncation_quiet, multiplier_kwargs, stock_kwargs
-from safexp_sb3.policy_update import ActorCriticPass, critic_passes, use_fused_adam
+from safexp_sb3.params import expected_truncation_quiet, multiplier_kwargs, stock_kwargs, stock_policy
+from safexp_sb3.policy_update import ActorCriticPass, use_fused_adam
 from safexp_sb3.ppo_lag import cost_kwargs
 from safexp_sb3.rollout_tensors import RolloutTensors
 from safexp_sb3.rollouts import check_policy_finite
@@ -48,7 +49,8 @@ class TRPOLagrangian(TRPO):
 
     Its constraint, multiplier, advantage, observation and cost-critic arguments are
     :class:`safexp_sb3.ppo_lag.PPOLagrangian`'s; every other keyword argument is sb3-contrib ``TRPO``'s
-    (``learning_rate`` is the reward critic's; ``target_kl`` is δ).
+    (``learning_rate`` is the reward critic's; ``target_kl`` is δ) but ``sub_sampling_factor`` (refused: the step
+    uses the whole rollout).
     """
 
     params: TRPOLagParams | None = None
@@ -56,6 +58,8 @@ class TRPOLagrangian(TRPO):
     def __init__(self, policy: Any, env: GymEnv, cost_limit: CostLimit = 25.0, multiplier: str = "omnisafe",
                  multiplier_settings: Mapping[str, Any] | None = None, normalize_advantage: bool = True,
                  normalize_observations: bool = False, **kwargs: Any):
+        if kwargs.get("sub_sampling_factor", 1) != 1:
+            raise ParameterError("TRPOLagrangian steps on the whole rollout: leave sub_sampling_factor at 1")
         cost_settings = cost_critic_settings(kwargs)
         self.standardize_reward_advantage = normalize_advantage
         super().__init__(policy, env, normalize_advantage=False, _init_setup_model=False, **kwargs)
@@ -129,11 +133,8 @@ class TRPOLagrangian(TRPO):
                 for param, original in zip(actor_params, originals, strict=True):
                     param.data = original.data.clone()
 
-        value_losses, cost_losses = critic_passes(
-            rollout, self.n_critic_updates, self.batch_size, self.actor_critic, self.policy.optimizer, actor_params,
-            None if self.costs.settings.own_schedule else self.cost_critic)
-        if self.costs.settings.own_schedule:
-            cost_losses = self.costs.fit_cost_critic(buffer, self.n_critic_updates, self.batch_size)
+        value_losses, cost_losses = self.costs.fit_critics(rollout, self.n_critic_updates, self.batch_size,
+                                                           self.actor_critic, actor_params)
         check_policy_finite(self)
         self._n_updates += 1
 
@@ -167,7 +168,7 @@ class TRPOLagrangian(TRPO):
 def make_trpo_lag(env: GymEnv, params: TRPOLagParams, *, seed: int | None = None, tensorboard_log: str | None = None,
                   verbose: int = 0, device: str = "cpu") -> TRPOLagrangian:
     """TRPO-Lagrangian on ``env`` from validated ``params``."""
-    model = TRPOLagrangian("MlpPolicy", env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose,
+    model = TRPOLagrangian(stock_policy(env), env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose,
                            device=device, **stock_kwargs(params, TRPOParams), **cost_kwargs(params),
                            **multiplier_kwargs(params), normalize_observations=params.normalize_observations)
     model.params = params
