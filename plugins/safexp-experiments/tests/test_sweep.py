@@ -8,6 +8,9 @@ import csv
 import io
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,7 +18,15 @@ import ray
 
 from safexp.cli import main
 from safexp_experiments.runs import RunLock
-from safexp_experiments.sweep import RunOutcome, SweepPlan, SweepProgress, make_jobs, parse_grid, run_sweep
+from safexp_experiments.sweep import (
+    RunOutcome,
+    SweepPlan,
+    SweepProgress,
+    make_jobs,
+    parse_grid,
+    prior_state,
+    run_sweep,
+)
 
 TINY = Path(__file__).parent / "experiment_configs" / "experiment" / "tiny.yaml"
 
@@ -75,6 +86,13 @@ def test_failed_run_is_reported_and_a_rerun_skips_finished_runs(tmp_path, capsys
         "algo.activation=tanh,seed=0": "skipped", "algo.activation=sigmoid,seed=0": "failed"}
     assert (tmp_path / "algo.activation=tanh,seed=0" / "summary.json").read_text() == finished_summary
     assert again.rows[0]["cost_mean"] == 50.0
+    status_file = tmp_path / "algo.activation=tanh,seed=0" / "status.json"
+    status = status_file.read_text()
+    status_file.write_text(status[:10])  # damaged: the run is judged by its final model and summary, and skipped
+    damaged = run_sweep(TINY, ["algo.activation=[tanh]"], [0], ["total_steps=256"], sweep_dir=tmp_path)
+    assert [o.state for o in damaged.outcomes] == ["skipped"]
+    assert (tmp_path / "algo.activation=tanh,seed=0" / "summary.json").read_text() == finished_summary
+    status_file.write_text(status)
 
     # a sweep whose runs all finished before starts no workers: not even a connection to a Ray cluster that is not there
     done = run_sweep(TINY, ["algo.activation=[tanh]"], [0], ["total_steps=256", "launcher=ray",
@@ -167,3 +185,35 @@ def test_progress_on_a_terminal_is_a_tqdm_bar(tmp_path):
     assert output.startswith("sweep: 2 runs of ")
     assert "0/2 runs done, 1 running, 1 waiting  25%|" in output and "500/2.00k steps" in output
     assert "[1/2] finished env=pointgoal1,seed=0 (3s)" in output
+
+
+def test_ctrl_c_stops_a_sweep_after_the_running_run_checkpoints_and_starts_no_other(tmp_path):
+    """SIGINT to the sweep's process group, as a terminal's Ctrl-C sends it: the running run saves a checkpoint and
+    stops as interrupted, the waiting ones never start, and the sweep exits with 130."""
+    sweep_dir = tmp_path / "sweep"
+    proc = subprocess.Popen([sys.executable, "-m", "safexp.cli", "sweep", str(TINY), "--seeds", "0,1,2",
+                             "--sweep-dir", str(sweep_dir), "launcher.workers=1", "total_steps=200000",
+                             "checkpoint_freq=100000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True,  # its own process group, as a terminal's foreground job
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not ignored as here
+    first_status = sweep_dir / "seed=0" / "status.json"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and not first_status.is_file():
+            time.sleep(0.2)
+        time.sleep(2.0)  # a few updates into the first run
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:  # a sweep that did not stop is not left training
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, stderr
+    assert "safexp sweep: interrupted" in stderr
+    status = json.loads(first_status.read_text())
+    assert status["state"] == "interrupted" and 0 < status["steps"] < 200000
+    assert (sweep_dir / "seed=0" / "checkpoints" / "latest.json").is_file()  # resumable from where it stopped
+    assert not (sweep_dir / "seed=1").exists() and not (sweep_dir / "seed=2").exists()
+    # with its status.json damaged, the run is still resumed from its checkpoint by a rerun, not deleted
+    first_status.write_text('{"state": "interr')
+    _, jobs = make_jobs(TINY, [], [0], ["total_steps=200000", "checkpoint_freq=100000"], sweep_dir)
+    assert prior_state(jobs[0]) == ("resumable", status["steps"])

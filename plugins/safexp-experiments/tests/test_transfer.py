@@ -20,7 +20,7 @@ from safexp.cli import main
 from safexp.plugin import ParameterError, get_registry, hookimpl
 from safexp_experiments.plot import group_runs, read_run_scalars
 from safexp_experiments.sweep import RunOutcome, SweepPlan, SweepProgress
-from safexp_experiments.training import LIFETIME_COST_FILE, read_lifetime_cost
+from safexp_experiments.training import LIFETIME_COST_FILE, read_lifetime_cost, train
 from safexp_experiments.transfer import STAGES, TransferError, parse_stages, plan_transfer, run_transfer
 
 TARGET = "poles_speed"
@@ -161,6 +161,12 @@ def test_transfer_workflow_on_the_demo_config(tmp_path, configs, recorded, capsy
     assert f"| {float(row['finetune_lifetime_cost_mean']):.2f} ± 0.00 |" in markdown
     image = matplotlib.image.imread(result.plot_path)
     assert image.shape[0] > 1000 and image.shape[1] > 500 and image[..., :3].std() > 0.05  # three panels drawn
+
+    # the same fine-tuning again, in this process, whose random streams have moved on since: the same training, as a
+    # learner loaded to go on as a new run is seeded from that run's seed
+    repeat = train(str(finetune / "config.yaml"), [f"out_dir={tmp_path / 'again'}", "name=finetune"])
+    assert read_lifetime_cost(repeat.run_dir / LIFETIME_COST_FILE) == read_lifetime_cost(finetune / LIFETIME_COST_FILE)
+    assert repeat.summary["episode_returns"] == summaries[finetune]["episode_returns"]
 
     # a rerun skips everything that finished
     recorded["order"].clear()

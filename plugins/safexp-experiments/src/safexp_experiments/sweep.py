@@ -51,6 +51,8 @@ LAUNCHER_KEYS = ("launcher", "launcher.address", "launcher.workers")
 POLL_SECONDS = 1.0
 """How often the launchers look at the running runs (their status files) between outcomes."""
 TABLE_COLUMNS = ("env", "variant", "seeds", "return_mean", "return_std", "cost_mean", "cost_std", "J_r", "M_c", "rho_c")
+CHECKPOINT_GRACE_SECONDS = 120
+"""After Ctrl-C, how long a Ray sweep waits for its cancelled runs to save their checkpoint before Ray stops."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class RunOutcome:
     summary: dict[str, Any] | None = None
     error: str | None = None
     seconds: float = 0.0
+    interrupted: bool = False
+    """Whether the run stopped on Ctrl-C (a ``failed`` outcome; its checkpoint resumes it)."""
 
 
 @dataclass
@@ -215,7 +219,7 @@ def execute(job: SweepJob) -> RunOutcome:
             result = train(job.config)
         if result.state != "finished":
             return RunOutcome(job, "failed", error=f"run stopped ({result.state}) at {result.steps} steps",
-                              seconds=time.perf_counter() - start)
+                              seconds=time.perf_counter() - start, interrupted=result.state == "interrupted")
         return RunOutcome(job, "finished", result.summary, seconds=time.perf_counter() - start)
     except Exception as exc:  # a failed run is reported, not raised: the other runs go on
         return RunOutcome(job, "failed", error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start)
@@ -258,15 +262,16 @@ def settings_changed(job: SweepJob) -> list[tuple[str, Any, Any]]:
 def prior_state(job: SweepJob) -> tuple[str, int]:
     """What a job's run directory holds before the job runs, and its steps: ``finished`` (the job is skipped),
     ``resumable`` (interrupted or cut off with a checkpoint: resumed from it) or ``new`` (missing, failed or
-    without a checkpoint: started afresh)."""
+    without a checkpoint: started afresh, its folder deleted). A run whose ``status.json`` is damaged is judged by
+    its files (:meth:`RunDir.finished`, its checkpoints), never deleted for it."""
     run_dir = job.run_dir
     if not run_dir.is_dir():
         return "new", 0
     run = RunDir(run_dir)
     status = _read_status(run_dir)
-    if status.get("state") == "finished" and run.summary_file.is_file():
+    if run.summary_file.is_file() and run.finished():
         return "finished", int(job.config["total_steps"])
-    if status.get("state") in ("interrupted", "running") and run.latest_checkpoint() is not None:
+    if status.get("state") in ("interrupted", "running", "unknown") and run.latest_checkpoint() is not None:
         return "resumable", int(status.get("steps", 0))
     return "new", 0
 
@@ -288,18 +293,27 @@ def launch_local(jobs: Sequence[SweepJob], workers: int | None, report: Callable
 
     :param report: called with each outcome as it arrives.
     :param tick: called every :data:`POLL_SECONDS` while runs are going (for live progress).
+    :raises KeyboardInterrupt: on Ctrl-C, once the runs going have saved a checkpoint and stopped (the workers
+        get the terminal's SIGINT too); no waiting run starts.
     """
-    workers = workers or default_workers(jobs)
-    outcomes = []
-    with ProcessPoolExecutor(max_workers=max(workers, 1), mp_context=get_context("spawn")) as pool:
-        pending = {pool.submit(execute, job) for job in jobs}
-        while pending:
-            done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
-            for future in done:
-                outcome = future.result()
-                report(outcome)
-                outcomes.append(outcome)
-            tick()
+    workers = max(workers or default_workers(jobs), 1)
+    outcomes: list[RunOutcome] = []
+    waiting = list(jobs)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        running: set[Any] = set()
+        try:
+            while waiting or running:
+                while waiting and len(running) < workers:  # a job is handed out only when a worker is free for it
+                    running.add(pool.submit(execute, waiting.pop(0)))
+                done, running = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                for future in done:
+                    outcome = future.result()
+                    report(outcome)
+                    outcomes.append(outcome)
+                tick()
+        except KeyboardInterrupt:
+            wait(running)
+            raise
     return outcomes
 
 
@@ -324,13 +338,19 @@ def launch_ray(jobs: Sequence[SweepJob], address: str | None, report: Callable[[
         remote = ray.remote(num_cpus=1)(execute)
         pending = [remote.remote(job) for job in jobs]
         outcomes = []
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1, timeout=POLL_SECONDS)
-            for ref in done:
-                outcome = ray.get(ref)
-                report(outcome)
-                outcomes.append(outcome)
-            tick()
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1, timeout=POLL_SECONDS)
+                for ref in done:
+                    outcome = ray.get(ref)
+                    report(outcome)
+                    outcomes.append(outcome)
+                tick()
+        except KeyboardInterrupt:  # the running tasks get a KeyboardInterrupt (they checkpoint); the others never start
+            for ref in pending:
+                ray.cancel(ref)
+            ray.wait(pending, num_returns=len(pending), timeout=CHECKPOINT_GRACE_SECONDS)
+            raise
         return outcomes
     finally:
         if started:

@@ -436,6 +436,8 @@ def _run_jobs(plan: TransferPlan, jobs: list[SweepJob], progress: TextIO | None)
             for job in to_run:
                 outcomes.append(execute(job))
                 report(outcomes[-1])
+                if outcomes[-1].interrupted:  # Ctrl-C: the run saved its checkpoint; the next ones do not start
+                    raise KeyboardInterrupt
         elif to_run:
             outcomes += launch_local(to_run, workers, report, tick)
     finally:

@@ -243,10 +243,12 @@ class RayActorLearner(SB3Learner):
     @classmethod
     def load_actor_learner(cls, spec: AlgorithmSpec, path: str, make_env: EnvFactory, layout: ActorLayout,
                            seed: int, device: str, torch_threads: int = 0) -> RayActorLearner:
-        """A saved learner (its rings for ``layout.n_envs`` envs), continued by fresh actors seeded from ``seed``."""
+        """A saved learner (its rings for ``layout.n_envs`` envs), continued by fresh actors seeded from ``seed``;
+        the learner's own random streams are seeded from it too (as :meth:`SB3Learner.load` does)."""
         if torch_threads:
             th.set_num_threads(torch_threads)
         model = RecurrentSACLagrangian.load(path, device=device, n_envs=layout.n_envs)
+        model.set_random_seed(seed)
         started = cls.start_ray(layout)
         return cls(model, layout, make_env, seed, started)
 

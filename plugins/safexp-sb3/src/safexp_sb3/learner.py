@@ -109,17 +109,23 @@ class SB3Learner:
     @classmethod
     def load(cls, spec: AlgorithmSpec, path: str, make_env: EnvFactory | None = None, n_envs: int = 1,
              vec_env: str = "dummy", seed: int = 0, device: str = "cpu", torch_threads: int = 0) -> SB3Learner:
-        """A saved learner through ``spec.load``: on new envs to train on (``make_env``), or on none to act."""
+        """A saved learner through ``spec.load``: on new envs to train on (``make_env``), its random streams
+        (Python's, NumPy's, torch's and the action space's) then seeded from ``seed`` as a new learner's are, so that
+        a run that goes on from another's checkpoint (``init_from``) is as reproducible as a new one; or on none,
+        to act. A resume puts the checkpoint's own streams back after this."""
         if spec.load is None:
             raise SafexpError(f"algorithm '{spec.name}' registers no load function, so its runs cannot be reloaded")
         _limit_threads(torch_threads)
         envs = make_vec_env(make_env, n_envs, vec_env, seed) if make_env is not None else None
         try:
-            return cls(spec.load(path, env=envs, device=device, tensorboard_log=None))
+            model = spec.load(path, env=envs, device=device, tensorboard_log=None)
         except BaseException:
             if envs is not None:
                 envs.close()
             raise
+        if envs is not None:
+            model.set_random_seed(seed)
+        return cls(model)
 
     # -- the contract ----------------------------------------------------------------------------------------
     @property
