@@ -352,6 +352,8 @@ def main() -> int:
     parser.add_argument("--report", action="store_true", help="train nothing: write the curves, print the tables")
     parser.add_argument("--only", metavar="RUN", help=argparse.SUPPRESS)  # the child process of one run
     args = parser.parse_args()
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     args.out = args.out.resolve()
     for preset in args.multipliers:
         if preset not in MULTIPLIER_PRESETS:

@@ -79,17 +79,30 @@ CLI_CASES = [
     (["render", "safexp/PointGoal1-v0", "--out", "/proc/video.gif"], "--out '/proc/video.gif': cannot write in '/proc'"),
     (["render", "safexp/PointGoal1-v0", "--out", "{a_file}/video.gif"], "'{a_file}' is not a directory"),
     (["sweep", "{bad_experiment_file}"], "cannot read config file '{bad_experiment_file}': line 5, column 12"),
+    (["sweep", "pointgoal1_ppo_lag", "--grid", "seed=[1,2]", "--sweep-dir", "{runs}"],
+     "--grid cannot sweep 'seed': the sweep sets each run's seed from --seeds"),
+    (["sweep", "pointgoal1_ppo_lag", "--grid", "out_dir=[a,b]", "--sweep-dir", "{runs}"],
+     "--grid cannot sweep 'out_dir': the runs go into the sweep's folder"),
+    (["sweep", "pointgoal1_ppo_lag", "seed=3", "--sweep-dir", "{runs}"],
+     "sweep override 'seed=3': the sweep sets each run's seed from --seeds"),
+    (["sweep", "pointgoal1_ppo_lag", "--grid", "algo.cost_limit=[10,25,10]", "--sweep-dir", "{runs}"],
+     "--grid 'algo.cost_limit=[10,25,10]' lists '10' twice; each value makes one run per seed"),
+    (["sweep", "pointgoal1_ppo_lag", "init_from={runs}/base", "--sweep-dir", "{runs}"],
+     "sweep run seed=0: run directory '{runs}/base' does not exist"),
+    (["plot", "{a_file}", "--out", "{a_file}/curves.png"], "plot output '{a_file}/curves.png': '{a_file}' is not a directory"),
+    (["plot", "{a_file}", "--out", "/proc/curves.png"], "plot output '/proc/curves.png': cannot write in '/proc'"),
 ]
 
 
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, str]:
-    """The files the cases name: malformed YAML, and a plain file where a directory is expected."""
+    """The files the cases name: malformed YAML, a plain file where a directory is expected, and the folder the runs
+    would go to (it must stay absent)."""
     (tmp_path / "bad_scene.yaml").write_text(BAD_SCENE_FILE)
     (tmp_path / "bad_experiment.yaml").write_text(BAD_EXPERIMENT_FILE)
     (tmp_path / "a_file").write_text("not a directory\n")
     return {"bad_scene_file": str(tmp_path / "bad_scene.yaml"), "bad_experiment_file": str(tmp_path / "bad_experiment.yaml"),
-            "a_file": str(tmp_path / "a_file")}
+            "a_file": str(tmp_path / "a_file"), "runs": str(tmp_path / "runs")}
 
 
 def _fill(value, files: dict[str, str]):

@@ -242,6 +242,9 @@ def test_the_ablation_switches_reach_every_run(tmp_path):
     with pytest.raises(TransferError, match="holds a different transfer experiment \\(transfer.pretrain_steps differs\\)"):
         run_transfer("transfer_demo", [f"out_dir={tmp_path}", "env.feedback=false", "transfer.constrained=false",
                                        "transfer.pretrain_steps=8000"])
+    (plan.directory / "transfer.yaml").write_text("transfer: {pretrain_steps: [")  # damaged: a clear error, not YAML's
+    with pytest.raises(TransferError, match="transfer.yaml' is damaged \\(.*\\), so this folder cannot be checked"):
+        run_transfer("transfer_demo", [f"out_dir={tmp_path}", "env.feedback=false", "transfer.constrained=false"])
 
 
 PPO_LAG_TRANSFER = """\
@@ -284,6 +287,13 @@ def test_fine_tuning_starts_where_pretraining_stopped_when_a_learner_rounds_the_
                  f"out_dir={tmp_path / 'other'}"]) != 0
     assert "algo.learning_rate 0.0003 there, 0.001 here" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
+    # a budget that ends where the pretrained run ended (or before) would train nothing: refused, by a sweep too
+    pretrain = seed_dir / "pretrain"
+    for command in (["train", str(config)], ["sweep", str(config), "--sweep-dir", str(tmp_path / "other")]):
+        assert main([*command, f"init_from={pretrain}", "total_steps=100", f"out_dir={tmp_path / 'other'}"]) == 2
+        assert (f"init_from: run '{pretrain}' ended at 128 env steps, where this run's count starts; total_steps 100 "
+                "must be above it") in capsys.readouterr().err
+        assert not (tmp_path / "other").exists()
 
     # a fine-tuned run and one trained from scratch with otherwise the same keys are two experiments to `safexp plot`
     finetuned = seed_dir / "finetune" / "pointhallwaypoleslidar"

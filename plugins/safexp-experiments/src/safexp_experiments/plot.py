@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from safexp_experiments.config import RUN_ONLY_KEYS, flatten_keys, load_config
+from safexp_experiments.config import RUN_ONLY_KEYS, check_writable_dir, flatten_keys, load_config
 from safexp.plugin import ParameterError, choices_hint
 from safexp_experiments.envs import env_label
 from safexp_experiments.runs import RunDir, RunDirError
@@ -183,6 +183,7 @@ def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, kind: str = "trai
     out = Path(out)
     if out.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise ParameterError(f"cannot write '{out.name}'; {choices_hint(out.suffix.lower(), ('.png', '.pdf', '.svg'))}")
+    check_writable_dir(out.parent, f"plot output '{out}'")
     groups = group_runs(run_dirs, kind)
     with_multipliers = any(group.multipliers for group in groups)
     panels = 3 if with_multipliers else 2

@@ -545,8 +545,33 @@ class RunDir:
 
     def finished(self) -> bool:
         """Whether the run finished: its status says so, or (status damaged) its final model and summary exist."""
-        state = self.status()["state"]
-        return state == "finished" or (state == "unknown" and self.model_file.is_file() and self.summary_file.is_file())
+        return self.finished_at() is not None
+
+    def finished_at(self) -> int | None:
+        """The env step a finished run ended at (that of its final checkpoint), ``None`` while it has not finished
+        (:meth:`finished`)."""
+        status = self.status()
+        done = status["state"] == "finished" or (
+            status["state"] == "unknown" and self.model_file.is_file() and self.summary_file.is_file())
+        return int(status["steps"]) if done else None
+
+    @classmethod
+    def source(cls, init_from: str | Path, total_steps: int) -> tuple[RunDir, int]:
+        """The finished run a run starts from (its ``init_from``), and the step it ended at, where the new run's
+        count of env steps begins.
+
+        :raises RunDirError: when ``init_from`` is not a run directory, has not finished, or ended at or past
+            ``total_steps`` (the new run would train nothing).
+        """
+        source = cls.open(init_from)
+        step = source.finished_at()
+        if step is None:
+            raise RunDirError(f"init_from: run '{source.path}' has not finished ({source.status()['state']}); finish "
+                              f"it first (safexp train --resume {source.path})")
+        if total_steps <= step:
+            raise RunDirError(f"init_from: run '{source.path}' ended at {step:,} env steps, where this run's count "
+                              f"starts; total_steps {total_steps:,} must be above it")
+        return source, step
 
     # -- checkpoints ---------------------------------------------------------------------------------------
     def save_checkpoint(self, learner: Learner, trainer_state: dict[str, Any]) -> Checkpoint:

@@ -94,6 +94,16 @@ class SweepResult:
 
 
 # -- building the jobs ---------------------------------------------------------------------------------------
+SET_BY_THE_SWEEP = {
+    "seed": "the sweep sets each run's seed from --seeds",
+    "name": "the sweep names each run after its grid values and seed",
+    "out_dir": "the runs go into the sweep's folder (--sweep-dir, or <out_dir>/sweeps/<config>)",
+    "progress": "the sweep shows the progress of its runs itself",
+}
+"""The run keys the sweep sets for every run (why), which neither ``--grid`` nor an override may set; an ``out_dir``
+override is allowed: it places the default sweep folder."""
+
+
 def parse_grid(items: Sequence[str]) -> list[tuple[str, list[str]]]:
     """``['env=[a,b]', 'algo.cost_limit=10,25']`` → ``[('env', ['a', 'b']), ('algo.cost_limit', ['10', '25'])]``."""
     grid = []
@@ -107,6 +117,11 @@ def parse_grid(items: Sequence[str]) -> list[tuple[str, list[str]]]:
         options = [v.strip() for v in values.split(",") if v.strip()]
         if not options:
             raise ConfigError(f"--grid '{item}' lists no values")
+        repeated = next((v for i, v in enumerate(options) if v in options[:i]), None)
+        if repeated is not None:
+            raise ConfigError(f"--grid '{item}' lists '{repeated}' twice; each value makes one run per seed")
+        if key in SET_BY_THE_SWEEP:
+            raise ConfigError(f"--grid cannot sweep '{key}': {SET_BY_THE_SWEEP[key]}")
         if key in (k for k, _ in grid):
             raise ConfigError(f"--grid names '{key}' twice; list all its values in one --grid")
         grid.append((key, options))
@@ -171,8 +186,13 @@ def make_jobs(config: Any, grid: Sequence[tuple[str, list[str]]], seeds: Sequenc
     :param sweep_dir: where the run directories go (default: ``<out_dir>/sweeps/<config name>``).
     :param search_root: an extra config root, searched first (see :func:`~safexp_experiments.config.config_search_path`).
     :return: the sweep directory (absolute) and the jobs, in grid order then seed order.
-    :raises SafexpError: the first invalid combination, with its overrides named.
+    :raises SafexpError: the first invalid combination, with its overrides named: a config error, or an ``init_from``
+        run that is missing, unfinished or already at ``total_steps`` (:meth:`RunDir.source`).
     """
+    for override in overrides:
+        key = override.partition("=")[0].strip().lstrip("+~")
+        if key in SET_BY_THE_SWEEP and key != "out_dir":
+            raise ConfigError(f"sweep override '{override}': {SET_BY_THE_SWEEP[key]}")
     base = load_config(config, overrides, search_root)
     if sweep_dir is None:
         stem = Path(str(config)).stem if isinstance(config, (str, Path)) else "sweep"
@@ -188,6 +208,8 @@ def make_jobs(config: Any, grid: Sequence[tuple[str, list[str]]], seeds: Sequenc
                              f"out_dir={sweep_dir}", f"name={name}", "progress=false"]
             try:
                 resolved = load_config(config, run_overrides, search_root)
+                if resolved.run.init_from is not None:  # checked here, before any run is written
+                    RunDir.source(resolved.run.init_from, resolved.run.total_steps)
             except Exception as exc:
                 raise type(exc)(f"sweep run {name}: {exc}") from None
             jobs.append(SweepJob(name, grid_values, seed, resolved.to_dict()))
@@ -277,14 +299,12 @@ def prior_state(job: SweepJob) -> tuple[str, int]:
 
 
 def start_step(job: SweepJob) -> int:
-    """The step a job's run starts from: that of the final checkpoint of the run whose learner it trains on
-    (``init_from``, as a transfer's fine-tuning does), else 0. The steps before it are that run's work, not this
-    job's."""
+    """The step a job's run starts from: the step the run whose learner it trains on ended at (``init_from``, as a
+    transfer's fine-tuning does), else 0. The steps before it are that run's work, not this job's."""
     source = job.config.get("init_from")
     if not source or not Path(source).is_dir():
         return 0
-    checkpoint = RunDir(Path(source)).latest_checkpoint()
-    return checkpoint.step if checkpoint is not None else 0
+    return RunDir(Path(source)).finished_at() or 0
 
 
 def launch_local(jobs: Sequence[SweepJob], workers: int | None, report: Callable[[RunOutcome], None],

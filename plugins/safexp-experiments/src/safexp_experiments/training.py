@@ -134,12 +134,10 @@ def _learner_from_run(cfg: ExperimentConfig, spec: Any) -> Learner:
     """The trained learner of the finished run ``cfg.run.init_from`` (its final checkpoint: weights, critics,
     multipliers, optimiser states, normaliser statistics, replay buffer), on new envs of ``cfg``.
 
-    :raises RunDirError: when that run is not finished, used another algorithm, or its spaces differ from the env's.
+    :raises RunDirError: when that run is not finished, ended at or past this run's ``total_steps``, used another
+        algorithm, or its spaces differ from the env's.
     """
-    source = RunDir.open(cfg.run.init_from)
-    if not source.finished():
-        raise RunDirError(f"init_from: run '{source.path}' has not finished ({source.status()['state']}); finish it "
-                          f"first (safexp train --resume {source.path})")
+    source, _ = RunDir.source(cfg.run.init_from, cfg.run.total_steps)
     source_cfg = load_config(source.config_source())
     if source_cfg.algo != cfg.algo:
         raise RunDirError(f"init_from: run '{source.path}' trained '{source_cfg.algo}', this run is for '{cfg.algo}'; "

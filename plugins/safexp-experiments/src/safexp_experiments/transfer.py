@@ -46,7 +46,9 @@ from pathlib import Path
 from typing import Any, List, Optional, TextIO
 
 import numpy as np
+import yaml
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from safexp.plugin import ParameterError, SafexpError, bounded, choices_hint, title
 from safexp_experiments.config import (
@@ -173,11 +175,8 @@ class TransferPlan:
         finished pretrain run's final checkpoint (a learner trains whole collection phases, so it may stop past
         ``pretrain_steps``), or ``pretrain_steps`` while that run has not finished."""
         run = RunDir(self.pretrain_dir(seed))
-        if run.path.is_dir() and run.finished():
-            checkpoint = run.latest_checkpoint()
-            if checkpoint is not None:
-                return checkpoint.step
-        return self.settings.pretrain_steps
+        step = run.finished_at() if run.path.is_dir() else None
+        return self.settings.pretrain_steps if step is None else step
 
     # -- the runs ---------------------------------------------------------------------------------------------
     def run_config(self, stage: str, seed: int, target: TransferTarget | None = None) -> dict[str, Any]:
@@ -396,7 +395,14 @@ def _check_folder(plan: TransferPlan) -> None:
     recorded = plan.directory / "transfer.yaml"
     if not recorded.is_file():
         return
-    recorded_identity = OmegaConf.to_container(OmegaConf.load(recorded), resolve=False)
+    try:
+        recorded_identity = OmegaConf.to_container(OmegaConf.load(recorded), resolve=False)
+        if not isinstance(recorded_identity, dict):
+            raise ValueError("not a mapping of keys")
+    except (OmegaConfBaseException, yaml.YAMLError, ValueError, OSError) as exc:
+        raise TransferError(f"'{recorded}' is damaged ({str(exc).splitlines()[0]}), so this folder cannot be checked "
+                            "to hold this transfer experiment; restore or delete that file, or choose another folder "
+                            "with transfer.name=NAME") from None
     before = {k: v for k, v in recorded_identity.items() if k not in RUN_ONLY_KEYS}  # written by older versions
     now = plan.identity()
     keys = changed_keys(before, now)
