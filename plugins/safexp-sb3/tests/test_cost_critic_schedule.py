@@ -75,3 +75,23 @@ def test_a_checkpoint_carries_the_own_schedules_random_stream(tmp_path, name):
     assert not np.array_equal(loaded.cost_critic_rng.permutation(128), fresh.permutation(128))
     assert "cost_critic_rng" in model.checkpoint_parts().components
     assert "cost_critic_rng" not in _trained_once(name).checkpoint_parts().components
+
+
+def test_a_learner_loaded_with_fresh_streams_draws_from_its_new_seed(tmp_path):
+    """A new run from another's checkpoint (init_from) seeds every stream from its own seed, the own schedule's too,
+    so that two fine-tunings with different seeds differ; a plain load (a resume) keeps the checkpoint's."""
+    from safexp_sb3.learner import SB3Learner
+
+    spec = get_registry().get("algorithms", "ppo_lag")
+    model = _trained_once("ppo_lag", cost_critic_epochs=2)
+    model.save(tmp_path / "own.zip")
+
+    def loaded(seed, fresh_streams):
+        env = lambda: HazardPointEnv()  # noqa: E731
+        return SB3Learner.load(spec, str(tmp_path / "own.zip"), env, 2, "dummy", seed, fresh_streams=fresh_streams).model
+
+    assert loaded(5, True).cost_critic_rng.bit_generator.state == np.random.default_rng(5).bit_generator.state
+    assert loaded(5, True).action_space.sample().tolist() == loaded(5, True).action_space.sample().tolist()
+    assert loaded(5, False).cost_critic_rng.bit_generator.state == model.cost_critic_rng.bit_generator.state
+    first, second = loaded(5, True), loaded(6, True)
+    assert not np.array_equal(first.cost_critic_rng.permutation(64), second.cost_critic_rng.permutation(64))

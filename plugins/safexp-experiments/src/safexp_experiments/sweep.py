@@ -186,8 +186,9 @@ def make_jobs(config: Any, grid: Sequence[tuple[str, list[str]]], seeds: Sequenc
     :param sweep_dir: where the run directories go (default: ``<out_dir>/sweeps/<config name>``).
     :param search_root: an extra config root, searched first (see :func:`~safexp_experiments.config.config_search_path`).
     :return: the sweep directory (absolute) and the jobs, in grid order then seed order.
-    :raises SafexpError: the first invalid combination, with its overrides named: a config error, or an ``init_from``
-        run that is missing, unfinished or already at ``total_steps`` (:meth:`RunDir.source`).
+    :raises SafexpError: the first invalid combination, with its overrides named: a config error, or, for a run to
+        start afresh, an ``init_from`` run that is missing, unfinished or already at ``total_steps``
+        (:meth:`RunDir.source`).
     """
     for override in overrides:
         key = override.partition("=")[0].strip().lstrip("+~")
@@ -208,11 +209,12 @@ def make_jobs(config: Any, grid: Sequence[tuple[str, list[str]]], seeds: Sequenc
                              f"out_dir={sweep_dir}", f"name={name}", "progress=false"]
             try:
                 resolved = load_config(config, run_overrides, search_root)
-                if resolved.run.init_from is not None:  # checked here, before any run is written
+                job = SweepJob(name, grid_values, seed, resolved.to_dict())
+                if resolved.run.init_from is not None and prior_state(job)[0] == "new":  # before any run is written
                     RunDir.source(resolved.run.init_from, resolved.run.total_steps)
             except Exception as exc:
                 raise type(exc)(f"sweep run {name}: {exc}") from None
-            jobs.append(SweepJob(name, grid_values, seed, resolved.to_dict()))
+            jobs.append(job)
     return sweep_dir, jobs
 
 
@@ -369,7 +371,8 @@ def launch_ray(jobs: Sequence[SweepJob], address: str | None, report: Callable[[
         except KeyboardInterrupt:  # the running tasks get a KeyboardInterrupt (they checkpoint); the others never start
             for ref in pending:
                 ray.cancel(ref)
-            ray.wait(pending, num_returns=len(pending), timeout=CHECKPOINT_GRACE_SECONDS)
+            if pending:
+                ray.wait(pending, num_returns=len(pending), timeout=CHECKPOINT_GRACE_SECONDS)
             raise
         return outcomes
     finally:

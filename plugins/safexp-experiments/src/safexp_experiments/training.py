@@ -153,7 +153,7 @@ def _learner_from_run(cfg: ExperimentConfig, spec: Any) -> Learner:
     if checkpoint is None:
         raise RunDirError(f"init_from: run '{source.path}' has no checkpoint to start from")
     try:
-        learner = _saved_learner(cfg, spec, str(checkpoint.model), cfg.run.seed)
+        learner = _saved_learner(cfg, spec, str(checkpoint.model), cfg.run.seed, fresh_streams=True)
     except (ValueError, SafexpError) as exc:  # stable-baselines3 raises ValueError for spaces that differ
         raise RunDirError(f"init_from: the learner of run '{source.path}' cannot act in this run's env: {exc}") from None
     try:
@@ -221,15 +221,16 @@ def _new_learner(cfg: ExperimentConfig, spec: Any) -> Learner:
                              cfg.run.seed, cfg.run.device, cfg.run.torch_threads)
 
 
-def _saved_learner(cfg: ExperimentConfig, spec: Any, path: str, seed: int) -> Learner:
-    """A checkpointed learner continued as :func:`_new_learner` would build it, its envs seeded from ``seed``."""
+def _saved_learner(cfg: ExperimentConfig, spec: Any, path: str, seed: int, fresh_streams: bool = False) -> Learner:
+    """A checkpointed learner continued as :func:`_new_learner` would build it, its envs seeded from ``seed``; with
+    ``fresh_streams`` (a new run from another's checkpoint) all its random streams are (``SB3Learner.load``)."""
     if cfg.run.actors.num:
         from safexp_sb3.actor_learner import RayActorLearner
 
         return RayActorLearner.load_actor_learner(spec, path, _env_factory(cfg), _actor_layout(cfg), seed,
-                                                  cfg.run.device, cfg.run.torch_threads)
+                                                  cfg.run.device, cfg.run.torch_threads, fresh_streams)
     return SB3Learner.load(spec, path, _env_factory(cfg), cfg.run.n_envs, cfg.run.vec_env, seed, cfg.run.device,
-                           cfg.run.torch_threads)
+                           cfg.run.torch_threads, fresh_streams)
 
 
 def _actor_layout(cfg: ExperimentConfig) -> Any:

@@ -54,7 +54,7 @@ from stable_baselines3.common.utils import configure_logger
 from safexp.plugin import AlgorithmSpec, SafexpError
 
 from safexp_sb3.costs import resolve_constraint_names
-from safexp_sb3.learner import SB3Learner, _CallbackBridge, make_vec_env
+from safexp_sb3.learner import SB3Learner, _CallbackBridge, make_vec_env, seed_streams
 from safexp_sb3.sac_lag_rnn import (
     RecurrentAgent,
     RecurrentSACLagrangian,
@@ -242,13 +242,15 @@ class RayActorLearner(SB3Learner):
 
     @classmethod
     def load_actor_learner(cls, spec: AlgorithmSpec, path: str, make_env: EnvFactory, layout: ActorLayout,
-                           seed: int, device: str, torch_threads: int = 0) -> RayActorLearner:
+                           seed: int, device: str, torch_threads: int = 0,
+                           fresh_streams: bool = False) -> RayActorLearner:
         """A saved learner (its rings for ``layout.n_envs`` envs), continued by fresh actors seeded from ``seed``;
-        the learner's own random streams are seeded from it too (as :meth:`SB3Learner.load` does)."""
+        ``fresh_streams`` seeds the learner's own random streams from it too (as :meth:`SB3Learner.load`)."""
         if torch_threads:
             th.set_num_threads(torch_threads)
         model = RecurrentSACLagrangian.load(path, device=device, n_envs=layout.n_envs)
-        model.set_random_seed(seed)
+        if fresh_streams:
+            seed_streams(model, seed)
         started = cls.start_ray(layout)
         return cls(model, layout, make_env, seed, started)
 

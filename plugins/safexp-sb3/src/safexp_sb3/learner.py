@@ -81,6 +81,15 @@ class _CallbackBridge(BaseCallback):
                 callback.on_update_end(self.learner)
 
 
+def seed_streams(model: Any, seed: int) -> None:
+    """Seed every random stream of a learner from ``seed``, as its factory seeds a new one: Python's, NumPy's and
+    torch's global streams, its action space's and its envs' (stable-baselines3's ``set_random_seed``), and the
+    random generator of an on-policy cost critic's own schedule (``cost_critic_rng``)."""
+    model.set_random_seed(seed)
+    if getattr(model, "cost_critic_rng", None) is not None:
+        model.cost_critic_rng = np.random.default_rng(seed)
+
+
 class SB3Learner:
     """A stable-baselines3 model behind :class:`safexp.plugin.Learner`.
 
@@ -108,11 +117,16 @@ class SB3Learner:
 
     @classmethod
     def load(cls, spec: AlgorithmSpec, path: str, make_env: EnvFactory | None = None, n_envs: int = 1,
-             vec_env: str = "dummy", seed: int = 0, device: str = "cpu", torch_threads: int = 0) -> SB3Learner:
-        """A saved learner through ``spec.load``: on new envs to train on (``make_env``), its random streams
-        (Python's, NumPy's, torch's and the action space's) then seeded from ``seed`` as a new learner's are, so that
-        a run that goes on from another's checkpoint (``init_from``) is as reproducible as a new one; or on none,
-        to act. A resume puts the checkpoint's own streams back after this."""
+             vec_env: str = "dummy", seed: int = 0, device: str = "cpu", torch_threads: int = 0,
+             fresh_streams: bool = False) -> SB3Learner:
+        """A saved learner through ``spec.load``: on new envs to train on (``make_env``, seeded from ``seed``), or on
+        none, to act.
+
+        :param fresh_streams: seed every random stream of the learner from ``seed`` as a new learner's are
+            (:func:`seed_streams`): for a new run that goes on from another run's checkpoint (``init_from``), so
+            that it is as reproducible as a new one and its seed counts. Off, the learner keeps the streams of the
+            checkpoint (a resume then puts the global ones back).
+        """
         if spec.load is None:
             raise SafexpError(f"algorithm '{spec.name}' registers no load function, so its runs cannot be reloaded")
         _limit_threads(torch_threads)
@@ -123,8 +137,8 @@ class SB3Learner:
             if envs is not None:
                 envs.close()
             raise
-        if envs is not None:
-            model.set_random_seed(seed)
+        if fresh_streams:
+            seed_streams(model, seed)
         return cls(model)
 
     # -- the contract ----------------------------------------------------------------------------------------
