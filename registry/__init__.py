@@ -23,6 +23,7 @@ Environment switches, for debugging an install:
 from __future__ import annotations
 
 import importlib.metadata
+import inspect
 import os
 import sys
 import warnings
@@ -129,11 +130,8 @@ class Registry:
             dist = ep.dist.name if ep.dist else "-"
             if ep.name in blocked or dist in blocked:
                 continue
-            if ep.name in self._plugins:
-                other = self._plugins[ep.name]
-                self._fail(PluginInfo(f"{ep.name} ({dist})", dist, ep.dist.version if ep.dist else "-"),
-                           f"entry point name '{ep.name}' is already taken by distribution {other.distribution}; "
-                           "rename one of them")
+            if ep.name in self._plugins:  # refused before its module is imported
+                self._refuse_taken_name(ep.name, dist, ep.dist.version if ep.dist else "-")
                 continue
             self._load_entry_point(ep)
 
@@ -166,27 +164,40 @@ class Registry:
                 listener(self)
 
     def register(self, plugin: object, name: str | None = None, distribution: str = "-", version: str = "-") -> None:
-        """Register a plugin object (a module or an instance with hook implementations) by hand."""
-        self._loaded = True
+        """Register a plugin object (a module or an instance with hook implementations) by hand (the entry-point
+        plugins load first, if they have not yet). A name already taken is refused, as a load error of this one."""
+        if not self._loaded:
+            self._load()
         name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        if name in self._plugins:
+            self._refuse_taken_name(name, distribution, version)
+            return
         info = PluginInfo(name, distribution, version)
         try:
             self.pm.register(plugin, name=name)
         except (ValueError, pluggy.PluginValidationError) as exc:
             self._fail(info, f"invalid plugin: {exc}")
             return
-        unknown = [h for h in _hook_names(plugin) if getattr(self.pm.hook, h, None) is None
-                   or getattr(self.pm.hook, h).spec is None]
-        if unknown:
+        valid = [h for h in dir(hookspecs) if h.startswith("safexp_")]
+        problems = [f"unknown hook '{h}' ({choices_hint(h, valid)})" if h not in valid else
+                    f"hook '{h}' is not decorated with @hookimpl (from safexp.plugin), so it would never be called"
+                    for h in _hook_names(plugin)
+                    if h not in valid or getattr(getattr(plugin, h), "safexp_impl", None) is None]
+        if problems:
             self.pm.unregister(plugin)
-            valid = [h for h in dir(hookspecs) if h.startswith("safexp_")]
-            self._fail(info, "; ".join(f"unknown hook '{h}' ({choices_hint(h, valid)})" for h in unknown))
+            self._fail(info, "; ".join(problems))
             return
         self._plugins[name] = info
         self._tables.clear()  # rebuilt on the next lookup, with every plugin's records
         self._conflicts.clear()
         for other in self._plugins.values():
             other.provides.clear()
+
+    def _refuse_taken_name(self, name: str, distribution: str, version: str) -> None:
+        """Record a second plugin named ``name`` (listed as ``name (distribution)``) as one that failed to load."""
+        self._fail(PluginInfo(f"{name} ({distribution})", distribution, version),
+                   f"plugin name '{name}' is already taken by distribution {self._plugins[name].distribution}; "
+                   "rename one of them")
 
     def _fail(self, info: PluginInfo, message: str, failed: str = "failed to load") -> None:
         if message in info.errors:  # the same hook failing again when the tables are rebuilt
@@ -228,7 +239,7 @@ class Registry:
     def _table(self, kind: str) -> dict[str, Any]:
         """The table of ``kind``, built on first use (never raises for a plugin's fault)."""
         if kind not in RECORD_TYPES:
-            raise UnknownComponentError(f"unknown component kind '{kind}'; {choices_hint(kind, KINDS)}")
+            raise UnknownComponentError(f"unknown component kind '{kind}'; {choices_hint(kind, RECORD_TYPES)}")
         self._load()
         if kind not in self._tables:
             self._tables[kind], self._conflicts[kind] = self._collect(kind)
@@ -324,8 +335,9 @@ def blocked_plugins() -> set[str]:
 
 
 def _hook_names(plugin: object) -> list[str]:
-    return [n for n in dir(plugin) if n.startswith("safexp_") and callable(getattr(plugin, n, None))
-            and getattr(getattr(plugin, n), "safexp_impl", None) is not None]
+    """The ``safexp_``-named functions of a plugin, decorated with ``@hookimpl`` or not (a hook without the
+    decorator would be ignored by pluggy: the plugin is refused instead)."""
+    return [n for n in dir(plugin) if n.startswith("safexp_") and inspect.isroutine(getattr(plugin, n, None))]
 
 
 _registry: Registry | None = None

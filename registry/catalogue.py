@@ -8,7 +8,8 @@ environment from scene keys alone (``robot=``, ``task=``,
 ``scene_file=``, ...). Ids are registered with Gymnasium when :mod:`safexp` is imported.
 
 A level that names an element or a cost term no installed plugin provides (its plugin is blocked, say) gives
-no env id: :func:`missing_components` says what is missing, and ``safexp list envs`` shows it.
+no env id: :func:`missing_components` says what is missing, and ``safexp list envs`` shows it. Nor does an id
+that two tasks would make (:func:`env_id_clashes`): ``safexp list envs`` and ``safexp plugins`` name both.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import gymnasium
 
+from safexp.plugin.specs import level_order
 from safexp.registry import Registry, get_registry
 
 EPISODE_STEPS = 1000
@@ -70,35 +72,59 @@ def missing_components(level_config: dict, registry: Registry) -> list[str]:
 
 
 def suite_envs(registry: Registry | None = None) -> dict[str, SuiteEnv]:
-    """Every suite env id the installed plugins make, in a stable order (levels with missing components left out)."""
-    registry = registry or get_registry()
-    entries: dict[str, SuiteEnv] = {}
+    """Every suite env id the installed plugins make, in a stable order (levels with missing components left out,
+    and ids that two tasks would make: :func:`env_id_clashes`)."""
+    candidates = _candidates(registry or get_registry())
+    return {env_id: entries[0] for env_id, entries in candidates.items() if len(entries) == 1}
+
+
+def env_id_clashes(registry: Registry | None = None) -> dict[str, list[SuiteEnv]]:
+    """The env ids that several task levels or named envs would make (``Goal`` level 10 and a ``Goal1`` task's
+    level 0, or a named env taking a suite name), each with the entries that claim it: none of them is registered,
+    so that no plugin silently takes over another's env."""
+    return {env_id: entries for env_id, entries in _candidates(registry or get_registry()).items() if len(entries) > 1}
+
+
+def clash_message(env_id: str, entries: list[SuiteEnv]) -> str:
+    """What :func:`env_id_clashes` found for one id, in a line: who claims it, and that it is not registered."""
+    def claim(entry: SuiteEnv) -> str:
+        if entry.name == suite_name(entry.robot, entry.task, entry.level):
+            return f"task '{entry.task}' level {entry.level!r}"
+        return f"task '{entry.task}' named env '{entry.name}'"
+
+    return (f"env id {env_id} is claimed by {' and '.join(map(claim, entries))}, so it is not registered; rename "
+            "one of them")
+
+
+def _candidates(registry: Registry) -> dict[str, list[SuiteEnv]]:
+    """Every env id the installed plugins would make, with the entries that claim it."""
+    claims: dict[str, list[SuiteEnv]] = {}
     robots = registry.components("robots")
     for task in registry.components("tasks").values():
-        for level, config in sorted(task.levels.items()):
+        for level, config in sorted(task.levels.items(), key=lambda item: level_order(item[0])):
             if missing_components(dict(config), registry):
                 continue
             for robot in robots:
                 name = suite_name(robot, task.name, level)
-                entries[f"safexp/{name}-v0"] = SuiteEnv(
+                claims.setdefault(f"safexp/{name}-v0", []).append(SuiteEnv(
                     f"safexp/{name}-v0", name, robot, task.name, level, f"{robot} robot, {task.name} task: {_describe(dict(config))}"
-                )
+                ))
         for name, named in task.named_envs.items():
             if named.robot not in robots or missing_components(dict(task.levels[named.level]), registry):
                 continue
             about = named.description or f"{task.name} task, level {named.level}"
-            entries[f"safexp/{name}-v0"] = SuiteEnv(
+            claims.setdefault(f"safexp/{name}-v0", []).append(SuiteEnv(
                 f"safexp/{name}-v0", name, named.robot, task.name, named.level,
                 f"{named.robot} robot, {about}; time limit {named.max_episode_steps} steps", named.max_episode_steps,
-            )
-    return entries
+            ))
+    return claims
 
 
 def unavailable_levels(registry: Registry | None = None) -> dict[str, list[str]]:
     """``{Task}{level}`` → what it misses, for every task level left out of the catalogue."""
     registry = registry or get_registry()
     return {f"{title(task.name)}{level}": missing for task in registry.components("tasks").values()
-            for level, config in sorted(task.levels.items())
+            for level, config in sorted(task.levels.items(), key=lambda item: level_order(item[0]))
             if (missing := missing_components(dict(config), registry))}
 
 

@@ -29,6 +29,7 @@ from safexp.plugin.cost import DEFAULT_CONSTRAINT
 from safexp.plugin.errors import ParameterError, UnknownComponentError, choices_hint, yaml_problem
 from safexp.engine.layout import check_inside_arena
 from safexp.plugin.params import bounded, build_params, validate_params
+from safexp.plugin.specs import level_order
 from safexp.registry import Registry, get_registry
 
 
@@ -167,7 +168,7 @@ def _merge_costs(base: list[Any], update: Any) -> list[dict[str, Any]]:
     for entry in update:
         if isinstance(entry, str):
             entry = {"name": entry}
-        if not isinstance(entry, Mapping) or "name" not in entry:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
             raise ParameterError(f"each 'costs' entry needs a 'name' (and optionally params, constraint), got {entry!r}")
         unknown = [k for k in entry if k not in _COST_KEYS]
         if unknown:
@@ -183,15 +184,17 @@ def resolve_scene(config: Mapping[str, Any], registry: Registry | None = None) -
     for key in ("robot", "task"):
         if not config.get(key):
             raise ParameterError(f"a scene needs a '{key}'; {choices_hint('', registry.components(key + 's'))}")
+        if not isinstance(config[key], str):
+            raise ParameterError(f"'{key}' must be a {key} name, got {config[key]!r}; "
+                                 f"{choices_hint(str(config[key]), registry.components(key + 's'))}")
     robot_spec = registry.get("robots", config["robot"])
     task_spec = registry.get("tasks", config["task"])
     level = config.get("level")
     full = dict(config)
     if level is not None:
-        if level not in task_spec.levels:
-            raise UnknownComponentError(
-                f"task '{task_spec.name}' has no level {level!r}; valid levels: {', '.join(map(str, sorted(task_spec.levels)))}"
-            )
+        if isinstance(level, bool) or not isinstance(level, (int, str)) or level not in task_spec.levels:
+            levels = ", ".join(map(str, sorted(task_spec.levels, key=level_order)))
+            raise UnknownComponentError(f"task '{task_spec.name}' has no level {level!r}; valid levels: {levels}")
         defaults = merge_scene(task_spec.levels[level], task_spec.robot_overrides.get(robot_spec.name, {}))
         full = merge_scene(defaults, {k: v for k, v in config.items()})
     element_names = registry.components("hazards")

@@ -64,6 +64,11 @@ class NamedEnv:
     description: str = ""
 
 
+def level_order(level: int | str) -> tuple[int, int | str]:
+    """The sort key of a task level: the numbered levels first, in order, then the named ones alphabetically."""
+    return (1, level) if isinstance(level, str) else (0, level)
+
+
 @dataclass(frozen=True)
 class TaskSpec(ComponentSpec):
     """A task. ``factory(params) -> safexp.Task``: the elements it places, its reward and success test.
@@ -84,12 +89,20 @@ class TaskSpec(ComponentSpec):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        for level, config in self.levels.items():
+            if isinstance(level, bool) or not isinstance(level, (int, str)):
+                raise TypeError(f"TaskSpec '{self.name}': level {level!r} must be a number or a name")
+            if not isinstance(config, Mapping):
+                raise TypeError(f"TaskSpec '{self.name}': level {level!r} must map scene keys to values, got {config!r}")
+            if not isinstance(config.get("costs", []), (list, tuple)):
+                raise TypeError(f"TaskSpec '{self.name}': level {level!r} must list its costs (names or {{name, params}} "
+                                f"mappings), got {config['costs']!r}")
         for name, env in self.named_envs.items():
             if not isinstance(env, NamedEnv):
                 raise TypeError(f"TaskSpec '{self.name}': named env '{name}' must be a NamedEnv, got {env!r}")
             if env.level not in self.levels:
                 raise ValueError(f"TaskSpec '{self.name}': named env '{name}' uses level {env.level}, which the "
-                                 f"task does not define (levels: {sorted(self.levels)})")
+                                 f"task does not define (levels: {sorted(self.levels, key=level_order)})")
             if env.max_episode_steps < 1:
                 raise ValueError(f"TaskSpec '{self.name}': named env '{name}' needs max_episode_steps ≥ 1, "
                                  f"got {env.max_episode_steps}")

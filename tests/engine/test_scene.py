@@ -115,3 +115,16 @@ def test_an_arena_needs_a_robot_a_task_and_a_readable_file(tmp_path):
     file.write_text("robot: [puck\n")
     with pytest.raises(ParameterError, match=r"scene file '.*arena.yaml' does not parse: line 2, column 1: "):
         gymnasium.make("safexp/Arena-v0", scene_file=str(file))
+
+
+@pytest.mark.parametrize(("keys", "error", "message"), [
+    ({"robot": 5, "task": "reach"}, ParameterError, r"'robot' must be a robot name, got 5; valid choices: puck$"),
+    ({"robot": "puck", "task": ["reach"]}, ParameterError, r"'task' must be a task name, got \['reach'\]; .*valid choices: reach$"),
+    ({"robot": "puck", "task": "reach", "level": [1]}, UnknownComponentError,
+     r"task 'reach' has no level \[1\]; valid levels: 0, 1$"),
+    ({"robot": "puck", "task": "reach", "costs": [{"name": 3}]}, ParameterError,
+     r"each 'costs' entry needs a 'name' \(and optionally params, constraint\), got \{'name': 3\}"),
+])
+def test_a_value_of_the_wrong_type_for_a_component_name_is_a_clear_error(keys, error, message):
+    with pytest.raises(error, match=message):
+        gymnasium.make("safexp/Arena-v0", **keys)

@@ -9,7 +9,8 @@ import warnings
 import gymnasium
 import pytest
 
-from safexp.plugin import CostSpec, HazardSpec, RobotSpec, TaskSpec, hookimpl
+from safexp.cli import main
+from safexp.plugin import CostSpec, HazardSpec, NamedEnv, RobotSpec, TaskSpec, hookimpl
 from safexp.registry.catalogue import ARENA_ID, register_envs, suite_envs, suite_name, title, unavailable_levels
 
 
@@ -79,3 +80,37 @@ def test_a_failing_task_hook_takes_away_only_its_own_tasks(testkit_registry):
     add_plugin(testkit_registry, "flaky", safexp_tasks=lambda: 1 / 0)
     with pytest.warns(RuntimeWarning, match="hook safexp_tasks raised ZeroDivisionError"):
         assert list(suite_envs(testkit_registry)) == ["safexp/PuckReach0-v0", "safexp/PuckReach1-v0"]
+
+
+def test_an_env_id_two_tasks_would_make_is_registered_for_neither_and_named(testkit_registry, capsys):
+    """A task whose named env takes another task's level id (or whose level makes the same id as another task's)
+    takes nothing over: the id is left out, and `safexp list envs` names both claims."""
+    from safexp.registry.catalogue import env_id_clashes
+
+    thief = TaskSpec("mixed", lambda p: None, levels={0: {}}, named_envs={"PuckReach1": NamedEnv("puck", 0, 10)})
+    add_plugin(testkit_registry, "thief", safexp_tasks=lambda: [thief])
+    entries = suite_envs(testkit_registry)
+    assert "safexp/PuckReach1-v0" not in entries and "safexp/PuckReach0-v0" in entries
+    assert [(e.task, e.name) for e in env_id_clashes(testkit_registry)["safexp/PuckReach1-v0"]] == [
+        ("reach", "PuckReach1"), ("mixed", "PuckReach1")]
+    assert main(["list", "envs"]) == 0  # the testkit registry is the process-wide one
+    assert main(["plugins", "--errors-only"]) == 1
+    out = capsys.readouterr().out
+    message = ("CONFLICT: env id safexp/PuckReach1-v0 is claimed by task 'reach' level 1 and task 'mixed' named env "
+               "'PuckReach1', so it is not registered; rename one of them")
+    assert out.count(message) == 2
+
+
+@pytest.mark.parametrize(("levels", "message"), [
+    ({0: {}, "Hard": {}}, None),  # numbered and named levels together: the catalogue orders them, numbers first
+    ({0: None}, r"TaskSpec 'odd': level 0 must map scene keys to values, got None"),
+    ({0: {"costs": 5}}, r"TaskSpec 'odd': level 0 must list its costs \(names or \{name, params\} mappings\), got 5"),
+    ({(0,): {}}, r"TaskSpec 'odd': level \(0,\) must be a number or a name"),
+])
+def test_odd_task_levels_are_refused_by_the_record_or_ordered(testkit_registry, levels, message):
+    if message is not None:
+        with pytest.raises(TypeError, match=message):
+            TaskSpec("odd", lambda p: None, levels=levels)
+        return
+    add_plugin(testkit_registry, "odd", safexp_tasks=lambda: [TaskSpec("odd", lambda p: None, levels=levels)])
+    assert [e.level for e in suite_envs(testkit_registry).values() if e.task == "odd"] == [0, "Hard"]

@@ -197,6 +197,26 @@ def test_misspelled_hook_name_is_an_error_not_silence(fake_dist):
         Registry(strict=True).components("robots")
 
 
+def test_a_hook_without_its_decorator_is_an_error_not_silence():
+    registry = Registry(autoload=False)
+    with pytest.warns(RuntimeWarning, match=r"hook 'safexp_robots' is not decorated with @hookimpl"):
+        registry.register(types.SimpleNamespace(safexp_robots=robots("bare")), name="bare")
+    assert registry.components("robots") == {} and "bare" in {p.name for p in registry.load_errors()}
+
+
+def test_a_plugin_name_taken_by_hand_is_recorded_and_entry_points_still_load(fake_dist):
+    fake_dist("safexp-tricycle", ROBOT_PLUGIN.format(name="tricycle"), entry_name="tricycle")
+    registry = Registry()
+    registry.register(plugin(safexp_robots=robots("mine")), name="mine")  # before any lookup
+    assert sorted(registry.components("robots")) == ["mine", "tricycle"]  # the entry points loaded too
+    with pytest.warns(RuntimeWarning, match=r"plugin name 'mine' is already taken by distribution -; rename one"):
+        registry.register(plugin(safexp_robots=robots("other")), name="mine", distribution="safexp-other")
+    assert [p.label for p in registry.load_errors()] == ["plugin 'mine (safexp-other)' (distribution safexp-other)"]
+    assert sorted(registry.components("robots")) == ["mine", "tricycle"]
+    with pytest.raises(UnknownComponentError, match=r"unknown component kind 'command'; did you mean 'commands'\?"):
+        registry.components("command")
+
+
 def test_a_hook_with_a_wrong_signature_is_an_invalid_plugin():
     registry = Registry(autoload=False)
     with pytest.warns(RuntimeWarning, match=r"(?s)plugin 'odd'.*invalid plugin: Plugin 'odd' for hook 'safexp_env_created'.*"
@@ -209,13 +229,13 @@ def test_a_second_entry_point_of_one_name_is_recorded_not_skipped(fake_dist):
     fake_dist("safexp-wheels-a", ROBOT_PLUGIN.format(name="wheel_a"), entry_name="wheels")
     fake_dist("safexp-wheels-b", ROBOT_PLUGIN.format(name="wheel_b"), entry_name="wheels")
     registry = Registry()
-    with pytest.warns(RuntimeWarning, match=r"entry point name 'wheels' is already taken by distribution safexp-wheels-[ab]; "
+    with pytest.warns(RuntimeWarning, match=r"plugin name 'wheels' is already taken by distribution safexp-wheels-[ab]; "
                                            r"rename one of them"):
         [loaded] = registry.components("robots")  # whichever was found first
     first, second = ("a", "b") if loaded == "wheel_a" else ("b", "a")
     assert registry.plugins["wheels"].distribution == f"safexp-wheels-{first}"
     assert registry.plugins[f"wheels (safexp-wheels-{second})"].errors == [
-        f"entry point name 'wheels' is already taken by distribution safexp-wheels-{first}; rename one of them"]
+        f"plugin name 'wheels' is already taken by distribution safexp-wheels-{first}; rename one of them"]
 
 
 # -- conflicts: only the name two plugins share is unusable ------------------------------------------------------

@@ -19,11 +19,12 @@ def run(args: argparse.Namespace) -> int:
         raise UnknownComponentError(f"cannot list '{args.kind}'; {choices_hint(args.kind, LISTABLE)}")
     registry = get_registry()
     if args.kind == "envs":
-        from safexp.registry.catalogue import suite_envs, unavailable_levels
+        from safexp.registry.catalogue import clash_message, env_id_clashes, suite_envs, unavailable_levels
 
         rows = [(env_id, entry.description) for env_id, entry in suite_envs().items()]
         notes = [f"no {level} envs: missing {', '.join(missing)} (blocked or not installed)"
                  for level, missing in unavailable_levels().items()]
+        notes += [f"CONFLICT: {clash_message(env_id, entries)}" for env_id, entries in env_id_clashes().items()]
     else:
         rows = [(name, spec.description) for name, spec in registry.components(args.kind).items()]
         notes = [f"CONFLICT: {c.message()}" for c in registry.conflicts(args.kind)]  # builds this kind's table only
