@@ -275,3 +275,33 @@ def test_bad_settings_and_observations_are_refused_with_the_valid_choices():
     spec = get_registry().get("algorithms", "sac_lag_rnn")
     with pytest.raises(ParameterError, match="sequence_length"):
         build_params(spec, {"sequence_length": 0})
+
+
+def test_each_gradient_step_uses_the_multiplier_the_step_before_left():
+    """λ and θ alternate (Algorithm 1): two gradient steps in one training phase equal two phases of one step."""
+    learners = []
+    for _ in range(2):
+        model = small_learner(learning_starts=10_000)
+        model.learn(40)  # collection only: the same replay buffer in both
+        learners.append(model)
+    together, apart = learners
+    th.manual_seed(7)
+    np.random.seed(7)
+    together.train(2)
+    th.manual_seed(7)
+    np.random.seed(7)
+    apart.train(1)
+    lambda_between = apart.lagrange_multipliers
+    apart.train(1)
+    assert lambda_between != small_learner().lagrange_multipliers  # λ moved after the first step
+    for key, value in together.agent.state_dict().items():
+        th.testing.assert_close(value, apart.agent.state_dict()[key], rtol=0, atol=0, msg=key)
+    assert together.lagrange_multipliers == apart.lagrange_multipliers
+
+
+def test_a_checkpoint_loads_with_the_device_auto(tmp_path):
+    model = small_learner(learning_starts=10_000)
+    model.learn(5)
+    model.save(tmp_path / "model.pt")
+    loaded = RecurrentSACLagrangian.load(str(tmp_path / "model.pt"), device="auto")
+    assert loaded.num_timesteps == 5 and loaded.lagrange_multipliers == model.lagrange_multipliers

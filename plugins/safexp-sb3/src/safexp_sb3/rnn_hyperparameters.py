@@ -24,7 +24,8 @@ class SACLagRNNParams:
         parameters on the Nature CNN's 2×2×64 output of a 50×50 image, the paper's "CNN embedding").
     :param vector_net_arch: hidden layer sizes of the MLP on the vector entries of the observation (the robot's
         sensors and, with the feedback wrapper, the previous reward and costs); its last size is its output.
-    :param gru_hidden: size of the GRU's hidden state (256: about 4.3e5 parameters on the paper's inputs).
+    :param gru_hidden: size of the GRU's hidden state (256: about 6.4e5 parameters on the default inputs, a 512-wide
+        image embedding and a 64-wide vector MLP).
     :param head_net_arch: hidden layer sizes of the policy head and of each of the three Q heads (two reward,
         one cost), which read the GRU state (and, for the Q heads, the action).
 

@@ -58,7 +58,6 @@ class CostReplayBufferSamples(NamedTuple):
     dones: th.Tensor
     rewards: th.Tensor
     costs: th.Tensor
-    discounts: th.Tensor | None = None
 
 
 class CostReplayBuffer(ReplayBuffer):
@@ -125,7 +124,8 @@ class CostReplayBuffer(ReplayBuffer):
 
 
 def cost_critic_target(costs: th.Tensor, terminations: th.Tensor, cost_gamma: float, next_cost_q: th.Tensor) -> th.Tensor:
-    """The cost critics' regression target ``c + γ_c (1 - d) Q_c,targ(s', a')`` (no entropy term).
+    """The cost critics' regression target ``c + γ_c (1 - d) Q_c,targ(s', a')`` (no entropy term), elementwise; also
+    the recurrent learner's, on sequences (``(batch, length, ...)``, :mod:`safexp_sb3.sac_lag_rnn`).
 
     :param costs: per-step costs, shape ``(batch, K)``.
     :param terminations: 1.0 where the episode terminated at this step (not truncated), shape ``(batch, 1)``.

@@ -54,6 +54,7 @@ from safexp_sb3.hyperparameters import MultiplierOverrides
 from safexp_sb3.multipliers import check_finite, make_multiplier
 from safexp_sb3.params import multiplier_kwargs
 from safexp_sb3.rnn_hyperparameters import SACLagRNNParams
+from safexp_sb3.sac_lag import cost_critic_target
 
 CHECKPOINT_FORMAT = "safexp.sac_lag_rnn/1"
 """Written into every checkpoint of this learner, checked on load."""
@@ -452,8 +453,16 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         return dict(self.params.cost_limits) if self.params.cost_limits else float(self.params.cost_limit)
 
     def _setup_model(self) -> None:
-        """Seed, then build the agent, its target, the two optimisers, the replay buffer and the actors' state."""
-        observation_entries(self.observation_space)  # a clear error for an observation the agent cannot read
+        """Seed, then build the agent, its target, the two optimisers, the replay buffer and the actors' state.
+
+        :raises ParameterError: for an observation the agent cannot read, or an action space that is not a Box
+            with finite bounds (the squashed actions are mapped onto them; with an env, stable-baselines3 would
+            refuse it too, but remote actors leave the learner without one).
+        """
+        observation_entries(self.observation_space)
+        space = self.action_space
+        if not isinstance(space, spaces.Box) or not (np.isfinite(space.low).all() and np.isfinite(space.high).all()):
+            raise ParameterError(f"sac_lag_rnn squashes its actions into a Box with finite bounds, got {space}")
         self.set_random_seed(self.seed)
         p = self.params
         action_dim = int(np.prod(self.action_space.shape))
@@ -585,7 +594,8 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         for env in first_ring + np.flatnonzero(dones):
             rate = self.episode_costs[env] / self.episode_lengths[env]
             self.finished_costs.append(self.episode_costs[env].copy())
-            self.unfed_episode_rates.append(rate)
+            if self.params.multiplier_source == "episode_cost":
+                self.unfed_episode_rates.append(rate)
             self.episode_costs[env] = 0.0
             self.episode_lengths[env] = 0
             self._episode_num += 1
@@ -633,9 +643,9 @@ class RecurrentSACLagrangian(BaseAlgorithm):
     def train(self, gradient_steps: int) -> None:
         """``gradient_steps`` steps of Algorithm 1 (module docstring) on sampled sequences."""
         p = self.params
-        multipliers = th.as_tensor(self.lagrange_multipliers, dtype=th.float32, device=self.device)
         losses: dict[str, list[float]] = {"critic_loss": [], "cost_value_loss": [], "actor_loss": [], "cost_q": []}
         for _ in range(gradient_steps):
+            multipliers = th.as_tensor(self.lagrange_multipliers, dtype=th.float32, device=self.device)  # this step's λ
             batch = self.replay_buffer.sample(p.batch_size, p.sequence_length, self.device)
             valid = batch.mask.sum().clamp(min=1.0)
             states = self.agent.unroll(batch.observations, batch.hidden)  # z_0..z_L, (B, L+1, H)
@@ -685,7 +695,7 @@ class RecurrentSACLagrangian(BaseAlgorithm):
             q1_next, q2_next, cost_q_next = self.target.q_values(target_states[:, 1:], next_actions)
             soft_value = th.min(q1_next, q2_next) - p.ent_coef * next_log_prob
             reward_target = batch.rewards + p.gamma * (1.0 - batch.terminations) * soft_value
-            return reward_target, cost_q_target(batch.costs, batch.terminations, p.cost_gamma, cost_q_next)
+            return reward_target, cost_critic_target(batch.costs, batch.terminations, p.cost_gamma, cost_q_next)
 
     def recent_episodes(self) -> list[tuple[float, float]]:
         """(return, cost) of the most recent finished episodes (the statistics window), oldest first; what the
@@ -748,7 +758,7 @@ class RecurrentSACLagrangian(BaseAlgorithm):
 
         :raises SafexpError: for a file that is not a checkpoint of this learner, or an env whose spaces differ.
         """
-        checkpoint = th.load(path, map_location=device, weights_only=True)
+        checkpoint = th.load(path, map_location="cpu", weights_only=True)  # weights reach the device as they load
         if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
             raise SafexpError(f"{path} is not a sac_lag_rnn checkpoint (format {CHECKPOINT_FORMAT})")
         params = params_from_state(checkpoint["params"])
@@ -789,13 +799,6 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         """Read a replay buffer written by :meth:`save_replay_buffer` (same env count, capacity and network)."""
         self.replay_buffer.load_state_dict(th.load(path, map_location="cpu", weights_only=True))
 
-
-def cost_q_target(costs: th.Tensor, terminations: th.Tensor, cost_gamma: float, next_cost_q: th.Tensor) -> th.Tensor:
-    """The cost Q target ``c_t + γ_c (1 − d_t) Q'_c(z'_{t+1}, a'_t)`` (no entropy term), elementwise.
-
-    :param costs: per-step costs ``(..., K)``; :param terminations: ``(..., 1)``; :param next_cost_q: ``(..., K)``.
-    """
-    return costs + cost_gamma * (1.0 - terminations) * next_cost_q
 
 
 # -- plain-value forms of the hyperparameters and spaces (for weights-only checkpoints) --------------------------
