@@ -50,9 +50,14 @@ def suite_name(robot: str, task: str, level: int | str) -> str:
     return f"{title(robot)}{title(task)}{level}"
 
 
+def _cost_names(level_config: dict) -> list[str]:
+    """The names of the cost terms a level lists (each a name, or a ``{name, params}`` mapping)."""
+    return [c["name"] if isinstance(c, dict) else c for c in level_config.get("costs", [])]
+
+
 def _describe(level_config: dict) -> str:
     objects = [f"{v['num']} {k}" for k, v in level_config.items() if isinstance(v, dict) and v.get("num")]
-    costs = [c["name"] if isinstance(c, dict) else c for c in level_config.get("costs", [])]
+    costs = _cost_names(level_config)
     return f"{', '.join(objects) or 'no obstacles'}; cost: {', '.join(costs) or 'none'}"
 
 
@@ -67,8 +72,7 @@ def missing_components(level_config: dict, registry: Registry) -> list[str]:
     missing = [f"hazard '{key}'" for key, value in level_config.items()
                if isinstance(value, dict) and key not in METADATA_KEYS and key not in SETTINGS_KEYS
                and key not in hazards]
-    names = [c["name"] if isinstance(c, dict) else c for c in level_config.get("costs", [])]
-    return missing + [f"cost '{name}'" for name in names if name not in costs]
+    return missing + [f"cost '{name}'" for name in _cost_names(level_config) if name not in costs]
 
 
 def suite_envs(registry: Registry | None = None) -> dict[str, SuiteEnv]:

@@ -24,7 +24,8 @@ from safexp.engine.compose import COST_LIGHT, compile_mjcf, compose_mjcf
 from safexp.engine.costs import CostMonitor
 from safexp.plugin.cost import CostTerm
 from safexp.plugin.element import Element
-from safexp.plugin.errors import ParameterError, SafexpError, choices_hint
+from safexp.plugin.errors import ParameterError, PluginLoadError, SafexpError, choices_hint
+from safexp.plugin.robot import RobotModel
 from safexp.plugin.task import Task
 from safexp.engine.observation import ObservationBuilder
 from safexp.registry import get_registry
@@ -64,6 +65,17 @@ def control_rate(timestep: float, frame_skip: int) -> float:
     Point robot's 0.002 s × 10), for video writers."""
     rate = 1.0 / (timestep * frame_skip)
     return int(round(rate)) if abs(rate - round(rate)) < 1e-9 * rate else rate
+
+
+def _made(kind: str, name: str, made: Any, expected: type) -> Any:
+    """What the factory of a plugin's component returned, checked against the base class its record promises.
+
+    :raises PluginLoadError: naming the component, when it is not an instance of ``expected``.
+    """
+    if not isinstance(made, expected):
+        raise PluginLoadError(f"{kind} '{name}': its plugin's factory returned a {type(made).__name__}, not a "
+                              f"safexp.plugin.{expected.__name__}; report it to the plugin's authors")
+    return made
 
 
 class SafetyEnv(gymnasium.Env):
@@ -120,16 +132,18 @@ class SafetyEnv(gymnasium.Env):
         registry = get_registry()
         self.scene: Scene = scene
         settings = scene.settings
-        robot_model = registry.get("robots", scene.robot).factory(scene.robot_params)
-        self.task = registry.get("tasks", scene.task).factory(scene.task_params)
+        robot_model = _made("robot", scene.robot, registry.get("robots", scene.robot).factory(scene.robot_params),
+                            RobotModel)
+        self.task = _made("task", scene.task, registry.get("tasks", scene.task).factory(scene.task_params), Task)
         elements: dict[str, Element] = {}
         for name, element in self.task.elements().items():
+            _made("element of task", f"{scene.task}.{name}", element, Element)
             element.name = name
             elements[name] = element
         for name, params in scene.elements.items():
             if name in elements:
                 raise ParameterError(f"element '{name}' is already placed by task '{scene.task}'; remove it from the scene")
-            element = registry.get("hazards", name).factory(params)
+            element = _made("hazard", name, registry.get("hazards", name).factory(params), Element)
             element.name = name
             elements[name] = element
         self.mjcf = compose_mjcf(robot_model, elements, list(settings.extents))
@@ -149,7 +163,7 @@ class SafetyEnv(gymnasium.Env):
                            settings.robot_location, settings.placement_margin)
         terms: list[CostTerm] = []
         for entry in scene.costs:
-            term = registry.get("costs", entry.name).factory(entry.params)
+            term = _made("cost", entry.name, registry.get("costs", entry.name).factory(entry.params), CostTerm)
             term.name, term.constraint = entry.name, entry.constraint
             term.bind(self.world)
             terms.append(term)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safexp.plugin.errors import ParameterError, choices_hint
-from safexp.plugin.specs import ComponentSpec
+
+if TYPE_CHECKING:  # the records' module reads the elements' PlacementParams, which are built with bounded()
+    from safexp.plugin.specs import ComponentSpec
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from safexp.plugin.element import PlacementParams
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -112,11 +114,20 @@ class TaskSpec(ComponentSpec):
 class HazardSpec(ComponentSpec):
     """A scene element placed in the arena (hazards, vases, pillars, walls, ...).
 
-    ``factory(params) -> safexp.Element``. An element only places bodies and feeds the lidar; the cost of
-    touching or entering it is a separate :class:`CostSpec`, so an element can exist without a cost.
+    ``factory(params) -> safexp.Element``, ``params`` a dataclass extending :class:`safexp.plugin.PlacementParams`
+    (how many to place, where). An element only places bodies and feeds the lidar; the cost of touching or entering
+    it is a separate :class:`CostSpec`, so an element can exist without a cost.
     """
 
     kind: ClassVar[str] = "hazards"
+
+    params: type = PlacementParams
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not issubclass(self.params, PlacementParams):
+            raise TypeError(f"HazardSpec '{self.name}': params must extend safexp.plugin.PlacementParams (num, "
+                            f"locations, placements, keepout), got {self.params.__name__}")
 
 
 @dataclass(frozen=True)

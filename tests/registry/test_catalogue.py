@@ -114,3 +114,23 @@ def test_odd_task_levels_are_refused_by_the_record_or_ordered(testkit_registry, 
         return
     add_plugin(testkit_registry, "odd", safexp_tasks=lambda: [TaskSpec("odd", lambda p: None, levels=levels)])
     assert [e.level for e in suite_envs(testkit_registry).values() if e.task == "odd"] == [0, "Hard"]
+
+
+def test_a_factory_that_makes_the_wrong_thing_is_named_when_the_env_is_made(testkit_registry):
+    from safexp.plugin.errors import PluginLoadError
+
+    add_plugin(testkit_registry, "stringy", safexp_robots=lambda: [RobotSpec("stringy", lambda p: "<mujoco/>")])
+    with pytest.raises(PluginLoadError, match=r"robot 'stringy': its plugin's factory returned a str, not a "
+                                              r"safexp.plugin.RobotModel; report it to the plugin's authors"):
+        gymnasium.make(ARENA_ID, robot="stringy", task="reach", level=0)
+
+
+def test_a_hazard_record_needs_placement_params():
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Size:
+        size: float = 0.1
+
+    with pytest.raises(TypeError, match=r"HazardSpec 'blob': params must extend safexp.plugin.PlacementParams"):
+        HazardSpec("blob", lambda p: None, Size)
