@@ -38,6 +38,8 @@ class SuiteEnv:
     level: int | str
     description: str
     max_episode_steps: int = EPISODE_STEPS
+    named: bool = False
+    """A task's named env (``TaskSpec.named_envs``), not one of its level ids."""
 
 
 def title(name: str) -> str:
@@ -92,9 +94,7 @@ def env_id_clashes(registry: Registry | None = None) -> dict[str, list[SuiteEnv]
 def clash_message(env_id: str, entries: list[SuiteEnv]) -> str:
     """What :func:`env_id_clashes` found for one id, in a line: who claims it, and that it is not registered."""
     def claim(entry: SuiteEnv) -> str:
-        if entry.name == suite_name(entry.robot, entry.task, entry.level):
-            return f"task '{entry.task}' level {entry.level!r}"
-        return f"task '{entry.task}' named env '{entry.name}'"
+        return f"task '{entry.task}' " + (f"named env '{entry.name}'" if entry.named else f"level {entry.level!r}")
 
     return (f"env id {env_id} is claimed by {' and '.join(map(claim, entries))}, so it is not registered; rename "
             "one of them")
@@ -120,6 +120,7 @@ def _candidates(registry: Registry) -> dict[str, list[SuiteEnv]]:
             claims.setdefault(f"safexp/{name}-v0", []).append(SuiteEnv(
                 f"safexp/{name}-v0", name, named.robot, task.name, named.level,
                 f"{named.robot} robot, {about}; time limit {named.max_episode_steps} steps", named.max_episode_steps,
+                named=True,
             ))
     return claims
 

@@ -67,13 +67,13 @@ def control_rate(timestep: float, frame_skip: int) -> float:
     return int(round(rate)) if abs(rate - round(rate)) < 1e-9 * rate else rate
 
 
-def _made(kind: str, name: str, made: Any, expected: type) -> Any:
-    """What the factory of a plugin's component returned, checked against the base class its record promises.
+def _made(kind: str, name: str, made: Any, expected: type, made_by: str = "its plugin's factory") -> Any:
+    """What a plugin's component was built as (by ``made_by``), checked against the base class its record promises.
 
     :raises PluginLoadError: naming the component, when it is not an instance of ``expected``.
     """
     if not isinstance(made, expected):
-        raise PluginLoadError(f"{kind} '{name}': its plugin's factory returned a {type(made).__name__}, not a "
+        raise PluginLoadError(f"{kind} '{name}': {made_by} returned a {type(made).__name__}, not a "
                               f"safexp.plugin.{expected.__name__}; report it to the plugin's authors")
     return made
 
@@ -137,7 +137,7 @@ class SafetyEnv(gymnasium.Env):
         self.task = _made("task", scene.task, registry.get("tasks", scene.task).factory(scene.task_params), Task)
         elements: dict[str, Element] = {}
         for name, element in self.task.elements().items():
-            _made("element of task", f"{scene.task}.{name}", element, Element)
+            _made("element", name, element, Element, made_by=f"task '{scene.task}''s elements()")
             element.name = name
             elements[name] = element
         for name, params in scene.elements.items():

@@ -32,16 +32,16 @@ class PluginLoadError(SafexpError):
 def nearest_first(name: str, choices: Iterable[str]) -> list[str]:
     """``choices`` sorted by similarity to ``name``, most similar first (ties keep alphabetical order)."""
     ordered = sorted(set(choices))
-    name = str(name)  # a misfit value (a number where a name belongs) still gets the choices
     return sorted(ordered, key=lambda c: -difflib.SequenceMatcher(None, name.lower(), c.lower()).ratio())
 
 
 def choices_hint(name: str, choices: Iterable[str]) -> str:
     """``"did you mean 'x'? valid choices: x, y, z"`` — or a note that there are none."""
+    name = str(name)  # a misfit value (a number where a name belongs) still gets the choices
     ranked = nearest_first(name, choices)
     if not ranked:
         return "there are no valid choices (is the plugin that provides them installed?)"
-    close = difflib.get_close_matches(str(name), ranked, n=1, cutoff=0.5)
+    close = difflib.get_close_matches(name, ranked, n=1, cutoff=0.5)
     lead = f"did you mean '{close[0]}'? " if close else ""
     return f"{lead}valid choices: {', '.join(ranked)}"
 

@@ -1,6 +1,7 @@
 """``safexp plugins``: every discovered plugin, where it comes from, what it provides, its load errors and the
-names two plugins both register (components, and env ids two tasks would make). Exits 0 whatever it finds (it is the diagnostic), except that
-``--errors-only`` exits 1 when there is a load error or a conflict, so scripts can check an install with it."""
+names two plugins both register (components, and env ids two tasks would make). Exits 0 whatever it finds (it
+is the diagnostic), except that ``--errors-only`` exits 1 when there is a load error or a conflict, so scripts
+can check an install with it."""
 
 from __future__ import annotations
 

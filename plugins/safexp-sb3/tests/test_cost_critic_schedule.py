@@ -95,3 +95,22 @@ def test_a_learner_loaded_with_fresh_streams_draws_from_its_new_seed(tmp_path):
     assert loaded(5, False).cost_critic_rng.bit_generator.state == model.cost_critic_rng.bit_generator.state
     first, second = loaded(5, True), loaded(6, True)
     assert not np.array_equal(first.cost_critic_rng.permutation(64), second.cost_critic_rng.permutation(64))
+
+
+def test_a_checkpoint_saved_before_the_stream_was_kept_still_loads(tmp_path):
+    """A checkpoint without the own schedule's stream (saved before it was kept) loads; the stream starts from the
+    seed, as it did then. A checkpoint lacking a component that was always saved is still refused."""
+    from safexp_sb3.checkpoints import CheckpointError
+
+    spec = get_registry().get("algorithms", "ppo_lag")
+    model = _trained_once("ppo_lag", cost_critic_epochs=2)
+    model.save(tmp_path / "new.zip")
+    state = th.load(tmp_path / "new.zip", weights_only=True)
+    del state["components"]["cost_critic_rng"]
+    th.save(state, tmp_path / "old.zip")
+    loaded = spec.load(str(tmp_path / "old.zip"))
+    assert loaded.cost_critic_rng.bit_generator.state == np.random.default_rng(model.seed).bit_generator.state
+    del state["components"]["cost_monitor"]
+    th.save(state, tmp_path / "broken.zip")
+    with pytest.raises(CheckpointError, match=r"the checkpoint's components \(multipliers\) are not this learner's"):
+        spec.load(str(tmp_path / "broken.zip"))

@@ -43,12 +43,15 @@ class CheckpointError(SafexpError):
 class CheckpointParts:
     """What a learner saves besides the common part: ``modules`` (name → ``nn.Module``), ``optimizers`` (name →
     ``torch.optim.Optimizer``), ``components`` (name → object with ``state_dict``/``load_state_dict`` of plain
-    data) and ``tensors`` (name → a tensor parameter restored in place)."""
+    data) and ``tensors`` (name → a tensor parameter restored in place). ``optional_components`` names the
+    components a checkpoint may lack because it was saved before the learner kept them: such a component is left
+    as the learner was built."""
 
     modules: Mapping[str, th.nn.Module]
     optimizers: Mapping[str, th.optim.Optimizer]
     components: Mapping[str, Any]
     tensors: Mapping[str, th.Tensor]
+    optional_components: frozenset[str] = frozenset()
 
 
 # -- spaces as plain data --------------------------------------------------------------------------------------
@@ -203,7 +206,8 @@ def _restore(model: Any, state: Mapping[str, Any]) -> None:
     parts: CheckpointParts = model.checkpoint_parts()
     for group, live in (("modules", parts.modules), ("optimizers", parts.optimizers),
                         ("components", parts.components), ("tensors", parts.tensors)):
-        if set(live) != set(state[group]):
+        optional = parts.optional_components if group == "components" else frozenset()
+        if not set(live) - optional <= set(state[group]) <= set(live):
             raise CheckpointError(f"the checkpoint's {group} ({', '.join(sorted(state[group]))}) are not this "
                                   f"learner's ({', '.join(sorted(live))})")
     for name, module in parts.modules.items():
@@ -211,7 +215,8 @@ def _restore(model: Any, state: Mapping[str, Any]) -> None:
     for name, optimizer in parts.optimizers.items():
         optimizer.load_state_dict(state["optimizers"][name])
     for name, component in parts.components.items():
-        component.load_state_dict(state["components"][name])
+        if name in state["components"]:
+            component.load_state_dict(state["components"][name])
     with th.no_grad():
         for name, tensor in parts.tensors.items():
             tensor.copy_(state["tensors"][name])

@@ -84,7 +84,9 @@ class _CallbackBridge(BaseCallback):
 def seed_streams(model: Any, seed: int) -> None:
     """Seed every random stream of a learner from ``seed``, as its factory seeds a new one: Python's, NumPy's and
     torch's global streams, its action space's and its envs' (stable-baselines3's ``set_random_seed``), and the
-    random generator of an on-policy cost critic's own schedule (``cost_critic_rng``)."""
+    random generator of an on-policy cost critic's own schedule (``cost_critic_rng``); ``seed`` becomes the
+    learner's own (``model.seed``, which its checkpoints record)."""
+    model.seed = seed  # what its checkpoints record, and a resume rebuilds it with
     model.set_random_seed(seed)
     if getattr(model, "cost_critic_rng", None) is not None:
         model.cost_critic_rng = np.random.default_rng(seed)

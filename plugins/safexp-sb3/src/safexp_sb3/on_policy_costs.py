@@ -117,7 +117,8 @@ class OnPolicyCosts:
             own["cost_critic_rng"] = RandomStream(model.cost_critic_rng)
         return CheckpointParts(modules={"policy": model.policy, "cost_critic": model.cost_critic},
                                optimizers={"policy": model.policy.optimizer, "cost_critic": model.cost_critic.optimizer},
-                               components=own, tensors={})
+                               components=own, tensors={},
+                               optional_components=frozenset({"cost_critic_rng"}))  # older checkpoints lack it
 
 
 def lagrangian_advantages(buffer: CostRolloutBuffer, constraints: ConstraintMultipliers, cost_estimate: Any,

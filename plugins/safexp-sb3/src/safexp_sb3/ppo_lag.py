@@ -189,8 +189,8 @@ def make_ppo_lag(env: GymEnv, params: PPOLagParams, *, seed: int | None = None, 
                  verbose: int = 0, device: str = "cpu") -> PPOLagrangian:
     """PPO-Lagrangian (or PID-Lagrangian, with :class:`PIDLagParams`) on ``env`` from validated ``params``."""
     model = PPOLagrangian(stock_policy(env), env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose,
-                          device=device, normalize_observations=params.normalize_observations, **stock_kwargs(params, PPOParams),
-                          **cost_kwargs(params), **multiplier_kwargs(params))
+                          device=device, normalize_observations=params.normalize_observations,
+                          **stock_kwargs(params, PPOParams), **cost_kwargs(params), **multiplier_kwargs(params))
     model.params = params
     return model
 

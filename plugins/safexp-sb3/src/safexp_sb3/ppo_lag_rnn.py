@@ -68,9 +68,9 @@ class RecurrentPPOLagrangian(RecurrentPPO):
         stock RecurrentPPO does); cost advantages are always centred and never rescaled.
 
     Every other keyword argument is sb3-contrib ``RecurrentPPO``'s (the policy keeps its default of separate actor
-    and critic LSTMs and one features extractor) but ``clip_range_vf``, refused: the value loss is not clipped. Logged besides RecurrentPPO's keys: the multipliers'
-    (:class:`~safexp_sb3.constraints.ConstraintMultipliers`), ``train/cost_value_loss`` and the cost tags of
-    :data:`safexp_sb3.costs.TENSORBOARD_TAGS`.
+    and critic LSTMs and one features extractor) but ``clip_range_vf``, refused: the value loss is not clipped.
+    Logged besides RecurrentPPO's keys: the multipliers' (:class:`~safexp_sb3.constraints.ConstraintMultipliers`),
+    ``train/cost_value_loss`` and the cost tags of :data:`safexp_sb3.costs.TENSORBOARD_TAGS`.
     """
 
     params: PPOLagRNNParams | None = None

@@ -800,7 +800,6 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         self.replay_buffer.load_state_dict(th.load(path, map_location="cpu", weights_only=True))
 
 
-
 # -- plain-value forms of the hyperparameters and spaces (for weights-only checkpoints) --------------------------
 
 
