@@ -145,6 +145,10 @@ def test_the_multiplier_rises_while_the_predicted_cost_exceeds_the_limit_and_fal
     model.train(3)
     # sgd: λ += lr·((1 − γ_c)·Q_c − c) per step: 10·(0.01·10 − 0.01) = +0.9, or 10·(0 − 0.01) = −0.1
     assert model.lagrange_multipliers[0] == pytest.approx(before + 3 * (0.9 if direction > 0 else -0.1), rel=1e-5)
+    logged = model.logger.name_to_value  # the multipliers' own record: the per-step estimate and the violation
+    assert logged["train/cost_rate_estimate"] == pytest.approx(0.1 if direction > 0 else 0.0, abs=1e-6)
+    assert logged["train/cost_violation"] == pytest.approx(0.09 if direction > 0 else -0.01, abs=1e-6)
+    assert logged["train/lagrange_multiplier"] == model.lagrange_multipliers[0]
 
 
 def test_the_episode_cost_multiplier_steps_from_finished_episodes_per_step_cost():
@@ -168,7 +172,7 @@ def test_save_load_continue_keeps_hidden_state_handling_multiplier_and_weights(t
     restored = RecurrentSACLagrangian.load(str(path), env=feedback_env())
     restored.load_replay_buffer(str(buffer_path))
     assert restored.lagrange_multipliers == model.lagrange_multipliers
-    assert [m.state_dict() for m in restored.multipliers] == [m.state_dict() for m in model.multipliers]
+    assert [m.state_dict() for m in restored.constraints.multipliers] == [m.state_dict() for m in model.constraints.multipliers]
     for saved, loaded in zip(model.agent.state_dict().values(), restored.agent.state_dict().values()):
         th.testing.assert_close(saved, loaded)
     np.testing.assert_array_equal(restored.predict(obs, deterministic=True)[1],
@@ -181,15 +185,29 @@ def test_save_load_continue_keeps_hidden_state_handling_multiplier_and_weights(t
     new_rows = range(buffer.stored_rows(0) - 12, buffer.stored_rows(0))  # 9 steps and 3 final rows
     assert not old_episodes & set(buffer.episodes[0, list(new_rows)].tolist())  # a fresh episode after the reset
     assert_stored_states_follow_the_agent(restored, new_rows)
-    saved_multiplier = model.multipliers[0].state_dict()
+    saved_multiplier = model.constraints.multipliers[0].state_dict()
     restored.train(1)
     assert saved_multiplier["adam_t"] > 0
-    assert restored.multipliers[0].state_dict()["adam_t"] == saved_multiplier["adam_t"] + 1  # on from the saved state
+    assert restored.constraints.multipliers[0].state_dict()["adam_t"] == saved_multiplier["adam_t"] + 1  # on from the saved state
 
     actor = RecurrentSACLagrangian.load(str(path))  # no env: to act, with the saved spaces
     start = np.array([True])
     np.testing.assert_array_equal(actor.predict(obs, episode_start=start, deterministic=True)[0],
                                   model.predict(obs, episode_start=start, deterministic=True)[0])
+
+
+def test_a_checkpoint_saved_with_the_multipliers_as_a_list_still_loads(tmp_path):
+    model = small_learner(learning_starts=5, multiplier_settings=MultiplierOverrides(lr=0.05, init=1.0))
+    model.learn(12)
+    path = tmp_path / "model.pt"
+    model.save(str(path))
+    checkpoint = th.load(path, weights_only=True)
+    checkpoint["multipliers"] = checkpoint["multipliers"]["multipliers"]  # the layout before ConstraintMultipliers
+    th.save(checkpoint, path)
+    restored = RecurrentSACLagrangian.load(str(path), env=feedback_env())
+    assert restored.lagrange_multipliers == model.lagrange_multipliers != [1.0]
+    assert [m.state_dict() for m in restored.constraints.multipliers] == [m.state_dict() for m in model.constraints.multipliers]
+    assert restored.constraints.last_estimate is None
 
 
 def test_the_same_seed_gives_the_same_learner():

@@ -55,6 +55,7 @@ from safexp.plugin import AlgorithmSpec, SafexpError
 
 from safexp_sb3.costs import resolve_constraint_names
 from safexp_sb3.learner import SB3Learner, _CallbackBridge, make_vec_env, seed_streams
+from safexp_sb3.params import cost_limit_argument
 from safexp_sb3.sac_lag_rnn import (
     RecurrentAgent,
     RecurrentSACLagrangian,
@@ -230,8 +231,7 @@ class RayActorLearner(SB3Learner):
         try:
             if torch_threads:
                 th.set_num_threads(torch_threads)
-            given = dict(params.cost_limits) if params.cost_limits else float(params.cost_limit)
-            constraint_names = resolve_constraint_names(probe, given)
+            constraint_names = resolve_constraint_names(probe, cost_limit_argument(params))
             model = RecurrentSACLagrangian(None, params, seed=seed, device=device,
                                            observation_space=probe.observation_space, action_space=probe.action_space,
                                            constraint_names=constraint_names, n_envs=layout.n_envs)

@@ -36,20 +36,24 @@ class ConstraintMultipliers:
         sequence in ``constraint_names`` order (:func:`safexp_sb3.costs.resolve_cost_limits` checks it).
     :param preset: a key of :data:`safexp_sb3.multipliers.MULTIPLIER_PRESETS`.
     :param settings: settings replacing the preset's.
+    :param estimate_name: what the estimate given to :meth:`update` is, its TensorBoard tag under ``train/``:
+        ``ep_cost_estimate`` (an episode cost J_c, the default) or, for a learner whose limits are per step,
+        ``cost_rate_estimate``.
 
     Logged by :meth:`record` (``/<name>`` appended per constraint when there are several):
-    ``train/ep_cost_estimate`` (the J_c of the last :meth:`update`), ``train/lagrange_multiplier`` and the
+    ``train/<estimate_name>`` (the estimate of the last :meth:`update`), ``train/lagrange_multiplier`` and the
     multiplier's diagnostics (``train/cost_violation`` of a gradient multiplier; ``train/pid_p``, ``train/pid_i``,
     ``train/pid_d`` of a PID one).
     """
 
     def __init__(self, constraint_names: Sequence[str], cost_limit: CostLimit, preset: str,
-                 settings: Mapping[str, Any] | None = None) -> None:
+                 settings: Mapping[str, Any] | None = None, estimate_name: str = "ep_cost_estimate") -> None:
         self.constraint_names = tuple(constraint_names)
         self.cost_limits = resolve_cost_limits(self.constraint_names, cost_limit)
         self.multipliers: list[LagrangeMultiplier] = [make_multiplier(preset, float(limit), settings)
                                                       for limit in self.cost_limits]
         self.last_estimate: np.ndarray | None = None
+        self.estimate_name = estimate_name
 
     @property
     def values(self) -> np.ndarray:
@@ -65,12 +69,12 @@ class ConstraintMultipliers:
         return self.values
 
     def record(self, logger: Any) -> None:
-        """Log λ, the last J_c and the multipliers' diagnostics (class docstring) with a stable-baselines3 logger."""
+        """Log λ, the last estimate and the multipliers' diagnostics (class docstring) with a stable-baselines3 logger."""
         for k, multiplier in enumerate(self.multipliers):
             suffix = "" if len(self.multipliers) == 1 else f"/{self.constraint_names[k]}"
             logger.record(f"train/lagrange_multiplier{suffix}", multiplier.value)
             if self.last_estimate is not None:
-                logger.record(f"train/ep_cost_estimate{suffix}", float(self.last_estimate[k]))
+                logger.record(f"train/{self.estimate_name}{suffix}", float(self.last_estimate[k]))
             for term, value in multiplier.diagnostics().items():
                 key = "train/cost_violation" if term == "violation" else f"train/{term}"
                 logger.record(key + suffix, value)

@@ -49,10 +49,11 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 
 from safexp.plugin import ParameterError, SafexpError, choices_hint
-from safexp_sb3.costs import read_costs, resolve_constraint_names, resolve_cost_limits
+from safexp_sb3.constraints import ConstraintMultipliers
+from safexp_sb3.costs import read_costs, resolve_constraint_names
 from safexp_sb3.hyperparameters import MultiplierOverrides
-from safexp_sb3.multipliers import check_finite, make_multiplier
-from safexp_sb3.params import multiplier_kwargs
+from safexp_sb3.multipliers import check_finite
+from safexp_sb3.params import cost_limit_argument, multiplier_kwargs
 from safexp_sb3.rnn_hyperparameters import SACLagRNNParams
 from safexp_sb3.sac_lag import cost_critic_target
 
@@ -442,15 +443,12 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         if env is None:  # loading for evaluation: the spaces and constraints come from the checkpoint
             self.observation_space, self.action_space = observation_space, action_space
             self.n_envs = n_envs  # 1 to act; or the envs of remote actors (safexp_sb3.actor_learner), given
-        self.constraint_names = tuple(constraint_names or resolve_constraint_names(self.env, self._cost_limit_given()))
-        self.cost_limits = resolve_cost_limits(self.constraint_names, self._cost_limit_given())
+        cost_limit = cost_limit_argument(params)
+        self.constraint_names = tuple(constraint_names or resolve_constraint_names(self.env, cost_limit))
         settings = multiplier_kwargs(params)
-        self.multipliers = [make_multiplier(settings["multiplier"], float(limit), settings["multiplier_settings"])
-                            for limit in self.cost_limits]
+        self.constraints = ConstraintMultipliers(self.constraint_names, cost_limit, settings["multiplier"],
+                                                 settings["multiplier_settings"], estimate_name="cost_rate_estimate")
         self._setup_model()
-
-    def _cost_limit_given(self) -> float | dict[str, float]:
-        return dict(self.params.cost_limits) if self.params.cost_limits else float(self.params.cost_limit)
 
     def _setup_model(self) -> None:
         """Seed, then build the agent, its target, the two optimisers, the replay buffer and the actors' state.
@@ -485,7 +483,7 @@ class RecurrentSACLagrangian(BaseAlgorithm):
     @property
     def lagrange_multipliers(self) -> list[float]:
         """The current λ of each constraint (in ``constraint_names`` order)."""
-        return [multiplier.value for multiplier in self.multipliers]
+        return self.constraints.values.tolist()
 
     # -- acting ------------------------------------------------------------------------------------------------
     def _tensors(self, observation: Mapping[str, np.ndarray]) -> dict[str, th.Tensor]:
@@ -601,12 +599,8 @@ class RecurrentSACLagrangian(BaseAlgorithm):
             self._episode_num += 1
         if self.params.multiplier_source == "episode_cost" and self.unfed_episode_rates:
             if self.num_timesteps >= self.params.learning_starts:
-                self._step_multipliers(np.mean(self.unfed_episode_rates, axis=0))
+                self.constraints.update(np.mean(self.unfed_episode_rates, axis=0))
             self.unfed_episode_rates.clear()
-
-    def _step_multipliers(self, per_step_costs: np.ndarray) -> None:
-        for multiplier, cost in zip(self.multipliers, per_step_costs):
-            multiplier.update(float(cost))
 
     # -- learning ----------------------------------------------------------------------------------------------
     def learn(self, total_timesteps: int, callback: MaybeCallback = None, log_interval: int | None = None,
@@ -672,7 +666,7 @@ class RecurrentSACLagrangian(BaseAlgorithm):
 
             mean_cost_q = ((cost_q_pi.detach() * batch.mask).sum(dim=(0, 1)) / valid).cpu().numpy()
             if p.multiplier_source == "q_cost":
-                self._step_multipliers((1.0 - p.cost_gamma) * mean_cost_q)
+                self.constraints.update((1.0 - p.cost_gamma) * mean_cost_q)
             polyak_update(self.agent.parameters(), self.target.parameters(), p.tau)
             losses["critic_loss"].append(check_finite("critic loss", reward_loss.item()))
             losses["cost_value_loss"].append(check_finite("cost critic loss", cost_loss.item()))
@@ -681,9 +675,7 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         self._n_updates += gradient_steps
         for key, values in losses.items():
             self.logger.record(f"train/{key}", float(np.mean(values)))
-        for name, multiplier in zip(self.constraint_names, self.multipliers):
-            key = "train/lagrange_multiplier" + ("" if len(self.multipliers) == 1 else f"/{name}")
-            self.logger.record(key, multiplier.value)
+        self.constraints.record(self.logger)
 
     def targets(self, batch: SequenceBatch, states: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
         """The reward and cost Q targets ``y_t`` ``(B, L, 1)`` and ``y_c,t`` ``(B, L, K)`` of a batch (module
@@ -738,7 +730,7 @@ class RecurrentSACLagrangian(BaseAlgorithm):
             "target": self.target.state_dict(),
             "critic_optimizer": self.critic_optimizer.state_dict(),
             "actor_optimizer": self.actor_optimizer.state_dict(),
-            "multipliers": [multiplier.state_dict() for multiplier in self.multipliers],
+            "multipliers": self.constraints.state_dict(),
             "actor_episodes": th.from_numpy(self.actor_episodes),
             "predict_hidden": None if self.predict_hidden is None else self.predict_hidden.cpu(),
             "num_timesteps": int(self.num_timesteps),
@@ -774,8 +766,10 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         model.target.load_state_dict(checkpoint["target"])
         model.critic_optimizer.load_state_dict(checkpoint["critic_optimizer"])
         model.actor_optimizer.load_state_dict(checkpoint["actor_optimizer"])
-        for multiplier, state in zip(model.multipliers, checkpoint["multipliers"]):
-            multiplier.load_state_dict(state)
+        multipliers = checkpoint["multipliers"]
+        if isinstance(multipliers, list):  # saved before the multipliers were a ConstraintMultipliers: no estimate
+            multipliers = {"multipliers": multipliers, "last_estimate": None}
+        model.constraints.load_state_dict(multipliers)
         if model.n_envs == len(checkpoint["actor_episodes"]):  # ids go on from the saved ones (a reloaded buffer)
             model.actor_episodes = checkpoint["actor_episodes"].numpy().copy()
         else:
