@@ -34,7 +34,7 @@ import pluggy
 
 from safexp.plugin import hookspecs
 from safexp.plugin.errors import DuplicateComponentError, PluginLoadError, UnknownComponentError, choices_hint
-from safexp.plugin.specs import SPEC_TYPES, CommandSpec
+from safexp.plugin.specs import SPEC_TYPES, CommandSpec, kind_singular
 
 ENTRY_POINT_GROUP = "safexp"
 KINDS = tuple(SPEC_TYPES)  # robots, tasks, hazards, costs, algorithms
@@ -78,11 +78,6 @@ class Conflict:
         block = ",".join(dict.fromkeys(owner.name for owner in self.owners[1:]))
         return (f"{what} is registered by both {' and '.join(distinct)}, so neither is used; "
                 f"block one of them (SAFEXP_BLOCK_PLUGINS={block}) or uninstall its distribution")
-
-
-def kind_singular(kind: str) -> str:
-    """``robots`` → ``robot``, ``hazards`` → ``hazard``."""
-    return kind[:-1]
 
 
 def env_flag(name: str) -> bool:

@@ -63,7 +63,7 @@ def build_params(spec: ComponentSpec, overrides: Mapping[str, Any] | None, key: 
     ``key`` is where the user gave the parameters (``hazards``, ``robot_params``): errors name each parameter
     under it (``hazards.size``).
     """
-    return validate_params(spec.params, overrides, f"{spec.kind[:-1]} '{spec.name}'", prefix=f"{key}." if key else "")
+    return validate_params(spec.params, overrides, spec.label, prefix=f"{key}." if key else "")
 
 
 def validate_params(schema: type, overrides: Mapping[str, Any] | None, label: str, prefix: str = "") -> Any:

@@ -24,6 +24,11 @@ class NoParams:
     """A component without parameters."""
 
 
+def kind_singular(kind: str) -> str:
+    """A kind's name for one of its components: ``robots`` → ``robot``, ``hazards`` → ``hazard``."""
+    return kind[:-1]
+
+
 @dataclass(frozen=True)
 class ComponentSpec:
     """What every component record has. Use one of the kind-specific subclasses below."""
@@ -34,6 +39,11 @@ class ComponentSpec:
     factory: Callable[..., Any]
     params: type = NoParams
     description: str = ""
+
+    @property
+    def label(self) -> str:
+        """The component as error messages name it: ``robot 'point'``."""
+        return f"{kind_singular(self.kind)} '{self.name}'"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):

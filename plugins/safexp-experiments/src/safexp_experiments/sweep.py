@@ -309,6 +309,11 @@ def start_step(job: SweepJob) -> int:
     return RunDir(Path(source)).finished_at() or 0
 
 
+def steps_to_train(job: SweepJob) -> int:
+    """The env steps a job's run trains: its ``total_steps`` less its :func:`start_step`."""
+    return int(job.config["total_steps"]) - start_step(job)
+
+
 def launch_local(jobs: Sequence[SweepJob], workers: int | None, report: Callable[[RunOutcome], None],
                  tick: Callable[[], None] = lambda: None) -> list[RunOutcome]:
     """Run ``jobs`` on a pool of ``workers`` processes (default: one per core, at most one per job).
@@ -447,7 +452,7 @@ class SweepPlan:
 
     def describe(self) -> str:
         """The plan in a few lines: runs, steps, launcher and workers, the sweep folder, runs done before."""
-        total = sum(int(job.config["total_steps"]) - start_step(job) for job in self.jobs)
+        total = sum(steps_to_train(job) for job in self.jobs)
         grid = ", ".join(f"{key}=[{','.join(values)}]" for key, values in self.grid)
         seeds = ",".join(str(seed) for seed in self.seeds)
         runs = len(self.jobs)
@@ -499,7 +504,7 @@ class SweepProgress:
         # keyed by run directory: a transfer stage's runs share their name (``pretrain`` of every seed)
         self.start = {job.run_dir: start_step(job) for job in plan.jobs}
         """The step each run starts from (a fine-tuning run: its pretrained learner's); steps count from there."""
-        self.totals = {job.run_dir: int(job.config["total_steps"]) - self.start[job.run_dir] for job in plan.jobs}
+        self.totals = {job.run_dir: steps_to_train(job) for job in plan.jobs}
         self.prior = {job.run_dir: max(prior_state(job)[1] - self.start[job.run_dir], 0) for job in plan.jobs}
         """Steps done before the sweep began (runs finished before, checkpoints to resume from)."""
         self.steps = dict(self.prior)

@@ -56,10 +56,20 @@ class CostRolloutBuffer(RolloutBuffer):
                          gamma=gamma, n_envs=n_envs)
 
     def reset(self) -> None:
+        self.allocate_cost_fields()
+        super().reset()
+
+    def allocate_cost_fields(self) -> None:
+        """Zeroed cost fields, shape ``(n_steps, n_envs, n_constraints)``."""
         shape = (self.buffer_size, self.n_envs, self.n_constraints)
         for name in self.COST_FIELDS:
             setattr(self, name, np.zeros(shape, dtype=np.float32))
-        super().reset()
+
+    def flatten_cost_fields(self) -> None:
+        """Before the first minibatch, the cost fields flattened the way the stock ``get`` flattens its own."""
+        if not self.generator_ready:
+            for name in self.COST_FIELDS:
+                self.__dict__[name] = self.swap_and_flatten(self.__dict__[name])
 
     def add_costs(self, costs: np.ndarray) -> None:
         """The costs of the step about to be :meth:`add`-ed (same position), shape ``(n_envs, n_constraints)``."""
@@ -91,9 +101,7 @@ class CostRolloutBuffer(RolloutBuffer):
 
     def get(self, batch_size: int | None = None) -> Generator[CostRolloutBufferSamples, None, None]:
         """The stock minibatches (shuffled with numpy's global generator, as stock), with the cost fields."""
-        if not self.generator_ready:
-            for name in self.COST_FIELDS:
-                self.__dict__[name] = self.swap_and_flatten(self.__dict__[name])
+        self.flatten_cost_fields()
         yield from super().get(batch_size)
 
     def _get_samples(self, batch_inds: np.ndarray, env: Any = None) -> CostRolloutBufferSamples:

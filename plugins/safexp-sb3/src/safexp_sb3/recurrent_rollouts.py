@@ -78,19 +78,17 @@ class _CostFields:
                          gae_lambda, gamma, n_envs)
 
     def reset(self) -> None:
-        shape = (self.buffer_size, self.n_envs, self.n_constraints)
-        for name in self.COST_FIELDS:
-            setattr(self, name, np.zeros(shape, dtype=np.float32))
+        self.allocate_cost_fields()
         super().reset()  # type: ignore[misc]
 
+    allocate_cost_fields = CostRolloutBuffer.allocate_cost_fields
+    flatten_cost_fields = CostRolloutBuffer.flatten_cost_fields
     add_costs = CostRolloutBuffer.add_costs
     compute_cost_returns_and_advantage = CostRolloutBuffer.compute_cost_returns_and_advantage
 
     def get(self, batch_size: int | None = None) -> Generator[RecurrentCostRolloutBufferSamples, None, None]:
         """sb3-contrib's sequence minibatches, with the cost returns."""
-        if not self.generator_ready:
-            for name in self.COST_FIELDS:
-                self.__dict__[name] = self.swap_and_flatten(self.__dict__[name])
+        self.flatten_cost_fields()
         yield from super().get(batch_size)  # type: ignore[misc]
 
     def _get_samples(self, batch_inds: np.ndarray, env_change: np.ndarray,
