@@ -1,8 +1,9 @@
-"""The Lagrange multipliers of a learner: one per constraint, stepped from the episode cost estimate J_c.
+"""The Lagrange multipliers of a learner: one per constraint, stepped from the episode cost estimate J_c (or,
+for ``sac_lag_rnn``, whose limits are per step, a cost-per-step estimate).
 
-:class:`ConstraintMultipliers` is the component the Lagrangian learners (PPO-, PID-, TRPO- and SAC-Lagrangian)
-call explicitly in their ``train()``: :meth:`~ConstraintMultipliers.update` with this rollout's J_c, then
-:attr:`~ConstraintMultipliers.values` in the penalty. The multipliers themselves are
+:class:`ConstraintMultipliers` is the component the Lagrangian learners (PPO-, PID-, TRPO-, SAC-Lagrangian and
+the recurrent ones) call explicitly in their ``train()``: :meth:`~ConstraintMultipliers.update` with this
+rollout's J_c, then :attr:`~ConstraintMultipliers.values` in the penalty. The multipliers themselves are
 :mod:`safexp_sb3.multipliers`'.
 """
 
@@ -32,8 +33,9 @@ class ConstraintMultipliers:
     """One Lagrange multiplier per constraint.
 
     :param constraint_names: the constraints, in order (:func:`safexp_sb3.costs.resolve_constraint_names`).
-    :param cost_limit: the episode cost limit: a float for every constraint, a mapping name → limit or a
-        sequence in ``constraint_names`` order (:func:`safexp_sb3.costs.resolve_cost_limits` checks it).
+    :param cost_limit: the cost limit (per episode; per step for a learner that says so with ``estimate_name``):
+        a float for every constraint, a mapping name → limit or a sequence in ``constraint_names`` order
+        (:func:`safexp_sb3.costs.resolve_cost_limits` checks it).
     :param preset: a key of :data:`safexp_sb3.multipliers.MULTIPLIER_PRESETS`.
     :param settings: settings replacing the preset's.
     :param estimate_name: what the estimate given to :meth:`update` is, its TensorBoard tag under ``train/``:
@@ -61,8 +63,8 @@ class ConstraintMultipliers:
         return np.array([m.value for m in self.multipliers], dtype=np.float64)
 
     def update(self, estimate: np.ndarray) -> np.ndarray:
-        """One step of every multiplier from the episode cost estimate J_c, shape ``(n_constraints,)``; returns
-        the new λ."""
+        """One step of every multiplier from the cost estimate (J_c, or a cost per step: ``estimate_name``), shape
+        ``(n_constraints,)``; returns the new λ."""
         self.last_estimate = np.asarray(estimate, dtype=np.float64)
         for multiplier, cost in zip(self.multipliers, self.last_estimate, strict=True):
             multiplier.update(float(cost))
