@@ -13,7 +13,7 @@ from matplotlib.image import imread
 
 from safexp.cli import main
 from safexp_experiments.config import load_config
-from safexp_experiments.plot import CURVES, MULTIPLIER_TAG, plot_runs, read_scalars
+from safexp_experiments.plot import CURVES, MULTIPLIER_TAG, Curve, fill_spread, mean_and_spread, plot_runs, read_scalars
 from safexp_experiments.training import train
 
 TINY = Path(__file__).parent / "experiment_configs" / "experiment" / "tiny.yaml"
@@ -154,3 +154,15 @@ def test_a_trained_lagrangian_run_shows_the_multiplier_it_logged(tmp_path, saved
     (line,) = saved_figures[0].axes[2].get_lines()
     assert list(line.get_xdata()) == list(logged.steps) and list(line.get_ydata()) == list(logged.values)
     assert len(logged.steps) >= 2 and logged.values[-1] > logged.values[0]  # cost 50 > limit 25: λ rises
+
+
+def test_the_spread_band_stays_within_the_values_the_runs_logged():
+    # costs 0, 0, 30 at each step: mean 10, std 14.1; a plain mean ± std band would reach −4.1, a cost no run had
+    steps = np.array([0, 10])
+    curves = [Curve(steps, np.array([0.0, 0.0])), Curve(steps, np.array([0.0, 0.0])), Curve(steps, np.array([30.0, 30.0]))]
+    grid, mean, std = mean_and_spread(curves)
+    assert (mean - std).min() < 0
+    axis = Figure().subplots()
+    fill_spread(axis, curves, grid, mean, std, "C0")
+    band = axis.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == 0.0 and band.max() == pytest.approx(10.0 + np.std([0.0, 0.0, 30.0]))

@@ -167,6 +167,16 @@ def mean_and_spread(curves: Sequence[Curve]) -> tuple[np.ndarray, np.ndarray, np
     return grid, stacked.mean(axis=0), stacked.std(axis=0)
 
 
+def fill_spread(axis: Any, curves: Sequence[Curve], steps: np.ndarray, mean: np.ndarray, std: np.ndarray,
+                color: str) -> None:
+    """Shade mean ± std of ``curves`` on ``axis``, kept within the smallest and largest value the curves hold, so
+    that the band never shows values no run logged (a negative cost, a negative λ)."""
+    low = min(float(c.values.min()) for c in curves)
+    high = max(float(c.values.max()) for c in curves)
+    axis.fill_between(steps, np.clip(mean - std, low, high), np.clip(mean + std, low, high), color=color, alpha=0.2,
+                      linewidth=0)
+
+
 def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, kind: str = "train", title: str | None = None) -> Path:
     """Plot return and cost curves of ``run_dirs``, and their Lagrange multipliers when any run has one (see the
     module docstring), into ``out`` (PNG, PDF or SVG by suffix), atomically.
@@ -214,7 +224,7 @@ def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, kind: str = "trai
             markers = {"marker": "o", "markersize": 4} if len(steps) < FEW_POINTS else {}
             axis.plot(steps, mean, color=color, linestyle=style, linewidth=1.6, label=line_label, **markers)
             if len(curves) > 1:
-                axis.fill_between(steps, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
+                fill_spread(axis, curves, steps, mean, std, color)
         if group.cost_limit is not None:
             limits.setdefault(float(group.cost_limit), color)
     for limit, color in limits.items():

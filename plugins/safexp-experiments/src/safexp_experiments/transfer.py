@@ -591,7 +591,7 @@ def plot_transfer(plan: TransferPlan, out: Path) -> Path | None:
     from matplotlib.figure import Figure
     from matplotlib.ticker import EngFormatter
 
-    from safexp_experiments.plot import Curve, mean_and_spread, save_figure
+    from safexp_experiments.plot import Curve, fill_spread, mean_and_spread, save_figure
 
     transfer_point = plan.pretrained_steps(plan.settings.seeds[0])  # every seed's run has the same budget
     columns = []
@@ -634,7 +634,7 @@ def plot_transfer(plan: TransferPlan, out: Path) -> Path | None:
                         f"{'s' if len(curves) > 1 else ''})"
                 axis.plot(steps, mean, color=color, linewidth=1.5, label=label, marker="o" if len(steps) < 25 else None,
                           markersize=3)
-                axis.fill_between(steps, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
+                fill_spread(axis, curves, steps, mean, std, color)
             axis.axvline(transfer_point, color="black", linestyle="--", linewidth=1.0,
                          label="transfer point" if row == 0 else None)
             if key == "cost" and cost_limit is not None:
