@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import gymnasium
 
-from safexp.plugin.specs import level_order
 from safexp.registry import Registry, get_registry
 
 EPISODE_STEPS = 1000
@@ -105,7 +104,7 @@ def _candidates(registry: Registry) -> dict[str, list[SuiteEnv]]:
     claims: dict[str, list[SuiteEnv]] = {}
     robots = registry.components("robots")
     for task in registry.components("tasks").values():
-        for level, config in sorted(task.levels.items(), key=lambda item: level_order(item[0])):
+        for level, config in task.ordered_levels():
             if missing_components(dict(config), registry):
                 continue
             for robot in robots:
@@ -129,7 +128,7 @@ def unavailable_levels(registry: Registry | None = None) -> dict[str, list[str]]
     """``{Task}{level}`` → what it misses, for every task level left out of the catalogue."""
     registry = registry or get_registry()
     return {f"{title(task.name)}{level}": missing for task in registry.components("tasks").values()
-            for level, config in sorted(task.levels.items(), key=lambda item: level_order(item[0]))
+            for level, config in task.ordered_levels()
             if (missing := missing_components(dict(config), registry))}
 
 

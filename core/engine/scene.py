@@ -29,7 +29,6 @@ from safexp.plugin.cost import DEFAULT_CONSTRAINT
 from safexp.plugin.errors import ParameterError, UnknownComponentError, choices_hint, yaml_problem
 from safexp.engine.layout import check_inside_arena
 from safexp.plugin.params import bounded, build_params, validate_params
-from safexp.plugin.specs import level_order
 from safexp.registry import Registry, get_registry
 
 
@@ -193,7 +192,7 @@ def resolve_scene(config: Mapping[str, Any], registry: Registry | None = None) -
     full = dict(config)
     if level is not None:
         if isinstance(level, bool) or not isinstance(level, (int, str)) or level not in task_spec.levels:
-            levels = ", ".join(map(str, sorted(task_spec.levels, key=level_order)))
+            levels = ", ".join(str(known) for known, _ in task_spec.ordered_levels())
             raise UnknownComponentError(f"task '{task_spec.name}' has no level {level!r}; valid levels: {levels}")
         defaults = merge_scene(task_spec.levels[level], task_spec.robot_overrides.get(robot_spec.name, {}))
         full = merge_scene(defaults, {k: v for k, v in config.items()})

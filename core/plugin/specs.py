@@ -114,10 +114,14 @@ class TaskSpec(ComponentSpec):
                 raise TypeError(f"TaskSpec '{self.name}': named env '{name}' must be a NamedEnv, got {env!r}")
             if env.level not in self.levels:
                 raise ValueError(f"TaskSpec '{self.name}': named env '{name}' uses level {env.level}, which the "
-                                 f"task does not define (levels: {sorted(self.levels, key=level_order)})")
+                                 f"task does not define (levels: {[level for level, _ in self.ordered_levels()]})")
             if env.max_episode_steps < 1:
                 raise ValueError(f"TaskSpec '{self.name}': named env '{name}' needs max_episode_steps ≥ 1, "
                                  f"got {env.max_episode_steps}")
+
+    def ordered_levels(self) -> list[tuple[int | str, Mapping[str, Any]]]:
+        """``(level, scene configuration)`` of every level, in :func:`level_order`."""
+        return sorted(self.levels.items(), key=lambda item: level_order(item[0]))
 
 
 @dataclass(frozen=True)
