@@ -240,7 +240,14 @@ def test_interrupted_run_resumes_with_its_step_count_and_counters(tmp_path):
 
 def test_resume_errors(hazard_run, tmp_path, capsys):
     assert main(["train", "--resume", str(hazard_run)]) == 2
-    assert "has already finished (2048 steps)" in capsys.readouterr().err
+    message = capsys.readouterr().err
+    assert "has already finished (2048 steps); to train it longer, start a new run from it: safexp train " in message
+    recipe = message.split("start a new run from it: safexp train ")[1].split()  # the command it gives works
+    recipe = [word.replace("NEW_NAME", "longer").replace("=N", "=4096") for word in recipe]
+    assert recipe == [str(hazard_run / "config.yaml"), f"init_from={hazard_run}", "total_steps=4096", "name=longer"]
+    assert main(["train", *recipe]) == 0
+    longer = RunDir(hazard_run.parent / "longer")
+    assert longer.status()["state"] == "finished" and longer.status()["steps"] == 4096
     assert main(["train", "--resume", str(tmp_path / "nothing")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["train", str(TINY), "--resume", str(hazard_run)]) == 2

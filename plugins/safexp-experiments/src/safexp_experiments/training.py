@@ -178,8 +178,9 @@ def resume(run_dir: str | Path) -> RunResult:
     run.acquire_lock()
     try:
         if run.finished():
-            raise RunDirError(f"run '{run.path}' has already finished ({run.status()['steps']} steps); start a new "
-                              "run to train longer")
+            raise RunDirError(f"run '{run.path}' has already finished ({run.status()['steps']} steps); to train it "
+                              f"longer, start a new run from it: safexp train {run.path / 'config.yaml'} "
+                              f"init_from={run.path} total_steps=N name=NEW_NAME")
         checkpoint = run.latest_checkpoint()
         if checkpoint is None:
             raise RunDirError(f"run '{run.path}' has no checkpoint to resume from")
