@@ -239,6 +239,21 @@ def test_cpo_learned_margin_moves_by_lr_times_violation_and_stays_non_negative()
     assert model.margin.value == 0.0
 
 
+def test_cpo_cost_ema_smooths_j_c_before_c_and_is_saved(tmp_path):
+    model = _cpo_after_one_rollout(cost_ema=0.5)
+    model.smoothed_cost = type(model.smoothed_cost)(0.5)  # forget the estimates of the first rollouts
+    first = _train_with_episode_cost(model, 9.0)  # the first estimate is taken as it is: Ĵ = 9, c = (9 − 5)/20
+    assert first["train/cpo/c"] == pytest.approx(0.2) and first["train/cpo/smoothed_cost"] == pytest.approx(9.0)
+    second = _train_with_episode_cost(model, 1.0)  # Ĵ = 0.5·9 + 0.5·1 = 5: c = 0
+    assert second["train/ep_cost_estimate"] == pytest.approx(1.0)  # the raw J_c is logged beside Ĵ
+    assert second["train/cpo/smoothed_cost"] == pytest.approx(5.0) and second["train/cpo/c"] == pytest.approx(0.0)
+    model.save(tmp_path / "cpo.zip")
+    loaded = get_registry().get("algorithms", "cpo").load(str(tmp_path / "cpo.zip"))
+    assert loaded.smoothed_cost.state_dict() == {"smoothed_cost": 5.0, "cost_estimates": 2}
+    plain = _train_with_episode_cost(_cpo_after_one_rollout(), 1.0)  # cost_ema 0 (the default): this J_c alone
+    assert plain["train/cpo/c"] == pytest.approx(-0.2) and "train/cpo/smoothed_cost" not in plain
+
+
 # -- learning where safety costs reward ----------------------------------------------------------------------
 
 ON_POLICY = {"n_steps": 32, "batch_size": 256, "net_arch": [8], "cost_critic_net_arch": [8],

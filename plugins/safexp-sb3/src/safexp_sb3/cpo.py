@@ -10,8 +10,9 @@ at most ``max(−c, 0)``); if none passes, the old parameters are kept.
 
 One update (:meth:`CPO.train`), after :func:`~safexp_sb3.rollouts.collect_rollout` has filled the buffer::
 
-    1. c ← (J_c − d + margin) / mean episode length     (J_c of this rollout's episodes; the margin, with
-       learn_margin, first moves by margin_lr·(J_c − d) and stays ≥ 0, as safety-starter-agents' learn_margin)
+    1. c ← (J_c − d + margin) / mean episode length     (J_c of this rollout's episodes, smoothed over updates
+       with cost_ema; the margin, with learn_margin, first moves by margin_lr·(J_c − d) and stays ≥ 0, as
+       safety-starter-agents' learn_margin)
     2. A_r standardised, A_c centred (cost units)
     3. g, b, H on the whole rollout; x = cpo_step(g, b, H, c, δ); the backtracking line search (cpo_accepts)
     4. the reward critic and the cost critic (TRPO's n_critic_updates passes of minibatches)
@@ -41,7 +42,7 @@ from safexp.plugin import ParameterError
 from safexp_sb3.checkpoints import CheckpointParts, load_learner, save_learner
 from safexp_sb3.cost_buffer import CostRolloutBuffer
 from safexp_sb3.hyperparameters import CPOParams, TRPOParams
-from safexp_sb3.multipliers import check_finite
+from safexp_sb3.multipliers import SmoothedCost, check_finite
 from safexp_sb3.on_policy_costs import OnPolicyCosts, cost_critic_settings, prepared_advantages
 from safexp_sb3.params import expected_truncation_quiet, stock_kwargs, stock_policy
 from safexp_sb3.policy_update import ActorCriticPass, use_fused_adam
@@ -212,6 +213,8 @@ class CPO(TRPO):
     :param cost_limit: the episode cost limit ``d`` (one constraint; Safety Gym suite: 25).
     :param learn_margin: learn a safety margin added to ``c`` (:class:`LearnedMargin`); off by default.
     :param margin_lr: the margin's step per unit of violation (safety-starter-agents: 0.05).
+    :param cost_ema: smoothing of the episode-cost estimates over updates before ``c`` is formed
+        (:class:`~safexp_sb3.multipliers.SmoothedCost`; 0: none).
     :param normalize_advantage: standardise the reward advantages over the rollout.
     :param normalize_observations: standardise the observations by their running statistics
         (:class:`~safexp_sb3.rollouts.ObservationNormaliser`).
@@ -220,7 +223,8 @@ class CPO(TRPO):
         ``line_search_shrinking_factor`` (0.8) and ``line_search_max_iter`` (10) its backtracking;
         ``sub_sampling_factor`` is refused (the step uses the whole rollout).
 
-    Logged: ``train/cpo/{A,B,c,q,r,s,lambda_star,nu_star,case,backtracks,margin}`` and ``train/kl_divergence``,
+    Logged: ``train/cpo/{A,B,c,q,r,s,lambda_star,nu_star,case,backtracks,margin}`` (and ``train/cpo/smoothed_cost``
+    with ``cost_ema``) and ``train/kl_divergence``,
     ``train/policy_loss``, ``train/cost_surrogate_change``, ``train/is_line_search_success``,
     ``train/value_loss``, ``train/cost_value_loss``, ``train/ep_cost_estimate``.
     """
@@ -228,8 +232,8 @@ class CPO(TRPO):
     params: CPOParams | None = None
 
     def __init__(self, policy: Any, env: GymEnv, cost_limit: float = 25.0, learn_margin: bool = False,
-                 margin_lr: float = 0.05, normalize_advantage: bool = True, normalize_observations: bool = False,
-                 **kwargs: Any):
+                 margin_lr: float = 0.05, cost_ema: float = 0.0, normalize_advantage: bool = True,
+                 normalize_observations: bool = False, **kwargs: Any):
         if not isinstance(cost_limit, (int, float)):
             raise ParameterError(f"CPO handles one constraint: cost_limit must be one number, got {cost_limit!r}; "
                                  "use a Lagrangian learner (ppo_lag, trpo_lag, pid_lag) for several constraints")
@@ -239,6 +243,7 @@ class CPO(TRPO):
         self.cost_limit = float(cost_limit)
         self.standardize_reward_advantage = normalize_advantage
         self.margin = LearnedMargin(margin_lr if learn_margin else 0.0)
+        self.smoothed_cost = SmoothedCost(cost_ema)
         super().__init__(policy, env, normalize_advantage=False, _init_setup_model=False, **kwargs)
         self.costs = OnPolicyCosts(self, self.cost_limit, cost_settings, normalize_observations)
         if len(self.constraint_names) != 1:
@@ -259,7 +264,8 @@ class CPO(TRPO):
         return self.costs.collect(env, callback, rollout_buffer, n_rollout_steps)
 
     def constraint_value(self) -> float:
-        """Step 1: ``c = (J_c − d + margin) / mean episode length`` (the margin moved first); before any episode has
+        """Step 1: ``c = (J_c − d + margin) / mean episode length`` (``J_c`` smoothed over updates with ``cost_ema``,
+        the margin moved first); before any episode has
         ended, the cost per step so far (the monitor's cost rate, all steps since training started) minus
         ``d / n_steps`` (a rollout stands in for an episode)."""
         estimate = self.cost_monitor.cost_estimate()
@@ -267,7 +273,7 @@ class CPO(TRPO):
         if estimate is None or length is None:
             return float(self.cost_monitor.cost_rate[0]) - self.cost_limit / self.n_steps
         self.logger.record("train/ep_cost_estimate", float(estimate[0]))
-        violation = float(estimate[0]) - self.cost_limit
+        violation = self.smoothed_cost.update(float(estimate[0])) - self.cost_limit
         return (violation + self.margin.update(violation)) / length
 
     def train(self) -> None:
@@ -312,6 +318,8 @@ class CPO(TRPO):
             self.logger.record(f"train/cpo/{name}", float(getattr(solution, name)))
         self.logger.record("train/cpo/backtracks", backtracks)
         self.logger.record("train/cpo/margin", self.margin.value)
+        for name, value in self.smoothed_cost.diagnostics().items():
+            self.logger.record(f"train/cpo/{name}", value)
         self.logger.record("train/is_line_search_success", float(accepted))
         self.logger.record("train/kl_divergence", new_kl)
         self.logger.record("train/policy_loss", new_loss)
@@ -353,7 +361,8 @@ class CPO(TRPO):
 
     def checkpoint_parts(self) -> CheckpointParts:
         """What a checkpoint holds besides the common part (:meth:`OnPolicyCosts.checkpoint_parts`)."""
-        return self.costs.checkpoint_parts({"margin": self.margin})
+        return self.costs.checkpoint_parts({"margin": self.margin, "smoothed_cost": self.smoothed_cost},
+                                           optional=frozenset({"smoothed_cost"}))  # older checkpoints lack it
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
                 deterministic: bool = False) -> tuple[np.ndarray, Any]:
@@ -376,7 +385,7 @@ def make_cpo(env: GymEnv, params: CPOParams, *, seed: int | None = None, tensorb
                                  f"({', '.join(params.cost_limits)}); use ppo_lag, trpo_lag or pid_lag")
         kwargs["cost_limit"] = float(next(iter(params.cost_limits.values())))
     model = CPO(stock_policy(env), env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose, device=device,
-                learn_margin=params.learn_margin, margin_lr=params.margin_lr,
+                learn_margin=params.learn_margin, margin_lr=params.margin_lr, cost_ema=params.cost_ema,
                 normalize_observations=params.normalize_observations, **stock_kwargs(params, TRPOParams),
                 **kwargs)
     model.params = params

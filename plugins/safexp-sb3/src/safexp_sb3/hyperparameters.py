@@ -227,10 +227,14 @@ class CPOParams(ObservationParams, CostParams, TRPOParams):
     :param learn_margin: learn a safety margin added to CPO's constraint value, safety-starter-agents'
         ``learn_margin``: ``margin ← max(0, margin + margin_lr·(J_c − d))`` at every update.
     :param margin_lr: the margin's step per unit of episode-cost violation (safety-starter-agents: 0.05).
+    :param cost_ema: smoothing of the episode-cost estimates ``J_c`` over updates before ``c`` is formed,
+        ``Ĵ ← cost_ema·Ĵ + (1 − cost_ema)·J_c`` (:class:`safexp_sb3.multipliers.SmoothedCost`; 0: this rollout's
+        episodes alone, as the paper).
     """
 
     learn_margin: bool = False
     margin_lr: float = bounded(0.05, ge=0)
+    cost_ema: float = bounded(0.0, ge=0, lt=1)
 
 
 @dataclass

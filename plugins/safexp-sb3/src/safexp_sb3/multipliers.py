@@ -64,7 +64,7 @@ class LagrangeMultiplier(Protocol):
 
 
 class SmoothedCost:
-    """An exponential moving average of the episode cost estimates fed to a multiplier.
+    """An exponential moving average of the episode cost estimates fed to a multiplier (or to CPO's ``c``).
 
     ``Ĵ ← ema·Ĵ + (1 - ema)·J_c``, starting at the first estimate (no bias towards zero); ``ema = 0`` passes every
     estimate through unchanged.
@@ -74,7 +74,7 @@ class SmoothedCost:
 
     def __init__(self, ema: float = 0.0) -> None:
         if not 0.0 <= ema < 1.0:
-            raise ParameterError(f"multiplier cost_ema must be in [0, 1), got {ema}")
+            raise ParameterError(f"cost_ema must be in [0, 1), got {ema}")
         self.ema = float(ema)
         self.value = 0.0
         self.count = 0

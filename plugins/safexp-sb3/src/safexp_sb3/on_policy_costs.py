@@ -104,11 +104,12 @@ class OnPolicyCosts:
             cost_losses = self.fit_cost_critic(model.rollout_buffer, passes, batch_size)
         return value_losses, cost_losses
 
-    def checkpoint_parts(self, components: Mapping[str, Any]) -> CheckpointParts:
+    def checkpoint_parts(self, components: Mapping[str, Any], optional: frozenset[str] = frozenset()) -> CheckpointParts:
         """What a checkpoint of the learner holds besides the common part (:mod:`safexp_sb3.checkpoints`): the
         policy, the cost critic, their optimisers, the cost monitor, the observation statistics (with
         ``normalize_observations``), the random stream of the cost critic's own schedule (when it has one) and the
-        learner's own ``components`` (its multipliers, CPO's margin)."""
+        learner's own ``components`` (its multipliers, CPO's margin), of which those named in ``optional`` may be
+        missing from a checkpoint (older ones: they keep their fresh state)."""
         model = self.model
         own = {"cost_monitor": model.cost_monitor, **components}
         if model.obs_normaliser is not None:
@@ -118,7 +119,7 @@ class OnPolicyCosts:
         return CheckpointParts(modules={"policy": model.policy, "cost_critic": model.cost_critic},
                                optimizers={"policy": model.policy.optimizer, "cost_critic": model.cost_critic.optimizer},
                                components=own, tensors={},
-                               optional_components=frozenset({"cost_critic_rng"}))  # older checkpoints lack it
+                               optional_components=frozenset({"cost_critic_rng"}) | optional)  # older checkpoints lack it
 
 
 def lagrangian_advantages(buffer: CostRolloutBuffer, constraints: ConstraintMultipliers, cost_estimate: Any,
