@@ -71,7 +71,7 @@ def test_train_and_resume_use_only_the_contract(tmp_path, monkeypatch, overrides
     assert len(built) == 2
 
 
-@pytest.mark.parametrize(("algo", "expected"), [("tiny_ppo_lag", {"safety": 0.001}), ("tiny_ppo", {}),
+@pytest.mark.parametrize(("algo", "expected"), [("tiny_ppo_lag", {"safety": 0.0}), ("tiny_ppo", {}),
                                                ("tiny_ppo_lag_rnn", {"safety": 0.001})])
 def test_multipliers_are_named_by_constraint(algo, expected):
     cfg = load_config(TINY, [f"algo={algo}"])

@@ -190,7 +190,7 @@ def test_registry_lists_the_learners_with_structured_params():
     table = get_registry().components("algorithms")
     assert {"ppo_lag", "pid_lag", "trpo_lag", "cpo", "ppo", "trpo"} <= set(table)
     params = build_params(table["ppo_lag"], {})
-    assert (params.cost_limit, params.multiplier, params.net_arch) == (25.0, "omnisafe", [64, 64])
+    assert (params.cost_limit, params.multiplier, params.net_arch) == (25.0, "sgd", [64, 64])
     assert build_params(table["pid_lag"], {}).multiplier == "pid"
     assert np.isclose(build_params(table["cpo"], {}).target_kl, 0.01)
 

@@ -71,7 +71,7 @@ class PPOLagrangian(PPO):
 
     params: PPOLagParams | None = None
 
-    def __init__(self, policy: Any, env: GymEnv, cost_limit: CostLimit = 25.0, multiplier: str = "omnisafe",
+    def __init__(self, policy: Any, env: GymEnv, cost_limit: CostLimit = 25.0, multiplier: str = "sgd",
                  multiplier_settings: Mapping[str, Any] | None = None, normalize_advantage: bool = True,
                  normalize_observations: bool = False, **kwargs: Any):
         if kwargs.get("clip_range_vf") is not None:
