@@ -188,7 +188,7 @@ def test_multiplier_hyperparameters_pick_a_preset_and_check_ranges():
     assert multiplier_kwargs(params) == {"multiplier": "pid", "multiplier_settings": {"kp": 0.02, "cost_ema": 0.9}}
     assert multiplier_kwargs(build_params(spec, {})) == {"multiplier": "sgd", "multiplier_settings": {}}
     assert build_params(get_registry().get("algorithms", "pid_lag"), {}).multiplier == "pid"
-    assert build_params(get_registry().get("algorithms", "trpo_lag"), {}).multiplier == "omnisafe"
+    assert build_params(get_registry().get("algorithms", "trpo_lag"), {}).multiplier == "sgd"
     with pytest.raises(ParameterError, match=r"'multiplier_settings.ema' of algorithm 'ppo_lag' is 1.0 \(valid: \[0, 1\)\)"):
         build_params(spec, {"multiplier_settings": {"ema": 1.0}})
     with pytest.raises(ParameterError, match=r"'multiplier_settings.lr' .* is -0.1 \(valid: \[0, inf\)\)"):

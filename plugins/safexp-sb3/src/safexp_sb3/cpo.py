@@ -211,7 +211,7 @@ class CPO(TRPO):
     step, with its own backtracking line search and acceptance test (module docstring).
 
     :param cost_limit: the episode cost limit ``d`` (one constraint; Safety Gym suite: 25).
-    :param learn_margin: learn a safety margin added to ``c`` (:class:`LearnedMargin`); off by default.
+    :param learn_margin: learn a safety margin added to ``c`` (:class:`LearnedMargin`); on by default.
     :param margin_lr: the margin's step per unit of violation (safety-starter-agents: 0.05).
     :param cost_ema: smoothing of the episode-cost estimates over updates before ``c`` is formed
         (:class:`~safexp_sb3.multipliers.SmoothedCost`; 0: none).
@@ -231,7 +231,7 @@ class CPO(TRPO):
 
     params: CPOParams | None = None
 
-    def __init__(self, policy: Any, env: GymEnv, cost_limit: float = 25.0, learn_margin: bool = False,
+    def __init__(self, policy: Any, env: GymEnv, cost_limit: float = 25.0, learn_margin: bool = True,
                  margin_lr: float = 0.05, cost_ema: float = 0.0, normalize_advantage: bool = True,
                  normalize_observations: bool = False, **kwargs: Any):
         if not isinstance(cost_limit, (int, float)):

@@ -218,7 +218,10 @@ class PIDLagParams(PPOLagParams):
 @dataclass
 class TRPOLagParams(ObservationParams, MultiplierParams, CostParams, TRPOParams):
     """Hyperparameters of TRPO-Lagrangian (``trpo_lag``): those of :class:`TRPOParams`, :class:`CostParams`,
-    :class:`MultiplierParams` (default preset ``omnisafe``) and :class:`ObservationParams`."""
+    :class:`MultiplierParams` and :class:`ObservationParams`. The default preset is ``sgd``, chosen by measurement
+    (README, "Lagrange multipliers"): on PointGoal1 it held the cost near the limit, where ``omnisafe`` did not."""
+
+    multiplier: str = "sgd"
 
 
 @dataclass
@@ -228,14 +231,15 @@ class CPOParams(ObservationParams, CostParams, TRPOParams):
     these.
 
     :param learn_margin: learn a safety margin added to CPO's constraint value, safety-starter-agents'
-        ``learn_margin``: ``margin ← max(0, margin + margin_lr·(J_c − d))`` at every update.
+        ``learn_margin``: ``margin ← max(0, margin + margin_lr·(J_c − d))`` at every update. On by default, chosen
+        by measurement (README, "Lagrange multipliers"): on PointGoal1 it brought the cost near the limit.
     :param margin_lr: the margin's step per unit of episode-cost violation (safety-starter-agents: 0.05).
     :param cost_ema: smoothing of the episode-cost estimates ``J_c`` over updates before ``c`` is formed,
         ``Ĵ ← cost_ema·Ĵ + (1 − cost_ema)·J_c`` (:class:`safexp_sb3.multipliers.SmoothedCost`; 0: this rollout's
         episodes alone, as the paper).
     """
 
-    learn_margin: bool = False
+    learn_margin: bool = True
     margin_lr: float = bounded(0.05, ge=0)
     cost_ema: float = bounded(0.0, ge=0, lt=1)
 

@@ -55,7 +55,7 @@ class TRPOLagrangian(TRPO):
 
     params: TRPOLagParams | None = None
 
-    def __init__(self, policy: Any, env: GymEnv, cost_limit: CostLimit = 25.0, multiplier: str = "omnisafe",
+    def __init__(self, policy: Any, env: GymEnv, cost_limit: CostLimit = 25.0, multiplier: str = "sgd",
                  multiplier_settings: Mapping[str, Any] | None = None, normalize_advantage: bool = True,
                  normalize_observations: bool = False, **kwargs: Any):
         if kwargs.get("sub_sampling_factor", 1) != 1:
