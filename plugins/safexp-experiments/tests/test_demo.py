@@ -21,7 +21,7 @@ def test_a_short_ppo_lag_run_says_where_its_cost_stands_and_what_the_full_protoc
     assert "0.4 at 4,096 steps → 3.2 at 61,440" in text
     assert "evaluation episodes cost 88.3, above the limit of 25" in text
     assert "cannot show: a constrained learner holding its cost limit" in text and "~1e6 steps" in text
-    assert "at 3e6 steps PPO-Lag is still at an episode cost of ~37" in text and "~25 after 1e7 steps" in text
+    assert "at 3e6 steps PPO-Lag with it is still at an episode cost of ~37" in text and "~25 after 1e7 steps" in text
 
 
 def test_a_cost_within_the_limit_early_is_not_called_a_held_limit():

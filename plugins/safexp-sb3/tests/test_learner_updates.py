@@ -268,7 +268,7 @@ LEARNERS = {  # settings, env steps, envs
     "ppo_lag": ({**ON_POLICY, **PID, "n_epochs": 5, "learning_rate": 1e-2, "target_kl": None}, 6144, 8),
     "ppo_lag_rnn": ({**RECURRENT, **PID, "n_epochs": 5, "learning_rate": 2e-2, "target_kl": None}, 4096, 8),
     "trpo_lag": ({**ON_POLICY, **PID, "target_kl": 0.02}, 6144, 8),
-    "cpo": ({**ON_POLICY, "target_kl": 0.02}, 6144, 8),
+    "cpo": ({**ON_POLICY, "target_kl": 0.02, "learn_margin": False}, 6144, 8),  # the paper's CPO
     "sac_lag": (SAC, 4000, 1),  # λ steps after every gradient step's episode: gains per step, not per rollout
 }
 

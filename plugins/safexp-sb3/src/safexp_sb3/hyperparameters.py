@@ -231,7 +231,8 @@ class CPOParams(ObservationParams, CostParams, TRPOParams):
     these.
 
     :param learn_margin: learn a safety margin added to CPO's constraint value, safety-starter-agents'
-        ``learn_margin``: ``margin ← max(0, margin + margin_lr·(J_c − d))`` at every update. On by default, chosen
+        ``learn_margin``: ``margin ← max(0, margin + margin_lr·(J_c − d))`` at every update (``J_c`` smoothed first
+        with ``cost_ema``). On by default, chosen
         by measurement (README, "Lagrange multipliers"): on PointGoal1 it brought the cost near the limit.
     :param margin_lr: the margin's step per unit of episode-cost violation (safety-starter-agents: 0.05).
     :param cost_ema: smoothing of the episode-cost estimates ``J_c`` over updates before ``c`` is formed,

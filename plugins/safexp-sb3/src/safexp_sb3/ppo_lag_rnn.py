@@ -22,7 +22,8 @@ GAEs and the LSTM states before every step::
        one Adam step of the policy (LSTMs included) and one of the cost head, gradient norm clipped over both,
        stopping once the approximate KL exceeds 1.5 × target_kl
 
-Defaults: those of ``ppo_lag`` (OmniSafe's Safety Gym configuration) and an LSTM of 64 units.
+Defaults: those of ``ppo_lag`` (OmniSafe's Safety Gym configuration) but the multiplier (``omnisafe``, not yet
+screened for this learner) and an LSTM of 64 units.
 """
 
 from __future__ import annotations
