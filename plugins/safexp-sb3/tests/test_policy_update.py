@@ -1,5 +1,6 @@
 """The lean update pieces against the stable-baselines3 code they stand in for: the actor-critic pass against
-``ActorCriticPolicy``'s own methods (bit for bit), its hand-derived gradients against autograd's (to rounding), the clipped step against
+``ActorCriticPolicy``'s own methods (bit for bit) and a collected rollout's values and log-probabilities against
+the policy's (to rounding), its hand-derived gradients against autograd's (to rounding), the clipped step against
 ``clip_grad_norm_``, the rollout tensors' minibatches against ``RolloutBuffer.get``; and the cost component's
 checkpoint parts."""
 
@@ -14,6 +15,7 @@ from tiny_env import HazardPointEnv
 from safexp.plugin import build_params, get_registry
 from safexp_sb3.cost_buffer import CostRolloutBuffer
 from safexp_sb3.policy_update import ActorCriticPass, clipped_step
+from safexp_sb3.ppo_lag import PPOLagrangian
 from safexp_sb3.rollout_tensors import RolloutTensors
 
 SMALL = {"n_steps": 32, "batch_size": 16, "net_arch": [8, 8], "cost_critic_net_arch": [8], "cost_limit": 1.0}
@@ -36,15 +38,35 @@ def test_the_lean_pass_is_the_policys_own_forward_bit_for_bit():
     observations = th.randn(16, *model.observation_space.shape)
     with th.no_grad():
         th.manual_seed(5)
-        stock_actions, stock_values, stock_log_prob = policy(observations)
+        stock_actions, _, _ = policy(observations)
         th.manual_seed(5)
-        actions, values, log_prob = lean.act(observations)
-    assert th.equal(actions, stock_actions) and th.equal(values, stock_values) and th.equal(log_prob, stock_log_prob)
+        actions = lean.sample(observations)
+    assert th.equal(actions, stock_actions)
     stock_values, stock_log_prob, stock_entropy = policy.evaluate_actions(observations, actions)
     values, log_prob, entropy = lean.evaluate(observations, actions)
     assert th.equal(values, stock_values.flatten()) and th.equal(log_prob, stock_log_prob)
     assert th.equal(entropy, stock_entropy)
     assert th.equal(lean.values(observations), policy.predict_values(observations).flatten())
+
+
+@pytest.mark.parametrize("use_sde", [False, True], ids=["lean", "policy's own call"])
+def test_a_rollout_holds_the_policys_values_and_log_probabilities_of_its_steps(use_sde):
+    """The lean collection samples from the actor alone and evaluates the whole rollout after it; a policy that is
+    not lean (here with state-dependent exploration) is called whole at every step. Either way the buffer holds what
+    the policy gives for each stored step, to rounding."""
+    model = PPOLagrangian("MlpPolicy", make_vec_env(HazardPointEnv, n_envs=2, seed=0), cost_limit=1.0, n_steps=32,
+                          batch_size=16, use_sde=use_sde, policy_kwargs={"net_arch": [8, 8]}, seed=0)
+    assert ActorCriticPass(model.policy).lean is not use_sde
+    _, callback = model._setup_learn(64, callback=None)
+    assert model.collect_rollouts(model.env, callback, model.rollout_buffer, model.n_steps)
+    buffer = model.rollout_buffer
+    observations = th.from_numpy(buffer.observations.reshape(64, -1))
+    with th.no_grad():
+        values, log_prob, _ = model.policy.evaluate_actions(observations, th.from_numpy(buffer.actions.reshape(64, 2)))
+    assert np.all(buffer.values != 0.0) and np.all(buffer.log_probs != 0.0)
+    np.testing.assert_allclose(buffer.values.reshape(-1), values.flatten().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(buffer.log_probs.reshape(-1), log_prob.numpy(), rtol=1e-5, atol=1e-6)
+    assert buffer.full and buffer.pos == 32
 
 
 def test_the_clipped_step_is_clip_grad_norm_and_adam_bit_for_bit():

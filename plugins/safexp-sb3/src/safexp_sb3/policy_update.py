@@ -1,8 +1,8 @@
 """The per-minibatch pieces of an on-policy update, written lean: an update runs thousands of minibatches of 64 on
 small networks, where the time goes to the number of tensor operations and Python calls, not to arithmetic.
 
-- :class:`ActorCriticPass`: the actions sampled at an env step, or the values, log-probabilities and entropies of
-  a minibatch, in one pass of the policy's actor and critic, with the operations of stable-baselines3's
+- :class:`ActorCriticPass`: the actions sampled at an env step (the actor alone), or the values, log-probabilities
+  and entropies of a minibatch or a whole rollout, in one pass of the policy's actor and critic, with the operations of stable-baselines3's
   ``ActorCriticPolicy.evaluate_actions`` (so a minibatch's results are bit-identical) but without building
   ``torch.distributions`` objects (whose argument checks and broadcasting cost more than the networks) and
   without module-call overhead; and :meth:`ActorCriticPass.ppo_gradients` and
@@ -47,7 +47,8 @@ def _ratio_statistics(ratio: th.Tensor, log_ratio: th.Tensor, clip_range: float)
 
 
 class ActorCriticPass:
-    """``policy(observations)``, ``policy.evaluate_actions`` and ``policy.predict_values``, lean where the policy allows it.
+    """The actions of ``policy(observations)``, ``policy.evaluate_actions`` and ``policy.predict_values``, lean where
+    the policy allows it.
 
     The lean pass applies to stable-baselines3's ``ActorCriticPolicy`` with a flat ``Box`` observation (its
     ``FlattenExtractor``, one shared extractor), plain MLPs for actor and critic
@@ -71,18 +72,13 @@ class ActorCriticPass:
         self.by_hand = self.lean and self.actor.has_backward and self.critic.has_backward
         """Whether :meth:`ppo_gradients` and :meth:`value_gradients` are derived by hand (else autograd)."""
 
-    def act(self, observations: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
-        """``policy(observations)`` (call it under ``torch.no_grad``): sampled actions, values of shape
-        ``(batch, 1)`` and log-probabilities, the actions drawn from torch's generator exactly as the policy draws
-        them."""
-        if not self.lean:
-            return self.policy(observations)
-        observations = observations.float()
-        mean, _ = self.actor.forward(observations)
-        values, _ = self.critic.forward(observations)
+    def sample(self, observations: th.Tensor) -> th.Tensor:
+        """The actions ``policy(observations)`` samples (call it under ``torch.no_grad``; lean policies only), from
+        the actor alone and drawn from torch's generator exactly as the policy draws them: collection evaluates the
+        values and log-probabilities of a whole rollout in one batched pass after it (:meth:`evaluate`)."""
+        mean, _ = self.actor.forward(observations.float())
         std = self.policy.log_std.exp()  # broadcast over the batch: the same values as the policy's ones_like · σ
-        actions = mean + th.empty(mean.shape, dtype=mean.dtype, device=mean.device).normal_() * std
-        return actions, values, _gaussian_log_prob(actions, mean, std)
+        return mean + th.empty(mean.shape, dtype=mean.dtype, device=mean.device).normal_() * std
 
     def evaluate(self, observations: th.Tensor, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
         """``(values, log_prob, entropy)`` of a batch, each of shape ``(batch,)``: the values flattened, the
@@ -127,7 +123,7 @@ class ActorCriticPass:
             mean, actor_inputs = self.actor.forward(observations)
             values, critic_inputs = self.critic.forward(observations)
             log_std = self.policy.log_std
-            std = log_std.exp()  # broadcast over the batch, as in act
+            std = log_std.exp()  # broadcast over the batch, as in sample
             log_prob = _gaussian_log_prob(batch.actions, mean, std)
             log_ratio = log_prob - batch.old_log_prob
             ratio = th.exp(log_ratio)

@@ -6,7 +6,10 @@ cost critic's fit on its own schedule.
 after every env step the episode-cost monitor records the step's costs (the one place a run counts its cost),
 the costs go into the rollout buffer next to the rewards (a time-limit truncation bootstraps both, from the
 reward critic and the cost critic), and at the end the cost values of the whole rollout are computed in one
-batched pass and the cost GAE is computed.
+batched pass and the cost GAE is computed. A lean policy (:class:`~safexp_sb3.policy_update.ActorCriticPass`)
+runs only its actor at an env step, drawing the action exactly as the policy would; the reward values and the
+log-probabilities of the whole rollout come in one batched pass at its end, as the cost values do (equal to the
+per-step ones to rounding).
 """
 
 from __future__ import annotations
@@ -147,7 +150,8 @@ def collect_rollout(model: OnPolicyAlgorithm, env: VecEnv, callback: BaseCallbac
     callback.on_rollout_start()
     box_actions = isinstance(model.action_space, spaces.Box)
     seen = (lambda observations: observations) if normaliser is None else normaliser
-    actor_critic = ActorCriticPass(policy)  # one lean policy call per env step
+    actor_critic = ActorCriticPass(policy)
+    lean = actor_critic.lean  # the actor alone per env step; values and log-probabilities after the rollout
     if normaliser is not None and normaliser.count == 0:
         normaliser.update(model._last_obs)
     while n_steps < n_rollout_steps:
@@ -155,7 +159,10 @@ def collect_rollout(model: OnPolicyAlgorithm, env: VecEnv, callback: BaseCallbac
             policy.reset_noise(env.num_envs)
         observations = seen(model._last_obs)
         with th.no_grad():
-            actions, values, log_probs = actor_critic.act(obs_as_tensor(observations, model.device))
+            if lean:
+                actions = actor_critic.sample(obs_as_tensor(observations, model.device))
+            else:
+                actions, values, log_probs = policy(obs_as_tensor(observations, model.device))
         actions = actions.cpu().numpy()
         env_actions = actions
         if box_actions:
@@ -177,10 +184,15 @@ def collect_rollout(model: OnPolicyAlgorithm, env: VecEnv, callback: BaseCallbac
         _bootstrap_truncations(model, infos, dones, rewards, step_costs, cost_critic, cost_gamma, seen)
         if cost_critic is not None:
             rollout_buffer.add_costs(step_costs)
-        rollout_buffer.add(observations, actions, rewards, model._last_episode_starts, values, log_probs)
+        if lean:
+            _store_step(rollout_buffer, observations, actions, rewards, model._last_episode_starts)
+        else:
+            rollout_buffer.add(observations, actions, rewards, model._last_episode_starts, values, log_probs)
         model._last_obs = new_obs
         model._last_episode_starts = dones
 
+    if lean:
+        _evaluate_rollout(rollout_buffer, actor_critic)
     with th.no_grad():
         last_values = policy.predict_values(obs_as_tensor(seen(new_obs), model.device))
     rollout_buffer.compute_returns_and_advantage(last_values=last_values, dones=dones)
@@ -190,6 +202,29 @@ def collect_rollout(model: OnPolicyAlgorithm, env: VecEnv, callback: BaseCallbac
     callback.update_locals(locals())
     callback.on_rollout_end()
     return True
+
+
+def _store_step(buffer: RolloutBuffer, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+                episode_starts: np.ndarray) -> None:
+    """``buffer.add`` without the values and log-probabilities (:func:`_evaluate_rollout` fills them in)."""
+    position = buffer.pos
+    buffer.observations[position] = observations.reshape(buffer.observations.shape[1:])
+    buffer.actions[position] = actions.reshape(buffer.actions.shape[1:])
+    buffer.rewards[position] = rewards
+    buffer.episode_starts[position] = episode_starts
+    buffer.pos += 1
+    buffer.full = buffer.pos == buffer.buffer_size
+
+
+def _evaluate_rollout(buffer: RolloutBuffer, actor_critic: ActorCriticPass) -> None:
+    """The reward critic's values and the policy's log-probabilities of every stored step, in one batched pass
+    (equal to the per-step ones to rounding: the same networks on more rows at once)."""
+    with th.no_grad():
+        observations = th.from_numpy(buffer.observations.reshape(-1, *buffer.obs_shape)).to(buffer.device)
+        actions = th.from_numpy(buffer.actions.reshape(-1, buffer.action_dim)).to(buffer.device)
+        values, log_probs, _ = actor_critic.evaluate(observations, actions)
+    buffer.values[:] = values.cpu().numpy().reshape(buffer.values.shape)
+    buffer.log_probs[:] = log_probs.cpu().numpy().reshape(buffer.log_probs.shape)
 
 
 def _bootstrap_truncations(model: OnPolicyAlgorithm, infos: Sequence[dict[str, Any]], dones: np.ndarray,
