@@ -183,8 +183,9 @@ def test_render_an_env_id_with_a_random_policy_to_gif(tmp_path, capsys):
     assert "did you mean" in capsys.readouterr().err
 
 
-def _train_until_sigint(command: list[str], after_steps: int) -> subprocess.CompletedProcess:
-    """Run ``safexp train`` in a subprocess and send it SIGINT once its progress passes ``after_steps``."""
+def _train_until_signal(command: list[str], after_steps: int,
+                        signum: int = signal.SIGINT) -> subprocess.CompletedProcess:
+    """Run ``safexp train`` in a subprocess and send it ``signum`` once its progress passes ``after_steps``."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "safexp.cli", *command], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
@@ -196,7 +197,7 @@ def _train_until_sigint(command: list[str], after_steps: int) -> subprocess.Comp
         for line in proc.stderr:
             lines.append(line)
             if not sent and "steps/s" in line and int(line.split("]")[1].split("/")[0].replace(",", "")) >= after_steps:
-                proc.send_signal(signal.SIGINT)  # once: a second Ctrl-C aborts without the checkpoint, by design
+                proc.send_signal(signum)  # once: a second one aborts without the checkpoint, by design
                 sent = True
 
     watcher = threading.Thread(target=watch)
@@ -206,14 +207,16 @@ def _train_until_sigint(command: list[str], after_steps: int) -> subprocess.Comp
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, "".join(lines))
 
 
-def test_interrupted_run_resumes_with_its_step_count_and_counters(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_run_resumes_with_its_step_count_and_counters(tmp_path, signum):
     command = ["train", str(TINY), f"out_dir={tmp_path}", "name=run", "total_steps=4096", "progress=true"]
-    interrupted = _train_until_sigint(command, after_steps=1000)
+    interrupted = _train_until_signal(command, after_steps=1000, signum=signum)
     assert interrupted.returncode == 130, interrupted.stderr
+    assert f"safexp: {signal.Signals(signum).name}: stopping after this rollout's update" in interrupted.stderr
     run = RunDir(tmp_path / "run")
     status = run.status()
     assert status["state"] == "interrupted" and 1000 <= status["steps"] < 4096
-    assert status["steps"] % 256 == 0  # the checkpoint of the first update after Ctrl-C: no collected step lost
+    assert status["steps"] % 256 == 0  # the checkpoint of the first update after the signal: no step lost
     assert f"interrupted at {status['steps']:,} steps" in interrupted.stdout
     checkpoint = run.latest_checkpoint()
     assert checkpoint.step == status["steps"]

@@ -270,7 +270,7 @@ def _learn(run: RunDir, cfg: ExperimentConfig, learner: Learner, state: TrainerS
     callbacks = [lifetime, WriteLogs(), PeriodicEvaluation(state, cfg, eval_env), checkpoints, *progress]
     run.set_status("running", learner.num_timesteps)
     try:
-        with _sigint_sets(stop):
+        with _stop_signals_set(stop):
             learner.learn(cfg.run.total_steps, callbacks, plugin_callbacks)
         for bar in progress:
             bar.finish(learner)
@@ -310,25 +310,28 @@ def planned_steps(total_steps: int, done: int, per_collection: int) -> int:
 
 
 @contextmanager
-def _sigint_sets(stop: threading.Event) -> Iterator[None]:
-    """While active, the first SIGINT sets ``stop`` (the trainer then checkpoints and returns); a second one
-    interrupts at once. Only the main thread can own signal handlers; elsewhere this does nothing."""
+def _stop_signals_set(stop: threading.Event) -> Iterator[None]:
+    """While active, the first SIGINT (Ctrl-C) or SIGTERM (what a batch scheduler or ``kill`` sends before it
+    kills) sets ``stop``: the trainer then checkpoints and returns. A second one interrupts at once. Only the main
+    thread can own signal handlers; elsewhere this does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def on_sigint(signum: int, frame: Any) -> None:
+    def on_signal(signum: int, frame: Any) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        print("\nsafexp: stopping after this rollout's update and saving a checkpoint (Ctrl-C again to abort)",
-              file=sys.stderr)
+        again = "Ctrl-C" if signum == signal.SIGINT else "the signal"
+        print(f"\nsafexp: {signal.Signals(signum).name}: stopping after this rollout's update and saving a checkpoint "
+              f"({again} again to abort)", file=sys.stderr)
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 # -- the runner's callbacks (safexp.plugin.TrainingCallback) ----------------------------------------------
