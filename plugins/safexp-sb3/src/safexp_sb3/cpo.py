@@ -231,9 +231,10 @@ class CPO(TRPO):
 
     params: CPOParams | None = None
 
-    def __init__(self, policy: Any, env: GymEnv, cost_limit: float = 25.0, learn_margin: bool = True,
-                 margin_lr: float = 0.05, cost_ema: float = 0.0, normalize_advantage: bool = True,
-                 normalize_observations: bool = False, **kwargs: Any):
+    def __init__(self, policy: Any, env: GymEnv, cost_limit: float = CPOParams.cost_limit,
+                 learn_margin: bool = CPOParams.learn_margin, margin_lr: float = CPOParams.margin_lr,
+                 cost_ema: float = CPOParams.cost_ema, normalize_advantage: bool = True,
+                 normalize_observations: bool = CPOParams.normalize_observations, **kwargs: Any):
         if not isinstance(cost_limit, (int, float)):
             raise ParameterError(f"CPO handles one constraint: cost_limit must be one number, got {cost_limit!r}; "
                                  "use a Lagrangian learner (ppo_lag, trpo_lag, pid_lag) for several constraints")

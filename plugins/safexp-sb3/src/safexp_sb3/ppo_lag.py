@@ -71,9 +71,10 @@ class PPOLagrangian(PPO):
 
     params: PPOLagParams | None = None
 
-    def __init__(self, policy: Any, env: GymEnv, cost_limit: CostLimit = 25.0, multiplier: str = "sgd",
+    def __init__(self, policy: Any, env: GymEnv, cost_limit: CostLimit = PPOLagParams.cost_limit,
+                 multiplier: str = PPOLagParams.multiplier,
                  multiplier_settings: Mapping[str, Any] | None = None, normalize_advantage: bool = True,
-                 normalize_observations: bool = False, **kwargs: Any):
+                 normalize_observations: bool = PPOLagParams.normalize_observations, **kwargs: Any):
         if kwargs.get("clip_range_vf") is not None:
             raise ParameterError("PPOLagrangian does not clip the value function: leave clip_range_vf at None")
         cost_settings = cost_critic_settings(kwargs)

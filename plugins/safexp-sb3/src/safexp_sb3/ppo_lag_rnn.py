@@ -76,7 +76,8 @@ class RecurrentPPOLagrangian(RecurrentPPO):
 
     params: PPOLagRNNParams | None = None
 
-    def __init__(self, policy: Any, env: GymEnv, cost_limit: CostLimit = 25.0, multiplier: str = "omnisafe",
+    def __init__(self, policy: Any, env: GymEnv, cost_limit: CostLimit = PPOLagRNNParams.cost_limit,
+                 multiplier: str = PPOLagRNNParams.multiplier,
                  multiplier_settings: Mapping[str, Any] | None = None, cost_gamma: float = 0.99,
                  cost_gae_lambda: float = 0.95, cost_head_net_arch: Sequence[int] = (64,), cost_head_lr: float = 1e-3,
                  cost_vf_coef: float = 0.5, normalize_advantage: bool = True, **recurrent_ppo_kwargs: Any):

@@ -55,9 +55,10 @@ class TRPOLagrangian(TRPO):
 
     params: TRPOLagParams | None = None
 
-    def __init__(self, policy: Any, env: GymEnv, cost_limit: CostLimit = 25.0, multiplier: str = "sgd",
+    def __init__(self, policy: Any, env: GymEnv, cost_limit: CostLimit = TRPOLagParams.cost_limit,
+                 multiplier: str = TRPOLagParams.multiplier,
                  multiplier_settings: Mapping[str, Any] | None = None, normalize_advantage: bool = True,
-                 normalize_observations: bool = False, **kwargs: Any):
+                 normalize_observations: bool = TRPOLagParams.normalize_observations, **kwargs: Any):
         if kwargs.get("sub_sampling_factor", 1) != 1:
             raise ParameterError("TRPOLagrangian steps on the whole rollout: leave sub_sampling_factor at 1")
         cost_settings = cost_critic_settings(kwargs)
