@@ -183,12 +183,13 @@ def test_render_an_env_id_with_a_random_policy_to_gif(tmp_path, capsys):
     assert "did you mean" in capsys.readouterr().err
 
 
-def _train_until_signal(command: list[str], after_steps: int,
-                        signum: int = signal.SIGINT) -> subprocess.CompletedProcess:
-    """Run ``safexp train`` in a subprocess and send it ``signum`` once its progress passes ``after_steps``."""
+def _train_until_signal(command: list[str], after_steps: int, signum: int, to_group: bool) -> subprocess.CompletedProcess:
+    """Run ``safexp train`` in a subprocess (a session of its own) and send ``signum`` once its progress passes
+    ``after_steps``: to the trainer alone, or to its whole process group (env workers included), as a batch
+    scheduler does."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "safexp.cli", *command], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     lines: list[str] = []
     sent = False
 
@@ -197,7 +198,10 @@ def _train_until_signal(command: list[str], after_steps: int,
         for line in proc.stderr:
             lines.append(line)
             if not sent and "steps/s" in line and int(line.split("]")[1].split("/")[0].replace(",", "")) >= after_steps:
-                proc.send_signal(signum)  # once: a second one aborts without the checkpoint, by design
+                if to_group:  # once: a second one aborts without the checkpoint, by design
+                    os.killpg(proc.pid, signum)
+                else:
+                    proc.send_signal(signum)
                 sent = True
 
     watcher = threading.Thread(target=watch)
@@ -207,10 +211,13 @@ def _train_until_signal(command: list[str], after_steps: int,
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, "".join(lines))
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_interrupted_run_resumes_with_its_step_count_and_counters(tmp_path, signum):
-    command = ["train", str(TINY), f"out_dir={tmp_path}", "name=run", "total_steps=4096", "progress=true"]
-    interrupted = _train_until_signal(command, after_steps=1000, signum=signum)
+@pytest.mark.parametrize(("signum", "to_group", "envs"), [
+    (signal.SIGINT, False, []),
+    (signal.SIGTERM, True, ["vec_env=subproc", "n_envs=2"]),  # the env workers get it too, and leave it to the trainer
+], ids=["ctrl-c", "sigterm-to-the-group"])
+def test_interrupted_run_resumes_with_its_step_count_and_counters(tmp_path, signum, to_group, envs):
+    command = ["train", str(TINY), f"out_dir={tmp_path}", "name=run", "total_steps=4096", "progress=true", *envs]
+    interrupted = _train_until_signal(command, after_steps=1000, signum=signum, to_group=to_group)
     assert interrupted.returncode == 130, interrupted.stderr
     assert f"safexp: {signal.Signals(signum).name}: stopping after this rollout's update" in interrupted.stderr
     run = RunDir(tmp_path / "run")

@@ -1,6 +1,5 @@
 """The lean update pieces against the stable-baselines3 code they stand in for: the actor-critic pass against
-``ActorCriticPolicy``'s own methods (bit for bit) and a collected rollout's values and log-probabilities against
-the policy's (to rounding), its hand-derived gradients against autograd's (to rounding), the clipped step against
+``ActorCriticPolicy``'s own methods (bit for bit) and a collected rollout against stock PPO's, its hand-derived gradients against autograd's (to rounding), the clipped step against
 ``clip_grad_norm_``, the rollout tensors' minibatches against ``RolloutBuffer.get``; and the cost component's
 checkpoint parts."""
 
@@ -9,6 +8,7 @@ import copy
 import numpy as np
 import pytest
 import torch as th
+from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 from tiny_env import HazardPointEnv
 
@@ -50,23 +50,26 @@ def test_the_lean_pass_is_the_policys_own_forward_bit_for_bit():
 
 
 @pytest.mark.parametrize("use_sde", [False, True], ids=["lean", "policy's own call"])
-def test_a_rollout_holds_the_policys_values_and_log_probabilities_of_its_steps(use_sde):
+def test_a_collected_rollout_is_stock_ppos(use_sde):
     """The lean collection samples from the actor alone and evaluates the whole rollout after it; a policy that is
-    not lean (here with state-dependent exploration) is called whole at every step. Either way the buffer holds what
-    the policy gives for each stored step, to rounding."""
-    model = PPOLagrangian("MlpPolicy", make_vec_env(HazardPointEnv, n_envs=2, seed=0), cost_limit=1.0, n_steps=32,
-                          batch_size=16, use_sde=use_sde, policy_kwargs={"net_arch": [8, 8]}, seed=0)
-    assert ActorCriticPass(model.policy).lean is not use_sde
-    _, callback = model._setup_learn(64, callback=None)
-    assert model.collect_rollouts(model.env, callback, model.rollout_buffer, model.n_steps)
-    buffer = model.rollout_buffer
-    observations = th.from_numpy(buffer.observations.reshape(64, -1))
-    with th.no_grad():
-        values, log_prob, _ = model.policy.evaluate_actions(observations, th.from_numpy(buffer.actions.reshape(64, 2)))
-    assert np.all(buffer.values != 0.0) and np.all(buffer.log_probs != 0.0)
-    np.testing.assert_allclose(buffer.values.reshape(-1), values.flatten().numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(buffer.log_probs.reshape(-1), log_prob.numpy(), rtol=1e-5, atol=1e-6)
-    assert buffer.full and buffer.pos == 32
+    not lean (here with state-dependent exploration) is called whole at every step. Either way the rollout is stock
+    PPO's for the same seed: the same observations, actions, rewards and episode starts, bit for bit, and the
+    values and log-probabilities to rounding."""
+    settings = {"n_steps": 32, "batch_size": 16, "use_sde": use_sde, "policy_kwargs": {"net_arch": [8, 8]}, "seed": 0}
+    buffers = []
+    for learner, extra in ((PPO, {}), (PPOLagrangian, {"cost_limit": 1.0})):
+        model = learner("MlpPolicy", make_vec_env(HazardPointEnv, n_envs=2, seed=0), **settings, **extra)
+        assert ActorCriticPass(model.policy).lean is not use_sde
+        _, callback = model._setup_learn(64, callback=None)
+        assert model.collect_rollouts(model.env, callback, model.rollout_buffer, model.n_steps)
+        buffers.append(model.rollout_buffer)
+    stock, collected = buffers
+    for field in ("observations", "actions", "rewards", "episode_starts"):
+        np.testing.assert_array_equal(getattr(collected, field), getattr(stock, field), err_msg=field)
+    assert np.all(stock.values != 0.0) and np.all(stock.log_probs != 0.0)
+    np.testing.assert_allclose(collected.values, stock.values, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(collected.log_probs, stock.log_probs, rtol=1e-5, atol=1e-6)
+    assert collected.full and collected.pos == 32
 
 
 def test_the_clipped_step_is_clip_grad_norm_and_adam_bit_for_bit():

@@ -15,8 +15,8 @@ While learning, the trainer
 - checkpoints after the update of a rollout, every ``checkpoint_freq`` steps and when it stops, so a crash or
   ``kill -9`` at any point loses at most the steps since the last checkpoint;
 - locks the run directory while it trains (:class:`~safexp_experiments.runs.RunLock`);
-- stops cleanly on Ctrl-C (SIGINT): it finishes the rollout and its update, saves a checkpoint and marks the
-  run ``interrupted``;
+- stops cleanly on Ctrl-C (SIGINT; ``safexp train`` forwards SIGTERM to it): it finishes the rollout and its
+  update, saves a checkpoint and marks the run ``interrupted``;
 - shows a progress bar with steps/s, episode return and cost.
 
 A finished run saves ``model.zip`` and evaluates it (``summary.json``).
@@ -270,7 +270,7 @@ def _learn(run: RunDir, cfg: ExperimentConfig, learner: Learner, state: TrainerS
     callbacks = [lifetime, WriteLogs(), PeriodicEvaluation(state, cfg, eval_env), checkpoints, *progress]
     run.set_status("running", learner.num_timesteps)
     try:
-        with _stop_signals_set(stop):
+        with _sigint_sets(stop):
             learner.learn(cfg.run.total_steps, callbacks, plugin_callbacks)
         for bar in progress:
             bar.finish(learner)
@@ -310,10 +310,10 @@ def planned_steps(total_steps: int, done: int, per_collection: int) -> int:
 
 
 @contextmanager
-def _stop_signals_set(stop: threading.Event) -> Iterator[None]:
-    """While active, the first SIGINT (Ctrl-C) or SIGTERM (what a batch scheduler or ``kill`` sends before it
-    kills) sets ``stop``: the trainer then checkpoints and returns. A second one interrupts at once. Only the main
-    thread can own signal handlers; elsewhere this does nothing."""
+def _sigint_sets(stop: threading.Event) -> Iterator[None]:
+    """While active, the first SIGINT (Ctrl-C; ``safexp train`` forwards SIGTERM here too) sets ``stop``: the
+    trainer then checkpoints and returns. A second one interrupts at once. Only the main thread can own signal
+    handlers; elsewhere this does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -326,12 +326,11 @@ def _stop_signals_set(stop: threading.Event) -> Iterator[None]:
         print(f"\nsafexp: {signal.Signals(signum).name}: stopping after this rollout's update and saving a checkpoint "
               f"({again} again to abort)", file=sys.stderr)
 
-    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = signal.signal(signal.SIGINT, on_signal)
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        signal.signal(signal.SIGINT, previous)
 
 
 # -- the runner's callbacks (safexp.plugin.TrainingCallback) ----------------------------------------------

@@ -28,8 +28,9 @@ EnvFactory = Callable[[], gymnasium.Env]
 
 def _monitored(make_env: EnvFactory, in_subprocess: bool) -> EnvFactory:
     def build() -> gymnasium.Env:
-        if in_subprocess:  # Ctrl-C is for the trainer, which stops the workers itself
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if in_subprocess:  # Ctrl-C and SIGTERM are for the trainer: it closes its env workers, or its end does
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, signal.SIG_IGN)
         return Monitor(make_env())
 
     return build

@@ -2,10 +2,10 @@
 small networks, where the time goes to the number of tensor operations and Python calls, not to arithmetic.
 
 - :class:`ActorCriticPass`: the actions sampled at an env step (the actor alone), or the values, log-probabilities
-  and entropies of a minibatch or a whole rollout, in one pass of the policy's actor and critic, with the operations of stable-baselines3's
-  ``ActorCriticPolicy.evaluate_actions`` (so a minibatch's results are bit-identical) but without building
-  ``torch.distributions`` objects (whose argument checks and broadcasting cost more than the networks) and
-  without module-call overhead; and :meth:`ActorCriticPass.ppo_gradients` and
+  and entropies of a minibatch or a whole rollout, in one pass of the policy's actor and critic, with the
+  operations of stable-baselines3's ``ActorCriticPolicy.evaluate_actions`` (so a minibatch's results are
+  bit-identical) but without building ``torch.distributions`` objects (whose argument checks and broadcasting
+  cost more than the networks) and without module-call overhead; and :meth:`ActorCriticPass.ppo_gradients` and
   :meth:`ActorCriticPass.value_gradients`, the gradients of PPO's minibatch loss and of the critic's squared
   error derived by hand (:mod:`safexp_sb3.mlp_gradients`), which agree with autograd's to rounding at about
   half its cost.

@@ -140,6 +140,9 @@ def collect_rollout(model: OnPolicyAlgorithm, env: VecEnv, callback: BaseCallbac
     :param normaliser: with ``normalize_observations``, the running statistics: updated with every new
         observation, and what the policy, the critics and the buffer see is standardised by them.
     :return: ``False`` if a callback stopped the collection (the rollout is then incomplete), else ``True``.
+
+    The callbacks see stable-baselines3's collection locals at every step, but for a lean policy ``values`` and
+    ``log_probs``: those are evaluated after the rollout.
     """
     policy = model.policy
     policy.set_training_mode(False)

@@ -1,8 +1,13 @@
-"""``safexp train CONFIG [key=value ...]`` and ``safexp train --resume RUN_DIR``: a training run."""
+"""``safexp train CONFIG [key=value ...]`` and ``safexp train --resume RUN_DIR``: a training run, which SIGTERM
+stops as Ctrl-C does (with a checkpoint)."""
 
 from __future__ import annotations
 
 import argparse
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from safexp.plugin import SafexpError
 from safexp_experiments.evaluation import format_report
@@ -24,11 +29,10 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         if args.config or args.overrides:
             raise SafexpError("--resume continues a run with its own config; give no CONFIG or overrides with it")
-        result = resume(args.resume)
-    else:
-        if not args.config:
-            raise SafexpError("give an experiment config (e.g. configs/experiment/pointgoal1_ppo_lag.yaml) or --resume RUN_DIR")
-        result = train(args.config, args.overrides, search_root=args.configs)
+    elif not args.config:
+        raise SafexpError("give an experiment config (e.g. configs/experiment/pointgoal1_ppo_lag.yaml) or --resume RUN_DIR")
+    with _sigterm_as_ctrl_c():
+        result = resume(args.resume) if args.resume else train(args.config, args.overrides, search_root=args.configs)
     if result.state == "interrupted":
         print(f"interrupted at {result.steps:,} steps; checkpoint saved in {result.run_dir}/checkpoints\n"
               f"continue with: safexp train --resume {result.run_dir}")
@@ -38,3 +42,22 @@ def run(args: argparse.Namespace) -> int:
           f"  config.yaml, summary.json, model.zip, checkpoints/\n"
           f"  TensorBoard: tensorboard --logdir {result.run_dir}/tensorboard")
     return 0
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """While active, SIGTERM (what ``kill`` and batch schedulers send before they kill a job) does what Ctrl-C
+    does: during training the run stops after the current rollout's update with a checkpoint; before or after
+    it, the command is interrupted."""
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        ctrl_c = signal.getsignal(signal.SIGINT)
+        if not callable(ctrl_c):  # SIGINT ignored (a job started in the background) or left to the OS
+            raise KeyboardInterrupt
+        ctrl_c(signum, frame)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
