@@ -5,9 +5,11 @@ checkpoint parts."""
 
 import copy
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
+from gymnasium import spaces
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 from tiny_env import HazardPointEnv
@@ -70,6 +72,29 @@ def test_a_collected_rollout_is_stock_ppos(use_sde):
     np.testing.assert_allclose(collected.values, stock.values, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(collected.log_probs, stock.log_probs, rtol=1e-5, atol=1e-6)
     assert collected.full and collected.pos == 32
+
+
+class MatrixActionEnv(gym.Env):
+    """An env whose action is a 2×3 matrix (a ``Box`` of two dimensions); it checks the shape it is given."""
+
+    observation_space = spaces.Box(-1.0, 1.0, (3,), dtype=np.float32)
+    action_space = spaces.Box(-1.0, 1.0, (2, 3), dtype=np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        assert action.shape == (2, 3), action.shape
+        return self.observation_space.sample(), float(action.sum()), False, False, {"cost": 0.0}
+
+
+def test_a_matrix_action_goes_through_the_policys_own_call():
+    model = PPOLagrangian("MlpPolicy", make_vec_env(MatrixActionEnv, n_envs=2, seed=0), n_steps=16, batch_size=16,
+                          n_epochs=1, cost_limit=1.0, seed=0)
+    assert not ActorCriticPass(model.policy).lean
+    model.learn(64)
+    assert model.rollout_buffer.actions.shape == (32, 6) and model.num_timesteps == 64  # flattened by the update
 
 
 def test_the_clipped_step_is_clip_grad_norm_and_adam_bit_for_bit():

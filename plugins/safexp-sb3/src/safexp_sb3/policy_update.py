@@ -51,7 +51,7 @@ class ActorCriticPass:
     the policy allows it.
 
     The lean pass applies to stable-baselines3's ``ActorCriticPolicy`` with a flat ``Box`` observation (its
-    ``FlattenExtractor``, one shared extractor), plain MLPs for actor and critic
+    ``FlattenExtractor``, one shared extractor) and a flat ``Box`` action, plain MLPs for actor and critic
     (:class:`~safexp_sb3.mlp_gradients.MLPLayers`) and a diagonal Gaussian without state-dependent exploration,
     the policy of every safexp on-policy learner on a vector observation; any other policy goes through its own
     methods and autograd.
@@ -65,7 +65,8 @@ class ActorCriticPass:
         self.actor = self.critic = None
         if (type(policy) is ActorCriticPolicy and isinstance(policy.features_extractor, FlattenExtractor)
                 and policy.share_features_extractor and isinstance(policy.observation_space, spaces.Box)
-                and len(policy.observation_space.shape) == 1 and isinstance(policy.action_dist, DiagGaussianDistribution)):
+                and len(policy.observation_space.shape) == 1 and len(policy.action_space.shape) == 1
+                and isinstance(policy.action_dist, DiagGaussianDistribution)):
             self.actor = MLPLayers.of(policy.mlp_extractor.policy_net, policy.action_net)
             self.critic = MLPLayers.of(policy.mlp_extractor.value_net, policy.value_net)
         self.lean = self.actor is not None and self.critic is not None
