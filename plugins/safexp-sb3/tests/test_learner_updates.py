@@ -24,6 +24,7 @@ from tiny_env import HazardPointEnv
 from safexp.plugin import build_params, get_registry
 from safexp_sb3.cost_buffer import centred, penalised_advantage, standardised
 from safexp_sb3.cpo import CPOStep, cpo_accepts
+from safexp_sb3.rollouts import ObservationNormaliser
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py: these small networks, one thread
@@ -360,3 +361,22 @@ def test_observation_normalisation_standardises_what_the_policy_sees_and_is_save
     standard = model.obs_normaliser(obs)
     plain, _ = super(type(model), model).predict(standard, deterministic=True)
     assert np.array_equal(model.predict(obs, deterministic=True)[0], plain)  # predict acts on standardised input
+
+
+def test_the_observation_statistics_are_those_of_every_observation_one_at_a_time_or_in_batches():
+    rng = np.random.default_rng(0)
+    observations = rng.normal([3.0, -1.0, 0.0], [2.0, 0.5, 1e-3], size=(301, 3))
+    normaliser = ObservationNormaliser((3,), clip=5.0)
+    for row in observations[:200]:  # one env: one observation per step
+        normaliser.update(row[None])
+    normaliser.update(observations[200:])  # and a batch
+    assert normaliser.count == 301
+    np.testing.assert_allclose(normaliser.mean, observations.mean(axis=0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(normaliser.var, observations.var(axis=0), rtol=1e-9)
+    far = np.array([[3.0 + 100.0, -1.0, 0.0]])  # 50 standard deviations out: clipped at 5
+    expected = np.clip((far - observations.mean(axis=0)) / np.sqrt(observations.var(axis=0) + 1e-8), -5.0, 5.0)
+    np.testing.assert_allclose(normaliser(far), expected.astype(np.float32), rtol=1e-6)
+    assert normaliser(far)[0, 0] == 5.0 and normaliser(far).dtype == np.float32
+    restored = ObservationNormaliser((3,), clip=5.0)
+    restored.load_state_dict(normaliser.state_dict())
+    assert np.array_equal(restored(far), normaliser(far))  # the standardisation is restored with the statistics

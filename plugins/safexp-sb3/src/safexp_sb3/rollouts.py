@@ -317,21 +317,25 @@ class ObservationNormaliser:
         self.mean = np.zeros(shape, dtype=np.float64)
         self.var = np.ones(shape, dtype=np.float64)
         self.count = 0.0
+        self.std = np.sqrt(self.var + self.EPSILON)
 
     def update(self, observations: np.ndarray) -> None:
-        """Add a batch of observations (first axis: the envs) to the statistics (Chan et al.'s parallel update)."""
+        """Add a batch of observations (first axis: the envs) to the statistics (Chan et al.'s parallel update;
+        one observation, an env step's with one env, is its own mean, with variance 0)."""
         batch = np.asarray(observations, dtype=np.float64).reshape(-1, *self.mean.shape)
-        batch_mean, batch_var, n = batch.mean(axis=0), batch.var(axis=0), batch.shape[0]
+        n = batch.shape[0]
+        batch_mean, batch_var = (batch[0], 0.0) if n == 1 else (batch.mean(axis=0), batch.var(axis=0))
         total = self.count + n
         delta = batch_mean - self.mean
         self.mean = self.mean + delta * n / total
         self.var = (self.var * self.count + batch_var * n + delta**2 * self.count * n / total) / total
         self.count = total
+        self.std = np.sqrt(self.var + self.EPSILON)
 
     def __call__(self, observations: np.ndarray) -> np.ndarray:
         """``observations`` standardised and clipped (float32), the statistics unchanged."""
-        standard = (np.asarray(observations, dtype=np.float64) - self.mean) / np.sqrt(self.var + self.EPSILON)
-        return np.clip(standard, -self.clip, self.clip).astype(np.float32)
+        standard = (np.asarray(observations, dtype=np.float64) - self.mean) / self.std
+        return np.minimum(np.maximum(standard, -self.clip), self.clip).astype(np.float32)
 
     def state_dict(self) -> dict[str, Any]:
         """The statistics as plain lists and a float."""
@@ -342,3 +346,4 @@ class ObservationNormaliser:
         self.mean = np.asarray(state["mean"], dtype=np.float64).reshape(self.mean.shape)
         self.var = np.asarray(state["var"], dtype=np.float64).reshape(self.var.shape)
         self.count = float(state["count"])
+        self.std = np.sqrt(self.var + self.EPSILON)
