@@ -4,7 +4,8 @@ is built from the safexp learner's own hyperparameter record, :func:`safexp_sb3.
 
 The learners of a pair alternate one rollout + update at a time, so that the load of a shared machine hits both
 alike; the first round of each is a warm-up and is not counted. PPO's KL stop is off for both PPOs
-(``target_kl=None``: every update runs all ``n_epochs``, so both do the same work). Both learners run under the
+(``target_kl=None``: every update runs all ``n_epochs``, so both do the same work); TRPO-Lagrangian's observation
+normalisation, on by default, is off, as stock TRPO has none. Both learners run under the
 same torch thread setting (``--threads``, default 1). A round is ``n_steps × n_envs`` env steps and one update; the
 reference mix of collection and update (20,000 steps, 40 epochs of minibatches of 64 for PPO: 0.625 minibatches
 per env step) does not depend on ``n_steps``, so a smaller ``n_steps`` keeps the mix and shortens the run.
@@ -48,7 +49,7 @@ class Pair:
 
 PAIRS = {
     "ppo": Pair("ppo_lag", "SB3 PPO", PPO, PPOParams, {"target_kl": None}),
-    "trpo": Pair("trpo_lag", "sb3-contrib TRPO", TRPO, TRPOParams, {}),
+    "trpo": Pair("trpo_lag", "sb3-contrib TRPO", TRPO, TRPOParams, {"normalize_observations": False}),
 }
 
 

@@ -21,6 +21,7 @@ from safexp_sb3.trpo_lag import TRPOLagrangian
 COMMON = {"n_steps": 64, "batch_size": 32, "policy_kwargs": {"net_arch": [16, 16]}, "seed": 3,
           "normalize_advantage": False, "device": "cpu"}
 LAMBDA_ZERO = {"multiplier": "omnisafe", "multiplier_settings": {"init": 0.0, "lr": 0.0}}
+RAW_OBSERVATIONS = {"normalize_observations": False}  # TRPO-Lag standardises them by default, stock TRPO does not
 
 
 def _env(hazard_cost: float):
@@ -46,7 +47,7 @@ def test_zero_cost_and_zero_multiplier_reproduce_the_stock_learner(stock_cls, la
     stock = stock_cls("MlpPolicy", _env(0.0), **COMMON, **extra)
     initial = _params(stock)
     stock.learn(3 * 128)
-    lag = lag_cls("MlpPolicy", _env(0.0), cost_limit=1.0, **LAMBDA_ZERO, **COMMON, **extra)
+    lag = lag_cls("MlpPolicy", _env(0.0), cost_limit=1.0, **RAW_OBSERVATIONS, **LAMBDA_ZERO, **COMMON, **extra)
     lag.learn(3 * 128)
     assert lag.lagrange_multipliers == [0.0]
     expected, got = _params(stock), _params(lag)
@@ -62,7 +63,7 @@ def test_the_comparison_detects_a_penalty(stock_cls, lag_cls, extra):
     (so the test above can fail)."""
     stock = stock_cls("MlpPolicy", _env(1.0), **COMMON, **extra)
     stock.learn(3 * 128)
-    lag = lag_cls("MlpPolicy", _env(1.0), cost_limit=0.0, multiplier="omnisafe",
+    lag = lag_cls("MlpPolicy", _env(1.0), cost_limit=0.0, **RAW_OBSERVATIONS, multiplier="omnisafe",
                   multiplier_settings={"init": 1.0, "lr": 0.0}, **COMMON, **extra)
     lag.learn(3 * 128)
     expected, got = _params(stock), _params(lag)
