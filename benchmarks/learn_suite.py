@@ -49,8 +49,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from omegaconf import OmegaConf
 
 from safexp.plugin import ParameterError, SafexpError, choices_hint, get_registry
+from safexp_experiments.config import changed_keys, flatten_keys
 from safexp_experiments.plot import CURVES, Curve, multiplier_curves, read_run_scalars
 from safexp_experiments.runs import RunDir, atomic_write_text
 from safexp_experiments.sweep import SweepJob, execute, make_jobs, prior_state
@@ -171,14 +173,38 @@ def run_one(job: SweepJob) -> int:
     return 0 if outcome.state in ("finished", "skipped") else 1
 
 
+def check_same_settings(job: SweepJob) -> None:
+    """Refuse a run directory of ``job`` that exists with other learner settings than the job's (a default changed
+    since it started): resuming it, or counting it finished, would mix settings under one name in the table.
+
+    :raises ParameterError: naming each differing key, its value there and here.
+    """
+    if not job.run_dir.is_dir():
+        return
+    try:
+        saved = OmegaConf.to_container(OmegaConf.create(RunDir(job.run_dir).config_yaml()), resolve=False)
+    except SafexpError:
+        return  # no config to compare with: prior_state judges the run by its files
+    there, here = flatten_keys(saved.get("algo", {})), flatten_keys(job.config["algo"])
+    differing = changed_keys(saved.get("algo", {}), job.config["algo"])
+    if differing:
+        raise ParameterError(f"run '{job.run_dir}' was started with other algo settings than this suite now gives "
+                             "it (a default changed since?): " + ", ".join(
+                                 f"algo.{key} {there.get(key, '(absent)')!r} there, {here.get(key, '(absent)')!r} here"
+                                 for key in differing)
+                             + "; pin them with --set (e.g. --set algo.KEY=VALUE), or choose another --out")
+
+
 def launch(jobs: Sequence[SweepJob], argv: Sequence[str], resume: bool, parallel: int) -> None:
     """Train every unfinished job, each in a child process running this script with ``--only <run>``, at most
     ``parallel`` at once; wait for them, printing a line as each ends.
 
-    :raises ParameterError: before anything starts, when a run directory exists unfinished and ``resume`` is off.
+    :raises ParameterError: before anything starts, when a run directory exists unfinished and ``resume`` is off,
+        or exists with other settings (:func:`check_same_settings`).
     """
     pending = []
     for job in jobs:
+        check_same_settings(job)
         state, steps = prior_state(job)
         pid = running_pid(job)
         if state == "finished":

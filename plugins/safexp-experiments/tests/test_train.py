@@ -204,11 +204,14 @@ def _train_until_signal(command: list[str], after_steps: int, signum: int, to_gr
                     proc.send_signal(signum)
                 sent = True
 
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    stdout, _ = proc.communicate(timeout=180)
-    watcher.join()
-    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, "".join(lines))
+    output: list[str] = []
+    threads = [threading.Thread(target=watch), threading.Thread(target=lambda: output.append(proc.stdout.read()))]
+    for thread in threads:  # stderr is read by the watcher alone (communicate() would take lines from it)
+        thread.start()
+    proc.wait(timeout=180)
+    for thread in threads:
+        thread.join()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(output), "".join(lines))
 
 
 @pytest.mark.parametrize(("signum", "to_group", "envs"), [

@@ -114,3 +114,18 @@ def test_a_checkpoint_saved_before_the_stream_was_kept_still_loads(tmp_path):
     th.save(state, tmp_path / "broken.zip")
     with pytest.raises(CheckpointError, match=r"the checkpoint's components \(multipliers\) are not this learner's"):
         spec.load(str(tmp_path / "broken.zip"))
+
+
+@pytest.mark.parametrize(("name", "setting"), [("trpo_lag", "normalize_observations"), ("cpo", "learn_margin")])
+def test_a_checkpoint_saved_before_a_setting_existed_goes_on_without_it(tmp_path, name, setting):
+    """``trpo_lag`` normalises observations and ``cpo`` learns a margin by default now; a checkpoint written before
+    the setting existed (without the key) holds a learner that trained without it, and loads as one."""
+    spec = get_registry().get("algorithms", name)
+    model = _trained_once(name, **{setting: False})
+    model.save(tmp_path / "new.zip")
+    state = th.load(tmp_path / "new.zip", weights_only=True)
+    del state["hyperparameters"][setting]
+    th.save(state, tmp_path / "old.zip")
+    loaded = spec.load(str(tmp_path / "old.zip"))
+    assert getattr(loaded.params, setting) is False and getattr(build_params(spec, {}), setting) is True
+    assert loaded.checkpoint_parts().components.keys() == model.checkpoint_parts().components.keys()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pickle
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, BinaryIO
 
 import gymnasium as gym
@@ -33,6 +33,9 @@ from safexp_sb3 import hyperparameters
 
 FORMAT = "safexp-sb3 learner checkpoint"
 VERSION = 1
+SETTINGS_BEFORE_THEY_EXISTED = {"normalize_observations": False, "learn_margin": False}
+"""Hyperparameters added after learners were first saved whose default has changed since: a checkpoint written
+before a setting existed holds a learner that trained without it, and it goes on so (not with today's default)."""
 
 
 class CheckpointError(SafexpError):
@@ -182,7 +185,9 @@ def load_learner(path: str, learner_cls: type, records: tuple[type, ...], factor
     if record is None or not hasattr(hyperparameters, record.__name__):
         raise CheckpointError(f"{path} names hyperparameter record '{state['params_record']}'; a "
                               f"{learner_cls.__name__} takes {', '.join(r.__name__ for r in records)}")
-    params = validate_params(record, state["hyperparameters"], f"the checkpoint {path}")
+    saved = {**{key: value for key, value in SETTINGS_BEFORE_THEY_EXISTED.items()
+                if key in {field.name for field in fields(record)}}, **state["hyperparameters"]}
+    params = validate_params(record, saved, f"the checkpoint {path}")
     observation_space = space_from_state(state["observation_space"])
     action_space = space_from_state(state["action_space"])
     acting_only = env is None

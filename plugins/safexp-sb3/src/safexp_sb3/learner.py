@@ -26,11 +26,16 @@ from safexp.plugin import AlgorithmSpec, SafexpError, TrainingCallback
 EnvFactory = Callable[[], gymnasium.Env]
 
 
+def _leave_to_the_trainer(signum: int, frame: Any) -> None:
+    """An env worker's handler of Ctrl-C and SIGTERM: nothing (the trainer closes its workers, or its end closes
+    their pipes). A handler, not ``SIG_IGN``, so that programs the env starts do not inherit an ignored signal."""
+
+
 def _monitored(make_env: EnvFactory, in_subprocess: bool) -> EnvFactory:
     def build() -> gymnasium.Env:
-        if in_subprocess:  # Ctrl-C and SIGTERM are for the trainer: it closes its env workers, or its end does
+        if in_subprocess:
             for signum in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signum, signal.SIG_IGN)
+                signal.signal(signum, _leave_to_the_trainer)
         return Monitor(make_env())
 
     return build
