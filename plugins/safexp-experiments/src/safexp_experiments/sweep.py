@@ -194,7 +194,8 @@ def make_jobs(config: Any, grid: Sequence[tuple[str, list[str]]], seeds: Sequenc
         key = override.partition("=")[0].strip().lstrip("+~")
         if key in SET_BY_THE_SWEEP and key != "out_dir":
             raise ConfigError(f"sweep override '{override}': {SET_BY_THE_SWEEP[key]}")
-    base = load_config(config, overrides, search_root)
+    first_run = [f"{key}={values[0]}" for key, values in grid]  # overrides may be keys only the grid's choice has
+    base = load_config(config, [*overrides, *first_run], search_root)
     if sweep_dir is None:
         stem = Path(str(config)).stem if isinstance(config, (str, Path)) else "sweep"
         sweep_dir = Path(base.run.out_dir) / "sweeps" / stem
