@@ -52,7 +52,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from safexp.plugin import ParameterError, SafexpError, choices_hint, get_registry
-from safexp_experiments.config import changed_keys, flatten_keys
+from safexp_experiments.config import describe_changes
 from safexp_experiments.plot import CURVES, Curve, multiplier_curves, read_run_scalars
 from safexp_experiments.runs import RunDir, atomic_write_text
 from safexp_experiments.sweep import SweepJob, execute, make_jobs, prior_state
@@ -185,14 +185,11 @@ def check_same_settings(job: SweepJob) -> None:
         saved = OmegaConf.to_container(OmegaConf.create(RunDir(job.run_dir).config_yaml()), resolve=False)
     except SafexpError:
         return  # no config to compare with: prior_state judges the run by its files
-    there, here = flatten_keys(saved.get("algo", {})), flatten_keys(job.config["algo"])
-    differing = changed_keys(saved.get("algo", {}), job.config["algo"])
+    differing = describe_changes(saved.get("algo", {}), job.config["algo"], prefix="algo.")
     if differing:
         raise ParameterError(f"run '{job.run_dir}' was started with other algo settings than this suite now gives "
-                             "it (a default changed since?): " + ", ".join(
-                                 f"algo.{key} {there.get(key, '(absent)')!r} there, {here.get(key, '(absent)')!r} here"
-                                 for key in differing)
-                             + "; pin them with --set (e.g. --set algo.KEY=VALUE), or choose another --out")
+                             f"it (a default changed since?): {differing}; pin them with --set (e.g. --set "
+                             "algo.KEY=VALUE), or choose another --out")
 
 
 def launch(jobs: Sequence[SweepJob], argv: Sequence[str], resume: bool, parallel: int) -> None:

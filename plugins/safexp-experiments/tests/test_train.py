@@ -261,6 +261,11 @@ def test_resume_errors(hazard_run, tmp_path, capsys):
     assert main(["train", *recipe]) == 0
     longer = RunDir(hazard_run.parent / "longer")
     assert longer.status()["state"] == "finished" and longer.status()["steps"] == 4096
+    other = [*recipe[:-1], "name=other", "algo.n_epochs=3", "algo.multiplier_settings.lr=0.5"]
+    assert main(["train", *other]) == 2  # the learner keeps its saved settings: other ones here are refused
+    assert (f"init_from: this run's algo settings differ from those of run '{hazard_run}', which its learner keeps: "
+            "algo.multiplier_settings.lr None there, 0.5 here, algo.n_epochs 1 there, 3 here") in capsys.readouterr().err
+    assert not (hazard_run.parent / "other").exists()  # refused before anything was written
     assert main(["train", "--resume", str(tmp_path / "nothing")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["train", str(TINY), "--resume", str(hazard_run)]) == 2

@@ -714,3 +714,12 @@ def changed_keys(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[st
     sorted."""
     old, new = flatten_keys(before), flatten_keys(after)
     return sorted(key for key in {*old, *new} if old.get(key, ...) != new.get(key, ...))
+
+
+def describe_changes(there: Mapping[str, Any], here: Mapping[str, Any], prefix: str = "") -> str:
+    """Each key whose value differs between two nested configs, as ``"algo.gamma 0.99 there, 0.995 here"``
+    (``prefix`` ``"algo."`` names the keys in full; a key one side lacks reads ``(absent)``), comma-separated;
+    empty when none differs."""
+    old, new = flatten_keys(there), flatten_keys(here)
+    return ", ".join(f"{prefix}{key} {old.get(key, '(absent)')!r} there, {new.get(key, '(absent)')!r} here"
+                     for key in changed_keys(there, here))

@@ -43,7 +43,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from safexp.plugin import Learner, SafexpError, get_registry
-from safexp_experiments.config import ExperimentConfig, changed_keys, flatten_keys, load_config
+from safexp_experiments.config import ExperimentConfig, describe_changes, load_config
 from safexp_experiments.envs import env_label, make_env
 from safexp_experiments.evaluation import EVAL_SEED_OFFSET, evaluation_report, run_episodes, train_cost_rate
 from safexp_experiments.runs import RunDir, RunDirError, atomic_write_text, write_json
@@ -142,13 +142,10 @@ def _learner_from_run(cfg: ExperimentConfig, spec: Any) -> Learner:
     if source_cfg.algo != cfg.algo:
         raise RunDirError(f"init_from: run '{source.path}' trained '{source_cfg.algo}', this run is for '{cfg.algo}'; "
                           "a learner can only go on as the algorithm it is")
-    source_params, params = source_cfg.to_dict()["algo"], cfg.to_dict()["algo"]
-    differing = changed_keys(source_params, params)
+    differing = describe_changes(source_cfg.to_dict()["algo"], cfg.to_dict()["algo"], prefix="algo.")
     if differing:  # the learner goes on with its saved hyperparameters: others here would be silently ignored
-        there, here = flatten_keys(source_params), flatten_keys(params)
         raise RunDirError(f"init_from: this run's algo settings differ from those of run '{source.path}', which "
-                          "its learner keeps: " + ", ".join(f"algo.{key} {there.get(key)!r} there, {here.get(key)!r} "
-                                                            "here" for key in differing))
+                          f"its learner keeps: {differing}")
     checkpoint = source.latest_checkpoint()
     if checkpoint is None:
         raise RunDirError(f"init_from: run '{source.path}' has no checkpoint to start from")

@@ -185,8 +185,9 @@ def load_learner(path: str, learner_cls: type, records: tuple[type, ...], factor
     if record is None or not hasattr(hyperparameters, record.__name__):
         raise CheckpointError(f"{path} names hyperparameter record '{state['params_record']}'; a "
                               f"{learner_cls.__name__} takes {', '.join(r.__name__ for r in records)}")
-    saved = {**{key: value for key, value in SETTINGS_BEFORE_THEY_EXISTED.items()
-                if key in {field.name for field in fields(record)}}, **state["hyperparameters"]}
+    settings = {field.name for field in fields(record)}
+    saved = {**{key: value for key, value in SETTINGS_BEFORE_THEY_EXISTED.items() if key in settings},
+             **state["hyperparameters"]}
     params = validate_params(record, saved, f"the checkpoint {path}")
     observation_space = space_from_state(state["observation_space"])
     action_space = space_from_state(state["action_space"])
