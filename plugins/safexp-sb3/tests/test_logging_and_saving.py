@@ -14,6 +14,7 @@ from tiny_env import HazardPointEnv
 from safexp.plugin.errors import SafexpError
 from safexp.plugin import ParameterError, build_params, get_registry
 from safexp_sb3.cpo import CPO
+from safexp_sb3.learner import SB3Learner
 from safexp_sb3.multipliers import NonFiniteError
 from safexp_sb3.ppo_lag import PPOLagrangian
 from safexp_sb3.ppo_lag_rnn import RecurrentPPOLagrangian
@@ -117,6 +118,17 @@ def test_save_load_continue_keeps_multipliers_critic_and_step_count(tmp_path, na
     assert loaded.num_timesteps == 512
     if name != "cpo":
         assert loaded.lagrange_multipliers != model.lagrange_multipliers or name == "pid_lag"
+
+
+def test_the_random_streams_saved_for_a_resume_put_back_the_draws_and_read_an_older_checkpoints_state():
+    learner = SB3Learner(model=None)  # the streams are torch's, not the model's
+    saved = learner.rng_state()
+    assert set(saved) == ({"cpu", "cuda"} if th.cuda.is_initialized() else {"cpu"})
+    draws = th.rand(4)
+    learner.set_rng_state(saved)
+    assert th.equal(th.rand(4), draws)
+    learner.set_rng_state(saved["cpu"])  # the bare CPU state that checkpoints held before the GPU streams
+    assert th.equal(th.rand(4), draws)
 
 
 class _NaNCostEnv(HazardPointEnv):

@@ -219,10 +219,18 @@ class SB3Learner:
         return dict(zip(self.model.constraint_names, (float(v) for v in values)))
 
     def rng_state(self) -> Any:
-        return torch.get_rng_state()
+        """torch's CPU stream and, once CUDA is in use, every GPU's (a policy on ``device: cuda`` samples there)."""
+        state = {"cpu": torch.get_rng_state()}
+        if torch.cuda.is_initialized():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
 
     def set_rng_state(self, state: Any) -> None:
-        torch.set_rng_state(state)
+        if isinstance(state, torch.Tensor):  # a checkpoint from before the GPU streams were saved: the CPU's alone
+            state = {"cpu": state}
+        torch.set_rng_state(state["cpu"])
+        if "cuda" in state:
+            torch.cuda.set_rng_state_all(state["cuda"])
 
     def close(self) -> None:
         env = self.model.get_env()
