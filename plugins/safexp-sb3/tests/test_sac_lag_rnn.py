@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import replace
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
@@ -16,7 +17,9 @@ from safexp.plugin import ParameterError, build_params, get_registry
 from safexp_sb3.hyperparameters import MultiplierOverrides
 from safexp_sb3.learner import SB3Learner
 from safexp_sb3.rnn_hyperparameters import SACLagRNNParams
-from safexp_sb3.sac_lag_rnn import RecurrentAgent, RecurrentSACLagrangian, SequenceReplayBuffer
+from safexp_sb3.checkpoints import space_from_state, space_state
+from safexp_sb3.sac_lag_rnn import (RecurrentAgent, RecurrentSACLagrangian, SequenceReplayBuffer,
+                                    _space_state_with_kinds)
 
 SMALL = dict(vector_net_arch=[16], gru_hidden=8, head_net_arch=[16], batch_size=4, sequence_length=4,
              buffer_size=200)
@@ -208,6 +211,31 @@ def test_a_checkpoint_saved_with_the_multipliers_as_a_list_still_loads(tmp_path)
     assert restored.lagrange_multipliers == model.lagrange_multipliers != [1.0]
     assert [m.state_dict() for m in restored.constraints.multipliers] == [m.state_dict() for m in model.constraints.multipliers]
     assert restored.constraints.last_estimate is None
+
+
+def earlier_layout(state: dict) -> dict:
+    """A space as this learner's checkpoints held it before the shared layout: no ``kind``, a Dict as ``dict``."""
+    if state["kind"] == "Dict":
+        return {"dict": {name: earlier_layout(entry) for name, entry in state["spaces"].items()}}
+    return {key: value for key, value in state.items() if key != "kind"}
+
+
+def test_a_checkpoint_with_the_earlier_space_layout_loads_and_bad_hyperparameters_are_named(tmp_path):
+    model = small_learner(learning_starts=5)
+    path = tmp_path / "model.pt"
+    model.save(str(path))
+    checkpoint = th.load(path, weights_only=True)
+    for key in ("observation_space", "action_space"):
+        checkpoint[key] = earlier_layout(checkpoint[key])
+    th.save(checkpoint, path)
+    restored = RecurrentSACLagrangian.load(str(path), env=feedback_env())
+    assert restored.observation_space == model.observation_space and restored.action_space == model.action_space
+    images = gym.spaces.Dict({"depth": gym.spaces.Box(0.0, 3.0, (50, 50, 1)), "robot": gym.spaces.Box(-1.0, 1.0, (4,))})
+    assert space_from_state(_space_state_with_kinds(earlier_layout(space_state(images)))) == images
+    checkpoint["params"]["gamma"] = 1.5
+    th.save(checkpoint, path)
+    with pytest.raises(ParameterError, match=rf"parameter 'gamma' of the checkpoint {path} .*1\.5"):
+        RecurrentSACLagrangian.load(str(path), env=feedback_env())
 
 
 def test_the_same_seed_gives_the_same_learner():

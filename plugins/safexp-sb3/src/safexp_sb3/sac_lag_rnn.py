@@ -48,10 +48,10 @@ from stable_baselines3.common.utils import polyak_update
 from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 
-from safexp.plugin import ParameterError, SafexpError, choices_hint
+from safexp.plugin import ParameterError, SafexpError, choices_hint, validate_params
+from safexp_sb3.checkpoints import space_from_state, space_state
 from safexp_sb3.constraints import ConstraintMultipliers
 from safexp_sb3.costs import read_costs, resolve_constraint_names
-from safexp_sb3.hyperparameters import MultiplierOverrides
 from safexp_sb3.multipliers import check_finite
 from safexp_sb3.params import cost_limit_argument, multiplier_kwargs
 from safexp_sb3.rnn_hyperparameters import SACLagRNNParams
@@ -722,7 +722,7 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         p = self.params
         checkpoint = {
             "format": CHECKPOINT_FORMAT,
-            "params": params_state(p),
+            "params": asdict(p),
             "observation_space": space_state(self.observation_space),
             "action_space": space_state(self.action_space),
             "constraint_names": list(self.constraint_names),
@@ -753,9 +753,9 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         checkpoint = th.load(path, map_location="cpu", weights_only=True)  # weights reach the device as they load
         if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
             raise SafexpError(f"{path} is not a sac_lag_rnn checkpoint (format {CHECKPOINT_FORMAT})")
-        params = params_from_state(checkpoint["params"])
-        observation_space = space_from_state(checkpoint["observation_space"])
-        action_space = space_from_state(checkpoint["action_space"])
+        params = validate_params(SACLagRNNParams, checkpoint["params"], f"the checkpoint {path}")
+        observation_space = space_from_state(_space_state_with_kinds(checkpoint["observation_space"]))
+        action_space = space_from_state(_space_state_with_kinds(checkpoint["action_space"]))
         model = cls(env, params, tensorboard_log=tensorboard_log, device=device,
                     observation_space=observation_space, action_space=action_space,
                     constraint_names=checkpoint["constraint_names"], n_envs=n_envs)
@@ -794,32 +794,18 @@ class RecurrentSACLagrangian(BaseAlgorithm):
         self.replay_buffer.load_state_dict(th.load(path, map_location="cpu", weights_only=True))
 
 
-# -- plain-value forms of the hyperparameters and spaces (for weights-only checkpoints) --------------------------
+# -- spaces in the layout of checkpoints saved before this learner shared checkpoints.space_state ---------------
 
 
-def params_state(params: SACLagRNNParams) -> dict[str, Any]:
-    """The hyperparameters as plain values (the multiplier overrides as a dict)."""
-    return asdict(params)
-
-
-def params_from_state(state: Mapping[str, Any]) -> SACLagRNNParams:
-    """The record :func:`params_state` returned, rebuilt."""
-    return SACLagRNNParams(**{**state, "multiplier_settings": MultiplierOverrides(**state["multiplier_settings"])})
-
-
-def space_state(space: spaces.Space) -> dict[str, Any]:
-    """A Box (bounds as tensors, dtype name) or a Dict of them as plain values."""
-    if isinstance(space, spaces.Dict):
-        return {"dict": {name: space_state(entry) for name, entry in space.spaces.items()}}
-    return {"low": th.from_numpy(np.asarray(space.low)), "high": th.from_numpy(np.asarray(space.high)),
-            "dtype": str(np.dtype(space.dtype))}
-
-
-def space_from_state(state: Mapping[str, Any]) -> spaces.Space:
-    """The space :func:`space_state` described."""
+def _space_state_with_kinds(state: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``state`` in :func:`~safexp_sb3.checkpoints.space_state`'s layout; earlier checkpoints of this learner held a
+    ``Box`` without its ``kind`` and a ``Dict`` as ``{"dict": {name: Box}}``."""
+    if "kind" in state:
+        return state
     if "dict" in state:
-        return spaces.Dict({name: space_from_state(entry) for name, entry in state["dict"].items()})
-    return spaces.Box(state["low"].numpy(), state["high"].numpy(), dtype=np.dtype(state["dtype"]))
+        entries = state["dict"].items()
+        return {"kind": "Dict", "spaces": {name: _space_state_with_kinds(entry) for name, entry in entries}}
+    return {"kind": "Box", **state}
 
 
 # -- registry records --------------------------------------------------------------------------------------------
