@@ -5,10 +5,11 @@ steps each, then the recommended learner to 1e7. Every run is a run directory of
 ``safexp train`` makes: ``config.yaml``, TensorBoard scalars, checkpoints, ``status.json``) under ``--out``, named
 as a sweep names its runs (``algo=ppo_lag,seed=0``). Each run trains in a process of its own (``--jobs`` at once,
 default 1), its output in ``<out>/logs/<run>.log``; the runs go on if this script is stopped. ``--resume``
-continues every unfinished run from its latest checkpoint (one every ``--checkpoint-every`` env steps) and leaves
-finished runs and runs still training (their process is alive) alone; without it, a run directory that exists
-and has not finished is an error, so that nothing is overwritten by accident. To train longer, give a larger
-``--steps`` and a new ``--out``: a finished run stays finished.
+continues every unfinished run from its latest checkpoint (one every ``--checkpoint-every`` env steps). Finished
+runs and runs still training (their process is alive) are left alone either way; without ``--resume``, a run
+directory that exists, has not finished and is not training is an error, so that nothing is overwritten by
+accident, and so is one started with other ``algo`` settings than the suite now gives it (pin them with
+``--set``). To train longer, give a larger ``--steps`` and a new ``--out``: a finished run stays finished.
 
 When the runs end, and with ``--report`` alone (no training), the script writes each run's learning curve to
 ``<out>/curves/<run>.csv`` (env steps; mean return and cost of the last 100 training episodes; the training cost

@@ -14,7 +14,8 @@ Layout of one run directory::
     model.zip              the final learner, with model.json (its step, sha256 and size)
     summary.json           the final evaluation (mean ± std return and cost, cost rate, normalised metrics, the
                            run's lifetime cost)
-    lifetime_cost.csv      step, training episodes, lifetime cost (the cost of every step the run trained on)
+    lifetime_cost.csv      step, episodes, episode_return, episode_cost, lifetime_cost: one row per training
+                           episode (lifetime cost: the cost of every step the run trained on)
     eval.json              the latest ``safexp eval``
 
 Every file is written to a temporary name in its directory and moved into place with :func:`os.replace`, with

@@ -5,7 +5,8 @@ combination and seed, each a run directory ``<sweep dir>/<key=value,...,seed=S>`
 
 - ``local`` (default): a pool of processes, one per core (or ``launcher.workers``);
 - ``ray``: Ray tasks of one CPU each, on the cluster at ``launcher.address`` or on a local Ray started for
-  the sweep (``pip install safexp[ray]``); a Ray already initialised in this process is used as it is.
+  the sweep (Ray is safexp-experiments' ``ray`` extra: ``pip install 'ray[default]>=2.9,<3'``); a Ray already
+  initialised in this process is used as it is.
 
 Every run's config is validated before anything starts. With a progress stream (``safexp sweep`` passes
 stderr) the sweep prints its plan, then keeps a live bar of env steps with the runs done, running and failed
@@ -358,7 +359,8 @@ def launch_ray(jobs: Sequence[SweepJob], address: str | None, report: Callable[[
     try:
         import ray
     except ImportError:
-        raise ConfigError("launcher=ray needs Ray: pip install 'safexp[ray]'") from None
+        raise ConfigError("launcher=ray needs Ray: pip install 'ray[default]>=2.9,<3' (safexp-experiments' ray "
+                          "extra)") from None
     started = not ray.is_initialized()
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)

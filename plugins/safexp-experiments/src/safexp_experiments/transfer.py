@@ -379,7 +379,8 @@ def _ray_session(plan: TransferPlan) -> Iterator[None]:
     try:
         import ray
     except ImportError:
-        raise ConfigError("launcher=ray needs Ray: pip install 'safexp[ray]'") from None
+        raise ConfigError("launcher=ray needs Ray: pip install 'ray[default]>=2.9,<3' (safexp-experiments' ray "
+                          "extra)") from None
     started = not ray.is_initialized()
     if started:
         ray.init(address=plan.address, include_dashboard=False, log_to_driver=False)

@@ -31,8 +31,8 @@ TensorBoard (besides the learner's own scalars): ``actors/steps_per_s`` (env ste
 learning), ``actors/learner_wait_fraction`` (the share of the learner's time spent waiting for a block) and
 ``actors/policy_lag`` (gradient steps between the weights a block was acted with and the learner's now).
 
-Ray is imported when the mode is used (``pip install 'safexp[ray]'``). A local Ray is started for the run
-unless ``address`` names a cluster or Ray already runs in this process.
+Ray is imported when the mode is used (safexp-experiments' ``ray`` extra: ``pip install 'ray[default]>=2.9,<3'``).
+A local Ray is started for the run unless ``address`` names a cluster or Ray already runs in this process.
 """
 
 from __future__ import annotations
@@ -178,7 +178,8 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise SafexpError("the actor-learner mode (actors.num > 0) needs Ray: pip install 'safexp[ray]'") from None
+        raise SafexpError("the actor-learner mode (actors.num > 0) needs Ray: pip install 'ray[default]>=2.9,<3' "
+                          "(safexp-experiments' ray extra)") from None
     return ray
 
 

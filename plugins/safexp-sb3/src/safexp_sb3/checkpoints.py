@@ -6,10 +6,12 @@ and the cost monitor's state, optimiser states). stable-baselines3's own ``save`
 cloudpickled objects, and loading one runs whatever code the file names. Loading rebuilds the learner from its
 saved hyperparameters through the learner's own factory (validated like a config), then loads the state.
 
-A replay buffer is a NumPy ``.npz`` archive of plain arrays, read with ``allow_pickle=False``.
+A replay buffer (``sac_lag``'s) is a NumPy ``.npz`` archive of plain arrays, read with ``allow_pickle=False``.
+(``sac_lag_rnn`` writes its own checkpoint, with :func:`space_state`'s spaces.)
 
-What each learner saves beyond the common part (policy, optimisers, counters, recent episodes) it names in its
-``checkpoint_parts()``: modules, optimisers and components with ``state_dict``/``load_state_dict``.
+The common part is the hyperparameters, the seed, the spaces, the constraint names, the step and update counters
+and the recent episodes; what each learner saves beyond it (policy, optimisers, critics, multipliers) it names in
+its ``checkpoint_parts()``: modules, optimisers and components with ``state_dict``/``load_state_dict``.
 """
 
 from __future__ import annotations

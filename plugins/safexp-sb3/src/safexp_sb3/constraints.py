@@ -45,7 +45,7 @@ class ConstraintMultipliers:
     Logged by :meth:`record` (``/<name>`` appended per constraint when there are several):
     ``train/<estimate_name>`` (the estimate of the last :meth:`update`), ``train/lagrange_multiplier`` and the
     multiplier's diagnostics (``train/cost_violation`` of a gradient multiplier; ``train/pid_p``, ``train/pid_i``,
-    ``train/pid_d`` of a PID one).
+    ``train/pid_d`` of a PID one; ``train/smoothed_cost``, the smoothed estimate, with ``cost_ema`` > 0).
     """
 
     def __init__(self, constraint_names: Sequence[str], cost_limit: CostLimit, preset: str,

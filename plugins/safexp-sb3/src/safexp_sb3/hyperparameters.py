@@ -164,7 +164,7 @@ class TRPOParams(OnPolicyParams):
 
 @dataclass
 class CostParams(CostLimitParams):
-    """The constraint (:class:`safexp_sb3.params.CostLimitParams`: ``cost_limit``, ``cost_limits``) and the cost
+    """The constraint (:class:`CostLimitParams`: ``cost_limit``, ``cost_limits``) and the cost
     critic.
 
     :param cost_gamma: discount γ_c of the cost returns.
@@ -287,8 +287,8 @@ class SACParams(PolicyParams):
 @dataclass
 class SACLagParams(MultiplierParams, CostLimitParams, SACParams):
     """Hyperparameters of SAC-Lagrangian (``sac_lag``): those of :class:`SACParams`, the constraint's
-    (``cost_limit``, ``cost_limits``: :class:`safexp_sb3.params.CostLimitParams`), the multiplier's
-    (``multiplier``, ``multiplier_settings``: :class:`safexp_sb3.params.MultiplierParams`) and these.
+    (``cost_limit``, ``cost_limits``: :class:`CostLimitParams`), the multiplier's
+    (``multiplier``, ``multiplier_settings``: :class:`MultiplierParams`) and these.
 
     :param cost_gamma: discount γ_c of the cost critics' target.
     :param multiplier_warmup_steps: env steps before λ is first updated. After it, λ is updated whenever

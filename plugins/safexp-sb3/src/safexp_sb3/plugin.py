@@ -3,9 +3,11 @@
 One module per learner: ``ppo_lag`` and ``pid_lag`` (:mod:`safexp_sb3.ppo_lag`), ``ppo_lag_rnn``
 (:mod:`safexp_sb3.ppo_lag_rnn`), ``trpo_lag``
 (:mod:`safexp_sb3.trpo_lag`), ``cpo`` (:mod:`safexp_sb3.cpo`), ``sac_lag`` and ``sac`` (:mod:`safexp_sb3.sac_lag`),
-and the unconstrained ``ppo`` and ``trpo`` (:mod:`safexp_sb3.baselines`).
+``sac_lag_rnn`` (:mod:`safexp_sb3.sac_lag_rnn`), and the unconstrained ``ppo`` and ``trpo``
+(:mod:`safexp_sb3.baselines`).
 
-The records name their parameter schemas (:mod:`safexp_sb3.hyperparameters`, plain dataclasses) and reach their
+The records name their parameter schemas (:mod:`safexp_sb3.hyperparameters` and, for the recurrent learners,
+:mod:`safexp_sb3.rnn_hyperparameters`: plain dataclasses) and reach their
 factories and loaders through :func:`imported_on_call`, so registering the learners — ``safexp plugins``,
 ``safexp list algorithms``, validating a config — imports neither torch nor stable-baselines3.
 """

@@ -294,7 +294,8 @@ class SACLagrangian(CostMonitoredSAC):
     since the previous phase (with ``train_freq`` 1: the episode that just ended), then takes its gradient steps
     with that λ. Episodes that end during the first ``multiplier_warmup_steps`` env steps are dropped
     (:meth:`collect_rollouts`). This episode-cost form (the one FSRL and users report to behave better) replaces
-    the per-step λ-gradient on ``d_step - Q_c`` of Knight & Achiam's paper, which is not offered.
+    the per-step λ-gradient on ``d_step - Q_c`` of Knight & Achiam's paper, which this learner does not offer
+    (``sac_lag_rnn`` does, by default: its ``multiplier_source`` ``q_cost``).
 
     :param policy: ``"MlpPolicy"`` (a :class:`SACLagPolicy`) or a ``SACLagPolicy`` subclass.
     :param env: the env (or a ``VecEnv``); every step's info must carry its cost.
