@@ -14,8 +14,9 @@ accident, and so is one started with other ``algo`` settings than the suite now 
 When the runs end, and with ``--report`` alone (no training), the script writes each run's learning curve to
 ``<out>/curves/<run>.csv`` (env steps; mean return and cost of the last 100 training episodes; the training cost
 rate; every Lagrange multiplier, one ``lambda`` column per constraint, the last value logged at or before the
-row's step) and prints one row per run and seed (return and cost: the mean of the last 100 training episodes),
-a table of mean ± std over seeds, and OmniSafe's reference figures (:data:`REFERENCES`).
+row's step) and prints one row per run and seed (return and cost: the mean of the last 100 training episodes;
+and the mean of those logged over the second half of the run, :class:`LateWindow`), a table of mean ± std over
+seeds, and OmniSafe's reference figures (:data:`REFERENCES`).
 
 ``--presets`` compares settings per learner at a given budget instead: for every learner with a Lagrange
 multiplier, one run per multiplier preset (``--multipliers``, default every preset of
@@ -239,7 +240,8 @@ def launch(jobs: Sequence[SweepJob], argv: Sequence[str], resume: bool, parallel
 @dataclass(frozen=True)
 class RunFigures:
     """Where one run stands: its learner, variant and seed, state and env steps, the mean return and cost of
-    its last 100 training episodes and its last λ per constraint (``""`` for a single constraint)."""
+    its last 100 training episodes, its last λ per constraint (``""`` for a single constraint) and how it
+    went over the second half of its steps (:class:`LateWindow`)."""
 
     algo: str
     variant: str
@@ -249,6 +251,26 @@ class RunFigures:
     ep_return: float
     ep_cost: float
     multipliers: dict[str, float]
+    late: LateWindow
+
+
+@dataclass(frozen=True)
+class LateWindow:
+    """A run's curve over the second half of its steps (rows past half the last row's step): the mean of the
+    100-episode mean returns and costs logged there, and how many of those cost figures were within the limit
+    (:data:`GOAL`), out of how many. One figure at the end swings with the last rollouts; this one does not."""
+
+    ep_return: float
+    ep_cost: float
+    within_limit: int
+    logged: int
+
+    @classmethod
+    def of(cls, rows: Sequence[Mapping[str, float]]) -> LateWindow:
+        late = [row for row in rows if row["steps"] > rows[-1]["steps"] / 2]
+        costs = np.array([row["ep_cost"] for row in late])
+        return cls(float(np.mean([row["ep_return"] for row in late])), float(costs.mean()),
+                   int((costs <= GOAL["cost_at_most"]).sum()), len(late))
 
 
 def curve_rows(scalars: Mapping[str, Curve]) -> list[dict[str, float]]:
@@ -294,36 +316,41 @@ def collect(jobs: Sequence[SweepJob], curves_dir: Path) -> list[RunFigures]:
         figures.append(RunFigures(
             job.config["algo"]["name"], variant, job.seed, state,
             int(status.get("steps", last["steps"])), last["ep_return"], last["ep_cost"],
-            {key.partition("/")[2]: value for key, value in last.items() if key.startswith("lambda")}))
+            {key.partition("/")[2]: value for key, value in last.items() if key.startswith("lambda")},
+            LateWindow.of(rows)))
     return figures
 
 
 def seed_table(figures: Sequence[RunFigures]) -> str:
-    """A Markdown table, one row per run: learner, variant, seed, state, env steps, return, cost, λ, and whether
-    it meets :data:`GOAL`."""
-    lines = ["| learner | variant | seed | state | env steps | return | episode cost | λ | cost ≤ 25, return ≥ 15 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    """A Markdown table, one row per run: learner, variant, seed, state, env steps, return, cost, λ, whether it
+    meets :data:`GOAL`, and its second half (:class:`LateWindow`)."""
+    lines = ["| learner | variant | seed | state | env steps | return | episode cost | λ | cost ≤ 25, return ≥ 15 "
+             "| second half: return / cost | of those cost figures, ≤ 25 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for f in figures:
         lam = ", ".join(f"{name + ' ' if name else ''}{value:.3f}" for name, value in f.multipliers.items()) or "-"
         meets = f.ep_cost <= GOAL["cost_at_most"] and f.ep_return >= GOAL["return_at_least"]
         lines.append(f"| {f.algo} | {f.variant} | {f.seed} | {f.state} | {f.steps:,} | {f.ep_return:.2f} "
-                     f"| {f.ep_cost:.2f} | {lam} | {'yes' if meets else 'no'} |")
+                     f"| {f.ep_cost:.2f} | {lam} | {'yes' if meets else 'no'} "
+                     f"| {f.late.ep_return:.2f} / {f.late.ep_cost:.2f} | {f.late.within_limit} of {f.late.logged} |")
     return "\n".join(lines)
 
 
 def summary_table(figures: Sequence[RunFigures]) -> str:
     """A Markdown table, one row per learner and variant: seeds, the fewest env steps, mean ± std over seeds of
-    return and cost, and the highest cost of any seed."""
+    return and cost, the highest cost of any seed, and the mean over seeds of the second halves' return and
+    cost (:class:`LateWindow`)."""
     groups: dict[tuple[str, str], list[RunFigures]] = {}
     for f in figures:
         groups.setdefault((f.algo, f.variant), []).append(f)
-    lines = ["| learner | variant | seeds | env steps (fewest) | return | episode cost | worst seed's cost |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| learner | variant | seeds | env steps (fewest) | return | episode cost | worst seed's cost "
+             "| second half: return / cost |", "|---|---|---|---|---|---|---|---|"]
     for (algo, variant), runs in groups.items():
         returns, costs = np.array([r.ep_return for r in runs]), np.array([r.ep_cost for r in runs])
         lines.append(f"| {algo} | {variant} | {len(runs)} | {min(r.steps for r in runs):,} "
                      f"| {returns.mean():.2f} ± {returns.std():.2f} | {costs.mean():.2f} ± {costs.std():.2f} "
-                     f"| {costs.max():.2f} |")
+                     f"| {costs.max():.2f} | {np.mean([r.late.ep_return for r in runs]):.2f} / "
+                     f"{np.mean([r.late.ep_cost for r in runs]):.2f} |")
     return "\n".join(lines)
 
 

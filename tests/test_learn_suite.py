@@ -1,9 +1,10 @@
 """``benchmarks/learn_suite.py`` keeps one setting per run name: a run directory started with other learner
 settings than the suite now gives it (a default changed since) is refused, before anything trains, rather than
-resumed or counted under the new settings."""
+resumed or counted under the new settings; and its report's second-half window, by hand."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +32,15 @@ def test_a_run_started_with_other_settings_is_refused(tmp_path):
     assert (f"run '{run}' was started with other algo settings than this suite now gives it (a default changed "
             "since?): algo.normalize_observations False there, True here") in changed.stderr
     assert "pin them with --set" in changed.stderr
+
+
+def test_the_second_half_window_averages_the_curve_past_half_the_steps(monkeypatch):
+    spec = importlib.util.spec_from_file_location("learn_suite", LEARN_SUITE)
+    learn_suite = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "learn_suite", learn_suite)  # its dataclasses look their module up there
+    spec.loader.exec_module(learn_suite)
+    rows = [{"steps": 100, "ep_return": 0.0, "ep_cost": 90.0}, {"steps": 200, "ep_return": 1.0, "ep_cost": 60.0},
+            {"steps": 300, "ep_return": 4.0, "ep_cost": 20.0}, {"steps": 400, "ep_return": 8.0, "ep_cost": 25.0},
+            {"steps": 500, "ep_return": 9.0, "ep_cost": 32.0}]  # past half of 500 steps: the last three rows
+    window = learn_suite.LateWindow.of(rows)
+    assert (window.ep_return, window.ep_cost, window.within_limit, window.logged) == (7.0, 77.0 / 3, 2, 3)
