@@ -42,6 +42,7 @@ import argparse
 import csv
 import dataclasses
 import io
+import math
 import os
 import subprocess
 import sys
@@ -256,9 +257,10 @@ class RunFigures:
 
 @dataclass(frozen=True)
 class LateWindow:
-    """A run's curve over the second half of its steps (rows past half the last row's step): the mean of the
-    100-episode mean returns and costs logged there, and how many of those cost figures were within the limit
-    (:data:`GOAL`), out of how many. One figure at the end swings with the last rollouts; this one does not."""
+    """A run's curve over the second half of its steps (rows from half the last row's step on, e.g. 26 rows of
+    5e5–1e6 logged every 20,000 steps): the mean of the 100-episode mean returns and costs logged there, and how
+    many of those cost figures were within :data:`GOAL`'s 25, out of how many (rows without a cost left out).
+    One figure at the end swings with the last rollouts; this one does not."""
 
     ep_return: float
     ep_cost: float
@@ -267,10 +269,11 @@ class LateWindow:
 
     @classmethod
     def of(cls, rows: Sequence[Mapping[str, float]]) -> LateWindow:
-        late = [row for row in rows if row["steps"] > rows[-1]["steps"] / 2]
+        late = [row for row in rows if row["steps"] >= rows[-1]["steps"] / 2]
         costs = np.array([row["ep_cost"] for row in late])
-        return cls(float(np.mean([row["ep_return"] for row in late])), float(costs.mean()),
-                   int((costs <= GOAL["cost_at_most"]).sum()), len(late))
+        costs = costs[np.isfinite(costs)]
+        return cls(float(np.mean([row["ep_return"] for row in late])), float(costs.mean()) if costs.size else math.nan,
+                   int((costs <= GOAL["cost_at_most"]).sum()), costs.size)
 
 
 def curve_rows(scalars: Mapping[str, Curve]) -> list[dict[str, float]]:

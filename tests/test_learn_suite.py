@@ -5,6 +5,7 @@ resumed or counted under the new settings; and its report's second-half window, 
 from __future__ import annotations
 
 import importlib.util
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,10 @@ def test_the_second_half_window_averages_the_curve_past_half_the_steps(monkeypat
     spec.loader.exec_module(learn_suite)
     rows = [{"steps": 100, "ep_return": 0.0, "ep_cost": 90.0}, {"steps": 200, "ep_return": 1.0, "ep_cost": 60.0},
             {"steps": 300, "ep_return": 4.0, "ep_cost": 20.0}, {"steps": 400, "ep_return": 8.0, "ep_cost": 25.0},
-            {"steps": 500, "ep_return": 9.0, "ep_cost": 32.0}]  # past half of 500 steps: the last three rows
+            {"steps": 500, "ep_return": 9.0, "ep_cost": 32.0}]  # from half of 500 steps on: the last three rows
     window = learn_suite.LateWindow.of(rows)
     assert (window.ep_return, window.ep_cost, window.within_limit, window.logged) == (7.0, 77.0 / 3, 2, 3)
+    rows[2:] = [{"steps": 250, "ep_return": 2.0, "ep_cost": 30.0},  # the halfway row counts; a row without cost not
+                {"steps": 400, "ep_return": 4.0, "ep_cost": math.nan}, {"steps": 500, "ep_return": 6.0, "ep_cost": 20.0}]
+    window = learn_suite.LateWindow.of(rows)
+    assert (window.ep_return, window.ep_cost, window.within_limit, window.logged) == (4.0, 25.0, 1, 2)

@@ -1,5 +1,6 @@
 """TensorBoard keys read back from real event files; save → load → continue; non-finite values are errors."""
 
+import json
 import math
 from pathlib import Path
 
@@ -121,11 +122,13 @@ def test_save_load_continue_keeps_multipliers_critic_and_step_count(tmp_path, na
 
 
 def test_the_random_streams_saved_for_a_resume_put_back_the_draws_and_read_an_older_checkpoints_state():
+    from safexp_experiments.runs import from_json_value, to_json_value  # how a trainer state stores them
+
     learner = SB3Learner(model=None)  # the streams are torch's, not the model's
     saved = learner.rng_state()
     assert set(saved) == ({"cpu", "cuda"} if th.cuda.is_initialized() else {"cpu"})
     draws = th.rand(4)
-    learner.set_rng_state(saved)
+    learner.set_rng_state(from_json_value(json.loads(json.dumps(to_json_value(saved)))))
     assert th.equal(th.rand(4), draws)
     learner.set_rng_state(saved["cpu"])  # the bare CPU state that checkpoints held before the GPU streams
     assert th.equal(th.rand(4), draws)

@@ -721,5 +721,9 @@ def describe_changes(there: Mapping[str, Any], here: Mapping[str, Any], prefix: 
     (``prefix`` ``"algo."`` names the keys in full; a key one side lacks reads ``(absent)``), comma-separated;
     empty when none differs."""
     old, new = flatten_keys(there), flatten_keys(here)
-    return ", ".join(f"{prefix}{key} {old.get(key, '(absent)')!r} there, {new.get(key, '(absent)')!r} here"
+
+    def shown(values: Mapping[str, Any], key: str) -> str:
+        return repr(values[key]) if key in values else "(absent)"
+
+    return ", ".join(f"{prefix}{key} {shown(old, key)} there, {shown(new, key)} here"
                      for key in changed_keys(there, here))

@@ -229,8 +229,9 @@ class SB3Learner:
         if isinstance(state, torch.Tensor):  # a checkpoint from before the GPU streams were saved: the CPU's alone
             state = {"cpu": state}
         torch.set_rng_state(state["cpu"])
-        if "cuda" in state:
-            torch.cuda.set_rng_state_all(state["cuda"])
+        if "cuda" in state and torch.cuda.is_available():  # a run resumed on fewer GPUs takes the first streams
+            for device, stream in enumerate(state["cuda"][:torch.cuda.device_count()]):
+                torch.cuda.set_rng_state(stream, device)
 
     def close(self) -> None:
         env = self.model.get_env()
