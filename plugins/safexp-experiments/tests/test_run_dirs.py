@@ -337,7 +337,7 @@ def kill_at_random(command: list[str], run: Path, rng: random.Random, after_step
 def test_kill_9_at_random_points_loses_at_most_the_steps_since_the_last_checkpoint(tmp_path, caplog):
     rng = random.Random(12)
     run = tmp_path / "run"
-    total = 1024
+    total = 4096  # long enough that the kill, up to 0.3 s after a checkpoint, lands while it trains: a fast machine
     seen = kill_at_random(["train", str(TINY), f"out_dir={tmp_path}", "name=run", f"total_steps={total}",
                            "checkpoint_freq=256"], run, rng, after_step=0)
     for resumed in (True, False):  # killed while training, then killed while training on after a resume
