@@ -30,7 +30,8 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -351,11 +352,13 @@ def default_workers(jobs: Sequence[SweepJob]) -> int:
     return max(min(len(jobs), os.cpu_count() or 1), 1)
 
 
-def launch_ray(jobs: Sequence[SweepJob], address: str | None, report: Callable[[RunOutcome], None],
-               tick: Callable[[], None] = lambda: None) -> list[RunOutcome]:
-    """Run ``jobs`` as Ray tasks of one CPU each; connects to ``address`` or starts a local Ray (and stops it
-    afterwards) unless Ray is already initialised in this process. ``report`` and ``tick`` as for
-    :func:`launch_local`."""
+@contextmanager
+def ray_session(address: str | None) -> Iterator[Any]:
+    """The ``ray`` module, connected to the cluster at ``address`` or to a local Ray started here and stopped on
+    leaving, unless this process already runs Ray (then used as it is).
+
+    :raises ConfigError: when Ray is not installed.
+    """
     try:
         import ray
     except ImportError:
@@ -365,6 +368,17 @@ def launch_ray(jobs: Sequence[SweepJob], address: str | None, report: Callable[[
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     try:
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def launch_ray(jobs: Sequence[SweepJob], address: str | None, report: Callable[[RunOutcome], None],
+               tick: Callable[[], None] = lambda: None) -> list[RunOutcome]:
+    """Run ``jobs`` as Ray tasks of one CPU each, in a :func:`ray_session` on ``address``. ``report`` and
+    ``tick`` as for :func:`launch_local`."""
+    with ray_session(address) as ray:
         remote = ray.remote(num_cpus=1)(execute)
         pending = [remote.remote(job) for job in jobs]
         outcomes = []
@@ -383,9 +397,6 @@ def launch_ray(jobs: Sequence[SweepJob], address: str | None, report: Callable[[
                 ray.wait(pending, num_returns=len(pending), timeout=CHECKPOINT_GRACE_SECONDS)
             raise
         return outcomes
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def run_sweep(config: Any, grid: Sequence[str], seeds: Sequence[int] | str, overrides: Sequence[str] = (),

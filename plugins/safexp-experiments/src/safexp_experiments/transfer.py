@@ -55,7 +55,6 @@ from safexp_experiments.config import (
     MAX_SEED,
     RUN_ONLY_KEYS,
     ComposedConfig,
-    ConfigError,
     all_options,
     changed_keys,
     command_section,
@@ -78,6 +77,7 @@ from safexp_experiments.sweep import (
     launch_local,
     launch_ray,
     prior_state,
+    ray_session,
     split_launcher_overrides,
 )
 
@@ -376,19 +376,8 @@ def _ray_session(plan: TransferPlan) -> Iterator[None]:
     if plan.launcher != "ray":
         yield
         return
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("launcher=ray needs Ray: pip install 'ray[default]>=2.9,<3' (safexp-experiments' ray "
-                          "extra)") from None
-    started = not ray.is_initialized()
-    if started:
-        ray.init(address=plan.address, include_dashboard=False, log_to_driver=False)
-    try:
+    with ray_session(plan.address):
         yield
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def _check_folder(plan: TransferPlan) -> None:
