@@ -57,7 +57,7 @@ from omegaconf import OmegaConf
 from safexp.plugin import ParameterError, SafexpError, choices_hint, get_registry
 from safexp_experiments.config import describe_changes
 from safexp_experiments.plot import CURVES, Curve, multiplier_curves, read_run_scalars
-from safexp_experiments.runs import RunDir, atomic_write_text
+from safexp_experiments.runs import RunDir, RunLock, atomic_write_text
 from safexp_experiments.sweep import SweepJob, execute, make_jobs, prior_state
 from safexp_experiments.training import TENSORBOARD_TAGS
 from safexp_sb3.multipliers import MULTIPLIER_PRESETS
@@ -155,7 +155,12 @@ def pid_file(job: SweepJob) -> Path:
 
 
 def running_pid(job: SweepJob) -> int | None:
-    """The process id of a live process training ``job`` (from its pid file), or ``None``."""
+    """The process id of a live process training ``job``, or ``None``: the holder of the run directory's lock
+    (whoever started the training, this script or ``safexp train``), else the pid file this script writes before
+    the run directory is locked."""
+    pid = RunLock.holder(job.run_dir)
+    if pid is not None:
+        return pid
     try:
         pid = int(pid_file(job).read_text())
         os.kill(pid, 0)

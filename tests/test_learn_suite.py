@@ -1,6 +1,7 @@
 """``benchmarks/learn_suite.py`` keeps one setting per run name: a run directory started with other learner
 settings than the suite now gives it (a default changed since) is refused, before anything trains, rather than
-resumed or counted under the new settings; and its report's second-half window, by hand."""
+resumed or counted under the new settings; a run trained by another process (its run directory locked) is
+reported as training, whoever started it; and its report's second-half window, by hand."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+
+from safexp_experiments.runs import RunLock
 
 LEARN_SUITE = Path(__file__).parents[1] / "benchmarks" / "learn_suite.py"
 SMALL = ["--algo", "trpo_lag", "--steps", "1000", "--seeds", "0", "--set", "algo.n_steps=1000",
@@ -33,6 +36,16 @@ def test_a_run_started_with_other_settings_is_refused(tmp_path):
     assert (f"run '{run}' was started with other algo settings than this suite now gives it (a default changed "
             "since?): algo.normalize_observations False there, True here") in changed.stderr
     assert "pin them with --set" in changed.stderr
+
+
+def test_a_locked_run_is_reported_as_training(tmp_path):
+    first = _suite(tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "| trpo_lag | - | 0 | finished | 1,000 |" in first.stdout
+    with RunLock.acquire(tmp_path / "algo=trpo_lag,seed=0"):  # as `safexp train ... init_from=` does, say
+        report = _suite(tmp_path, "--report")
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "| trpo_lag | - | 0 | training | 1,000 |" in report.stdout
 
 
 def test_the_second_half_window_averages_the_curve_past_half_the_steps(monkeypatch):
