@@ -251,6 +251,18 @@ def test_interrupted_run_resumes_with_its_step_count_and_counters(tmp_path, sign
     assert scalars(copy, "rollout/ep_rew_mean")[-1] == scalars(tmp_path / "run", "rollout/ep_rew_mean")[-1]
 
 
+def test_train_command_runs_off_the_main_thread(hazard_run, capsys):
+    """A notebook or a scheduler may run the command in a thread, where no signal handler can be installed: it runs
+    there (without the SIGTERM handler) and leaves the main thread's handler as it was."""
+    before = signal.getsignal(signal.SIGTERM)
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(main(["train", "--resume", str(hazard_run)])))
+    thread.start()
+    thread.join()
+    assert codes == [2] and "has already finished (2048 steps)" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
 def test_resume_errors(hazard_run, tmp_path, capsys):
     assert main(["train", "--resume", str(hazard_run)]) == 2
     message = capsys.readouterr().err

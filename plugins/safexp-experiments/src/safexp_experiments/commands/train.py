@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -48,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
 def _sigterm_as_ctrl_c() -> Iterator[None]:
     """While active, SIGTERM (what ``kill`` and batch schedulers send before they kill a job) does what Ctrl-C
     does: during training the run stops after the current rollout's update with a checkpoint; before or after
-    it, the command is interrupted."""
+    it, the command is interrupted. Off the main thread (the command run from a thread, where Python cannot
+    install signal handlers) it does nothing."""
 
     def on_sigterm(signum: int, frame: Any) -> None:
         ctrl_c = signal.getsignal(signal.SIGINT)
@@ -56,6 +58,9 @@ def _sigterm_as_ctrl_c() -> Iterator[None]:
             raise KeyboardInterrupt
         ctrl_c(signum, frame)
 
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         yield
