@@ -16,9 +16,11 @@ from tiny_env import HazardPointEnv
 
 from safexp.plugin import build_params, get_registry
 from safexp_sb3.cost_buffer import CostRolloutBuffer
+from safexp_sb3.cpo import CPO
 from safexp_sb3.policy_update import ActorCriticPass, clipped_step
 from safexp_sb3.ppo_lag import PPOLagrangian
 from safexp_sb3.rollout_tensors import RolloutTensors
+from safexp_sb3.trpo_lag import TRPOLagrangian
 
 SMALL = {"n_steps": 32, "batch_size": 16, "net_arch": [8, 8], "cost_critic_net_arch": [8], "cost_limit": 1.0}
 
@@ -89,9 +91,12 @@ class MatrixActionEnv(gym.Env):
         return self.observation_space.sample(), float(action.sum()), False, False, {"cost": 0.0}
 
 
-def test_a_matrix_action_goes_through_the_policys_own_call():
-    model = PPOLagrangian("MlpPolicy", make_vec_env(MatrixActionEnv, n_envs=2, seed=0), n_steps=16, batch_size=16,
-                          n_epochs=1, cost_limit=1.0, seed=0)
+@pytest.mark.parametrize(("learner", "settings"), [
+    (PPOLagrangian, {"n_epochs": 1}), (TRPOLagrangian, {"n_critic_updates": 1}), (CPO, {"n_critic_updates": 1}),
+], ids=["ppo_lag", "trpo_lag", "cpo"])
+def test_a_matrix_action_goes_through_the_policys_own_call(learner, settings):
+    model = learner("MlpPolicy", make_vec_env(MatrixActionEnv, n_envs=2, seed=0), n_steps=16, batch_size=16,
+                    cost_limit=1.0, seed=0, **settings)
     assert not ActorCriticPass(model.policy).lean
     model.learn(64)
     assert model.rollout_buffer.actions.shape == (32, 6) and model.num_timesteps == 64  # flattened by the update
