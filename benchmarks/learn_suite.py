@@ -6,10 +6,11 @@ steps each, then the recommended learner to 1e7. Every run is a run directory of
 as a sweep names its runs (``algo=ppo_lag,seed=0``). Each run trains in a process of its own (``--jobs`` at once,
 default 1), its output in ``<out>/logs/<run>.log``; the runs go on if this script is stopped. ``--resume``
 continues every unfinished run from its latest checkpoint (one every ``--checkpoint-every`` env steps). Finished
-runs and runs still training (their process is alive) are left alone either way; without ``--resume``, a run
-directory that exists, has not finished and is not training is an error, so that nothing is overwritten by
-accident, and so is one started with other ``algo`` settings than the suite now gives it (pin them with
-``--set``). To train longer, give a larger ``--steps`` and a new ``--out``: a finished run stays finished.
+runs and runs still training (a live process holds the run directory's lock, whoever started it) are left alone
+either way; without ``--resume``, a run directory that exists, has not finished and is not training is an error,
+so that nothing is overwritten by accident, and so is one started with other ``algo`` settings than the suite now
+gives it (pin them with ``--set``). To train longer, give a larger ``--steps`` and a new ``--out``: a finished run
+stays finished.
 
 When the runs end, and with ``--report`` alone (no training), the script writes each run's learning curve to
 ``<out>/curves/<run>.csv`` (env steps; mean return and cost of the last 100 training episodes; the training cost
@@ -320,7 +321,7 @@ def collect(jobs: Sequence[SweepJob], curves_dir: Path) -> list[RunFigures]:
         status = RunDir(job.run_dir).status()
         variant = ",".join(f"{key.removeprefix('algo.')}={value}" for key, value in job.grid_values[1:]) or "-"
         last = rows[-1]
-        state = "training" if running_pid(job) else "stopped" if status["state"] == "running" else status["state"]
+        state = "training" if running_pid(job) else status["state"]
         figures.append(RunFigures(
             job.config["algo"]["name"], variant, job.seed, state,
             int(status.get("steps", last["steps"])), last["ep_return"], last["ep_cost"],

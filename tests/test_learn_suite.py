@@ -6,7 +6,9 @@ reported as training, whoever started it; and its report's second-half window, b
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,14 +40,19 @@ def test_a_run_started_with_other_settings_is_refused(tmp_path):
     assert "pin them with --set" in changed.stderr
 
 
-def test_a_locked_run_is_reported_as_training(tmp_path):
+def test_a_run_whose_directory_is_locked_is_training_and_left_alone(tmp_path):
     first = _suite(tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "| trpo_lag | - | 0 | finished | 1,000 |" in first.stdout
-    with RunLock.acquire(tmp_path / "algo=trpo_lag,seed=0"):  # as `safexp train ... init_from=` does, say
+    run = tmp_path / "algo=trpo_lag,seed=0"
+    (run / "status.json").write_text(json.dumps({"state": "running", "steps": 1000}))  # as while it trains
+    killed = _suite(tmp_path, "--report")  # no process holds its lock
+    assert "| trpo_lag | - | 0 | interrupted | 1,000 |" in killed.stdout, killed.stdout + killed.stderr
+    with RunLock.acquire(run):  # trained by another process than the suite's, e.g. `safexp train ... init_from=`
         report = _suite(tmp_path, "--report")
-    assert report.returncode == 0, report.stdout + report.stderr
-    assert "| trpo_lag | - | 0 | training | 1,000 |" in report.stdout
+        resumed = _suite(tmp_path, "--resume")
+    assert "| trpo_lag | - | 0 | training | 1,000 |" in report.stdout, report.stdout + report.stderr
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"algo=trpo_lag,seed=0: being trained by process {os.getpid()}, left alone" in resumed.stdout
 
 
 def test_the_second_half_window_averages_the_curve_past_half_the_steps(monkeypatch):
